@@ -1,0 +1,167 @@
+//! Decoding of ordinary audio files (WAV, FLAC, MP3, Ogg Vorbis) with symphonia, block by block.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use symphonia::core::audio::{AudioBuffer, Signal};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::ImportError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    pub sample_rate: u32,
+    pub channels: usize,
+    /// Frames the container promises, when it says.
+    pub frames: Option<u64>,
+}
+
+/// Corrupt packets tolerated before the file is rejected: a glitch or two is skipped (as players do),
+/// a damaged file is not silently turned into a gappy track.
+const MAX_BAD_PACKETS: u64 = 3;
+
+/// Opens `path` and returns its format; `on_block` then receives planar f32 blocks from `run`.
+pub struct FileDecoder {
+    path: std::path::PathBuf,
+    format: Box<dyn symphonia::core::formats::FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    track_id: u32,
+    pub info: AudioInfo,
+}
+
+impl FileDecoder {
+    pub fn open(path: &Path) -> Result<Self, ImportError> {
+        let file = File::open(path).map_err(|e| ImportError::read(path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| ImportError::read(path, e))?
+            .len();
+        if len == 0 {
+            return Err(ImportError::EmptyFile(path.to_path_buf()));
+        }
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                mss,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| ImportError::Unrecognised {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| ImportError::NoAudio(path.to_path_buf()))?;
+        let params = track.codec_params.clone();
+        let decoder = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .map_err(|_| {
+                let codec = symphonia::default::get_codecs()
+                    .get_codec(params.codec)
+                    .map(|d| d.short_name.to_string())
+                    .unwrap_or_else(|| format!("{}", params.codec));
+                ImportError::UnsupportedCodec {
+                    path: path.to_path_buf(),
+                    codec,
+                }
+            })?;
+        let sample_rate = params
+            .sample_rate
+            .ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
+        let channels = params.channels.map(|c| c.count()).unwrap_or(1);
+        Ok(FileDecoder {
+            path: path.to_path_buf(),
+            track_id: track.id,
+            format,
+            decoder,
+            info: AudioInfo {
+                sample_rate,
+                channels,
+                frames: params.n_frames,
+            },
+        })
+    }
+
+    /// Decodes to the end, handing each block as one `Vec<f32>` per channel. Returns the frame count.
+    pub fn run(
+        mut self,
+        mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), ImportError>,
+    ) -> Result<u64, ImportError> {
+        let path = self.path.clone();
+        let mut frames = 0u64;
+        let mut bad = 0u64;
+        let mut planar: Vec<Vec<f32>> = vec![Vec::new(); self.info.channels];
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                // symphonia reports the end of the stream as an unexpected EOF.
+                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(SymError::ResetRequired) => break,
+                Err(e) => return Err(ImportError::corrupt(&path, &e.to_string())),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(d) => d,
+                Err(SymError::DecodeError(reason)) => {
+                    bad += 1;
+                    tracing::warn!(file = %path.display(), "skipping a corrupt packet: {reason}");
+                    if bad > MAX_BAD_PACKETS {
+                        return Err(ImportError::corrupt(
+                            &path,
+                            &format!("{bad} undecodable packets ({reason})"),
+                        ));
+                    }
+                    continue;
+                }
+                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(ImportError::corrupt(&path, &e.to_string())),
+            };
+            let spec = *decoded.spec();
+            let n = decoded.frames();
+            if n == 0 {
+                continue;
+            }
+            let mut buf = AudioBuffer::<f32>::new(n as u64, spec);
+            decoded.convert(&mut buf);
+            let chans = spec.channels.count().min(planar.len());
+            for (c, plane) in planar.iter_mut().enumerate().take(chans) {
+                plane.clear();
+                plane.extend_from_slice(buf.chan(c));
+            }
+            frames += n as u64;
+            on_block(&planar[..chans])?;
+        }
+        if frames == 0 {
+            return Err(ImportError::NoAudio(path));
+        }
+        if let Some(expected) = self.info.frames {
+            // A tenth of a second of slack: containers round, encoders pad.
+            if frames + (self.info.sample_rate as u64 / 10) < expected {
+                let rate = self.info.sample_rate as f64;
+                return Err(ImportError::Truncated {
+                    path,
+                    expected: expected as f64 / rate,
+                    got: frames as f64 / rate,
+                });
+            }
+        }
+        Ok(frames)
+    }
+}

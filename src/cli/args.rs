@@ -1,0 +1,93 @@
+//! Parsers for the command line's small value languages: NAME=FILE, NAME=SECONDS, TIME=TITLE, 32k.
+
+use std::path::PathBuf;
+
+use roomcast::capture::SpeakerFile;
+
+pub fn speaker_file(s: &str) -> Result<SpeakerFile, String> {
+    let (name, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=FILE"))?;
+    if name.trim().is_empty() || file.is_empty() {
+        return Err(format!("'{s}' is not NAME=FILE"));
+    }
+    Ok(SpeakerFile {
+        name: name.to_string(),
+        file: PathBuf::from(file),
+    })
+}
+
+/// Seconds as `90`, `90.5`, `1:30` or `1:02:03.250`.
+pub fn time(s: &str) -> Result<f64, String> {
+    let bad = || format!("'{s}' is not a time (seconds like 90.5, or [h:]mm:ss)");
+    let mut total = 0.0;
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if parts.len() > 3 {
+        return Err(bad());
+    }
+    for (i, p) in parts.iter().enumerate() {
+        let v: f64 = p.parse().map_err(|_| bad())?;
+        if !v.is_finite() || (i > 0 && !(0.0..60.0).contains(&v)) {
+            return Err(bad());
+        }
+        total = total * 60.0 + v;
+    }
+    Ok(total)
+}
+
+pub fn speaker_offset(s: &str) -> Result<(String, f64), String> {
+    let (name, t) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("'{s}' is not NAME=SECONDS"))?;
+    Ok((name.to_string(), time(t)?))
+}
+
+pub fn chapter(s: &str) -> Result<(f64, String), String> {
+    let (t, title) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not TIME=TITLE"))?;
+    let t = time(t)?;
+    if t < 0.0 || title.trim().is_empty() {
+        return Err(format!("'{s}' is not TIME=TITLE with a time of 0 or more"));
+    }
+    Ok((t, title.to_string()))
+}
+
+/// A bitrate in bits per second from `32000`, `32k` or `32kbps`.
+pub fn bitrate(s: &str) -> Result<u32, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, scale) = match t.strip_suffix("kbps").or_else(|| t.strip_suffix('k')) {
+        Some(n) => (n, 1000.0),
+        None => (t.as_str(), 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a bitrate like 32k"))?;
+    let bps = (v * scale).round();
+    if !(6000.0..=510_000.0).contains(&bps) {
+        return Err(format!("'{s}': Opus bitrates run from 6k to 510k"));
+    }
+    Ok(bps as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_bitrates_parse_the_way_people_write_them() {
+        assert_eq!(time("90.5"), Ok(90.5));
+        assert_eq!(time("1:30"), Ok(90.0));
+        assert_eq!(time("1:02:03.25"), Ok(3723.25));
+        assert!(time("1:75").is_err());
+        assert!(time("abc").is_err());
+        assert_eq!(bitrate("32k"), Ok(32_000));
+        assert_eq!(bitrate("24000"), Ok(24_000));
+        assert!(bitrate("1k").is_err());
+        assert_eq!(speaker_offset("Ana=2.5"), Ok(("Ana".into(), 2.5)));
+        assert_eq!(
+            chapter("1:00=Intro = start"),
+            Ok((60.0, "Intro = start".into()))
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! Command-line interface: argument parsing, output (text or --json), logging and exit codes.
+
+mod args;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use roomcast::capture::{self, ImportRequest, SpeakerFile};
+use roomcast::master::{self, Format, MixSettings, multitrack::MultitrackFormat};
+use roomcast::session::Session;
+use roomcast::track;
+
+use progress::TermProgress;
+
+#[derive(Parser)]
+#[command(
+    name = "roomcast",
+    version,
+    about = "Record live audio rooms one track per speaker, and turn them into podcasts.",
+    long_about = "roomcast keeps every speaker of a room on a track of their own (Ogg Opus, exactly as \
+sent, aligned on the room clock) in a session folder, and makes a podcast-ready master from it.\n\n\
+A typical run:\n  roomcast import --speaker Ana=ana.flac --speaker Ben=ben.opus --offset Ben=12.5 --out room1\n  \
+roomcast mix room1 --format mp3,opus\n\nEvery command takes -v for logs and --json for output scripts can read."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Print the result as JSON on stdout, and no progress bar.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a session from existing per-speaker recordings.
+    #[command(
+        long_about = "Build a session from existing per-speaker recordings.\n\n\
+Ogg Opus files are copied packet for packet (no re-encoding); WAV, FLAC, MP3 and Ogg Vorbis are \
+decoded, converted to 48 kHz mono and encoded with libopus at --bitrate. Every track is placed on the \
+room clock: a speaker whose file starts later than the room gets --offset, and all tracks are padded \
+with silence to the room's full length so any player or DAW lines them up.\n\n\
+Examples:\n  roomcast import --speaker Ana=ana.wav --speaker Ben=ben.mp3 --offset Ben=1:05 --title \"Episode 3\" --out ep3\n  \
+roomcast import call.wav --channels Ana,Ben --out call\n  \
+roomcast import --speaker Ana=ana.opus --chapter 0=Intro --chapter 2:30=Questions --out room"
+    )]
+    Import(ImportArgs),
+    /// Mix a session into a podcast master (leveled, limited, loudness-normalized).
+    #[command(long_about = "Mix a session into a podcast master.\n\n\
+Each speaker's speech is brought to the same loudness (EBU R128 gated), the speakers are summed, a \
+true-peak limiter keeps peaks under --true-peak, and the whole is normalized to --lufs (podcast norms: \
+-16 LUFS stereo, -19 LUFS mono). Outputs land in the session folder as master.mp3 / master.opus / \
+master.wav, with master.json describing what was measured. MP3s carry ID3v2.4 tags and, when the \
+session has markers, chapters.\n\n\
+Examples:\n  roomcast mix ep3\n  roomcast mix ep3 --format mp3,opus,wav --mono\n  roomcast mix ep3 --multitrack wav")]
+    Mix(MixArgs),
+    /// Show a session: speakers, track lengths and health.
+    Info {
+        /// Session folder.
+        session: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// A speaker and their recording, NAME=FILE. Repeat for each speaker.
+    #[arg(long = "speaker", value_name = "NAME=FILE", value_parser = args::speaker_file)]
+    speakers: Vec<SpeakerFile>,
+    /// One file with a speaker per channel (needs --channels).
+    #[arg(value_name = "MULTICHANNEL_FILE", requires = "channels")]
+    multichannel: Option<PathBuf>,
+    /// Speaker names for the channels of MULTICHANNEL_FILE, in channel order: NAME1,NAME2.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        requires = "multichannel"
+    )]
+    channels: Vec<String>,
+    /// When a speaker's file starts, in room time: NAME=SECONDS (or NAME=mm:ss).
+    #[arg(long = "offset", value_name = "NAME=SECONDS", value_parser = args::speaker_offset)]
+    offsets: Vec<(String, f64)>,
+    /// Title of the room (default: the output folder's name).
+    #[arg(long)]
+    title: Option<String>,
+    /// Session folder to create; must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Opus bitrate for files that are re-encoded (32k is transparent for speech).
+    #[arg(long, default_value = "32k", value_parser = args::bitrate)]
+    bitrate: u32,
+    /// A chapter marker, TIME=TITLE (TIME in seconds or [h:]mm:ss). Repeatable.
+    #[arg(long = "chapter", value_name = "TIME=TITLE", value_parser = args::chapter)]
+    chapters: Vec<(f64, String)>,
+    /// When the room started (RFC 3339, e.g. 2026-11-24T18:00:00Z); default: now.
+    #[arg(long, value_name = "TIME")]
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Mp3,
+    Opus,
+    Wav,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MultitrackArg {
+    Wav,
+}
+
+#[derive(Args)]
+struct MixArgs {
+    /// Session folder.
+    session: PathBuf,
+    /// Output formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "mp3")]
+    format: Vec<FormatArg>,
+    /// Integrated loudness target in LUFS [default: -16 stereo, -19 mono].
+    #[arg(long, allow_hyphen_values = true)]
+    lufs: Option<f64>,
+    /// True-peak ceiling in dBTP.
+    #[arg(long, default_value_t = -1.0, allow_hyphen_values = true)]
+    true_peak: f64,
+    /// Mono master (the usual choice for speech-only podcasts at low bitrates).
+    #[arg(long, conflicts_with = "stereo")]
+    mono: bool,
+    /// Stereo master (default): the mix on both channels.
+    #[arg(long)]
+    stereo: bool,
+    /// MP3 bitrate in kbps [default: 128 stereo, 64 mono].
+    #[arg(long)]
+    mp3_bitrate: Option<u32>,
+    /// Opus bitrate in kbps [default: 96 stereo, 64 mono].
+    #[arg(long)]
+    opus_bitrate: Option<u32>,
+    /// Artist tag [default: the room's speakers].
+    #[arg(long)]
+    artist: Option<String>,
+    /// Also write aligned per-speaker files of equal length for a DAW, into multitrack/.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "wav")]
+    multitrack: Option<MultitrackArg>,
+    /// Folder for the outputs [default: the session folder].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let progress = TermProgress::new(cli.json);
+    let result = match cli.command {
+        Command::Import(a) => import(a, cli.json, &progress),
+        Command::Mix(a) => mix(a, cli.json, &progress),
+        Command::Info { session } => info(&session, cli.json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, naming the file or value and what is wrong.
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("roomcast: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("roomcast={level},symphonia=warn,{level}"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn import(a: ImportArgs, json: bool, progress: &TermProgress) -> Result<()> {
+    let req = ImportRequest {
+        speakers: a.speakers,
+        multichannel: a.multichannel.map(|f| (f, a.channels)),
+        offsets: a.offsets,
+        title: a.title,
+        out: a.out,
+        bitrate: a.bitrate,
+        chapters: a.chapters,
+        started_at: a.started_at,
+    };
+    let report = capture::import(&req, progress)?;
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "Imported {} speaker(s) into {} ({})",
+        report.speakers.len(),
+        report.session.display(),
+        clock(report.duration)
+    );
+    for s in &report.speakers {
+        println!(
+            "  {:<16} {:<8} joins at {:>9}  {:>9} of audio  {}",
+            s.name,
+            s.method,
+            clock(s.offset),
+            clock(s.duration),
+            s.track.display()
+        );
+    }
+    println!("Next: roomcast mix {}", report.session.display());
+    Ok(())
+}
+
+fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
+    let session = Session::open(&a.session)?;
+    let mut formats = Vec::new();
+    for f in &a.format {
+        let f = match f {
+            FormatArg::Mp3 => Format::Mp3,
+            FormatArg::Opus => Format::Opus,
+            FormatArg::Wav => Format::Wav,
+        };
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
+    }
+    let settings = MixSettings {
+        formats,
+        stereo: !a.mono,
+        lufs: a.lufs,
+        true_peak: a.true_peak,
+        mp3_kbps: a.mp3_bitrate,
+        opus_kbps: a.opus_bitrate,
+        artist: a.artist,
+        multitrack: a.multitrack.map(|MultitrackArg::Wav| MultitrackFormat::Wav),
+        out_dir: a.out,
+    };
+    let report = master::mix(&session, &settings, progress)?;
+    if json {
+        return print_json(&report);
+    }
+    println!(
+        "Mastered '{}' ({}): {:.1} LUFS (target {:.1}), true peak {:.1} dBTP, {}",
+        session.room.title,
+        clock(report.duration),
+        report.integrated_lufs,
+        report.target_lufs,
+        report.true_peak_dbtp,
+        if report.channels == 2 {
+            "stereo"
+        } else {
+            "mono"
+        }
+    );
+    for s in &report.speakers {
+        match s.loudness {
+            Some(l) => println!(
+                "  {:<16} speech {:>6.1} LUFS, gain {:+5.1} dB",
+                s.name, l, s.gain_db
+            ),
+            None => println!("  {:<16} silent", s.name),
+        }
+    }
+    for o in &report.outputs {
+        println!(
+            "  -> {} ({:.1} MB; decoded: {:.1} LUFS, {:.1} dBTP)",
+            o.file.path.display(),
+            o.file.bytes as f64 / 1e6,
+            o.measured.integrated_lufs,
+            o.measured.true_peak_dbtp
+        );
+    }
+    for o in &report.multitrack {
+        println!("  -> {} ({:.1} MB)", o.path.display(), o.bytes as f64 / 1e6);
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct TrackHealth {
+    speaker: String,
+    name: String,
+    track: PathBuf,
+    duration: f64,
+    packets: u64,
+    silence_frames: u64,
+    complete: bool,
+    damaged: bool,
+}
+
+fn info(dir: &std::path::Path, json: bool) -> Result<()> {
+    let session = Session::open(dir)?;
+    let mut tracks = Vec::new();
+    for s in &session.room.speakers {
+        let path = session.track_path(s);
+        let t = track::probe(&path).with_context(|| path.display().to_string())?;
+        tracks.push(TrackHealth {
+            speaker: s.id.clone(),
+            name: s.name.clone(),
+            track: path,
+            duration: t.duration_secs(),
+            packets: t.packets,
+            silence_frames: t.silence_frames,
+            complete: t.complete,
+            damaged: t.damage != Default::default(),
+        });
+    }
+    if json {
+        #[derive(Serialize)]
+        struct Info<'a> {
+            room: &'a roomcast::session::Room,
+            tracks: Vec<TrackHealth>,
+        }
+        return print_json(&Info {
+            room: &session.room,
+            tracks,
+        });
+    }
+    let r = &session.room;
+    println!("{} ({})", r.title, r.id);
+    println!("  source   {}", r.source);
+    println!("  started  {}", r.started_at.to_rfc3339());
+    println!("  length   {}   status {:?}", clock(r.duration), r.status);
+    for t in &tracks {
+        println!(
+            "  {:<16} {:>9}  {} packets ({} silence)  {}{}",
+            t.name,
+            clock(t.duration),
+            t.packets,
+            t.silence_frames,
+            t.track.display(),
+            if t.complete { "" } else { "  [not finalized]" }
+        );
+    }
+    Ok(())
+}
+
+/// h:mm:ss.s for people.
+fn clock(secs: f64) -> String {
+    let tenths = (secs * 10.0).round() as u64;
+    let (h, m, s, t) = (
+        tenths / 36_000,
+        tenths / 600 % 60,
+        tenths / 10 % 60,
+        tenths % 10,
+    );
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{t}")
+    } else {
+        format!("{m}:{s:02}.{t}")
+    }
+}

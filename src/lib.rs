@@ -1,0 +1,17 @@
+//! roomcast records live audio rooms one track per speaker and turns them into podcasts.
+//!
+//! The pipeline, one module per stage, with the session folder as the contract between them:
+//!
+//! ```text
+//! capture  -> session -> master
+//! (files,     (room.json, per-speaker Ogg Opus tracks, events.jsonl)
+//!  live rooms)
+//! ```
+//!
+//! Transcription, export and the searchable library read the same session folder.
+
+pub mod capture;
+pub mod master;
+pub mod progress;
+pub mod session;
+pub mod track;

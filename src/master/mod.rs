@@ -1,0 +1,566 @@
+//! Master: the room mixed to one podcast-ready file.
+//!
+//! Three streaming passes over the tracks, none of which holds the room in memory:
+//! 1. each speaker's speech loudness (EBU R128 gated), decoded in parallel, giving a leveling gain;
+//! 2. the leveled sum through the limiter, measured, giving the normalization gain;
+//! 3. the same with that gain, encoded to every requested format at once.
+//!
+//! Each lossy file is then decoded and measured as a listener's player would play it; a format that
+//! misses the loudness target by more than 0.3 LU, or the true-peak ceiling, is mastered again with
+//! the measured correction (lossy encoders shift both).
+
+pub mod limiter;
+pub mod multitrack;
+pub mod sink;
+pub mod source;
+pub mod tags;
+pub mod verify;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use ebur128::{EbuR128, Mode};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::progress::Progress;
+use crate::session::{self, Session, SessionError};
+use crate::track::{self, SAMPLE_RATE, TrackError};
+use limiter::{Limiter, LimiterStats};
+use sink::{Mp3Sink, OpusSink, OutputFile, Sink, WavSink};
+use source::TrackSource;
+use tags::MasterMeta;
+
+#[derive(Debug, Error)]
+pub enum MasterError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error("{path}: {source}")]
+    Track { path: PathBuf, source: TrackError },
+    #[error("{path}: cannot decode Opus: {reason}")]
+    Codec { path: PathBuf, reason: String },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{format} encoder: {reason}")]
+    Encoder {
+        format: &'static str,
+        reason: String,
+    },
+    #[error("{0}")]
+    Settings(String),
+    #[error("session has no speakers to mix")]
+    NoSpeakers,
+    #[error("session has no audio (all tracks are silent or empty)")]
+    Silent,
+}
+
+impl MasterError {
+    pub(crate) fn track(path: &Path, source: TrackError) -> Self {
+        MasterError::Track {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Mp3,
+    Opus,
+    Wav,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Mp3 => "mp3",
+            Format::Opus => "opus",
+            Format::Wav => "wav",
+        }
+    }
+}
+
+/// Podcast loudness norms (Apple): -16 LUFS for stereo, -19 LUFS for mono: the same signal level.
+pub fn default_lufs(stereo: bool) -> f64 {
+    if stereo { -16.0 } else { -19.0 }
+}
+
+#[derive(Debug, Clone)]
+pub struct MixSettings {
+    pub formats: Vec<Format>,
+    pub stereo: bool,
+    /// Integrated loudness target; `None` for the podcast default of the channel layout.
+    pub lufs: Option<f64>,
+    pub true_peak: f64,
+    pub mp3_kbps: Option<u32>,
+    pub opus_kbps: Option<u32>,
+    pub artist: Option<String>,
+    pub multitrack: Option<multitrack::MultitrackFormat>,
+    /// Where outputs go; the session folder by default.
+    pub out_dir: Option<PathBuf>,
+}
+
+impl Default for MixSettings {
+    fn default() -> Self {
+        MixSettings {
+            formats: vec![Format::Mp3],
+            stereo: true,
+            lufs: None,
+            true_peak: -1.0,
+            mp3_kbps: None,
+            opus_kbps: None,
+            artist: None,
+            multitrack: None,
+            out_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerLevel {
+    pub id: String,
+    pub name: String,
+    /// Seconds of the track that are not silence frames.
+    pub audio_seconds: f64,
+    /// Gated loudness of the speaker's speech, LUFS (mono); `None` for a silent track.
+    pub loudness: Option<f64>,
+    pub gain_db: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MixReport {
+    pub session: PathBuf,
+    pub duration: f64,
+    pub channels: u8,
+    pub target_lufs: f64,
+    /// Measured on the master's PCM (before any lossy encoding), in the output's channel layout.
+    pub integrated_lufs: f64,
+    pub true_peak_dbtp: f64,
+    pub loudness_range_lu: f64,
+    pub normalization_gain_db: f64,
+    pub limiter_ceiling_dbtp: f64,
+    pub limiter: LimiterStats,
+    /// Passes over the tracks, counting re-masters of formats that missed the target.
+    pub passes: u32,
+    pub speakers: Vec<SpeakerLevel>,
+    pub outputs: Vec<MasterOutput>,
+    pub multitrack: Vec<OutputFile>,
+}
+
+/// A master file and what it measures decoded.
+#[derive(Debug, Clone, Serialize)]
+pub struct MasterOutput {
+    #[serde(flatten)]
+    pub file: OutputFile,
+    pub measured: verify::Measured,
+    pub normalization_gain_db: f64,
+}
+
+/// How far a lossy file may land from the loudness target before it is mastered again.
+const LOUDNESS_TOLERANCE: f64 = 0.3;
+
+/// Samples per block moved between passes' stages (100 ms).
+const BLOCK: usize = 4_800;
+/// A speaker is never raised or lowered by more than this: a near-silent track is noise, not speech.
+const MAX_LEVEL_GAIN_DB: f64 = 20.0;
+/// Dual-mono stereo measures 10·log10(2) dB louder than the mono signal it carries.
+const STEREO_OFFSET: f64 = 3.0103;
+/// Lossy encoders overshoot the PCM's true peak; keep this much margin under the target for them.
+const LOSSY_MARGIN_DB: f64 = 1.0;
+const PCM_MARGIN_DB: f64 = 0.1;
+
+fn db_to_gain(db: f64) -> f32 {
+    10f64.powf(db / 20.0) as f32
+}
+
+pub fn mix(
+    session: &Session,
+    settings: &MixSettings,
+    progress: &dyn Progress,
+) -> Result<MixReport, MasterError> {
+    let room = &session.room;
+    if room.speakers.is_empty() {
+        return Err(MasterError::NoSpeakers);
+    }
+    let target = settings
+        .lufs
+        .unwrap_or_else(|| default_lufs(settings.stereo));
+    if !(-40.0..=-5.0).contains(&target) {
+        return Err(MasterError::Settings(format!(
+            "--lufs {target}: choose a target between -40 and -5 LUFS"
+        )));
+    }
+    if !(-9.0..=0.0).contains(&settings.true_peak) {
+        return Err(MasterError::Settings(format!(
+            "--true-peak {}: choose a ceiling between -9 and 0 dBTP",
+            settings.true_peak
+        )));
+    }
+    // Everything below is measured on the mono mix; stereo copies it to both channels.
+    let target_mono = if settings.stereo {
+        target - STEREO_OFFSET
+    } else {
+        target
+    };
+    let paths: Vec<PathBuf> = room
+        .speakers
+        .iter()
+        .map(|s| session.track_path(s))
+        .collect();
+    let mut length = 0u64;
+    for p in &paths {
+        length = length.max(
+            track::probe(p)
+                .map_err(|e| MasterError::track(p, e))?
+                .room_samples,
+        );
+    }
+    let total_ms = length * 1000 / SAMPLE_RATE as u64;
+
+    // Pass 1: each speaker's loudness.
+    progress.begin("measuring speakers", total_ms * paths.len() as u64);
+    let measured = parallel_map(&paths, |p| speaker_loudness(p, length, progress))?;
+    progress.end();
+    let mut speakers = Vec::new();
+    let mut gains = Vec::new();
+    for (s, (loudness, audio)) in room.speakers.iter().zip(measured) {
+        let gain_db = loudness
+            .map(|l| (target_mono - l).clamp(-MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB))
+            .unwrap_or(0.0);
+        gains.push(if loudness.is_some() {
+            db_to_gain(gain_db)
+        } else {
+            0.0
+        });
+        speakers.push(SpeakerLevel {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            audio_seconds: audio as f64 / SAMPLE_RATE as f64,
+            loudness,
+            gain_db,
+        });
+    }
+    if gains.iter().all(|&g| g == 0.0) {
+        return Err(MasterError::Silent);
+    }
+
+    let lossy = settings.formats.iter().any(|f| *f != Format::Wav);
+    let ceiling = settings.true_peak
+        - if lossy {
+            LOSSY_MARGIN_DB
+        } else {
+            PCM_MARGIN_DB
+        };
+
+    // Pass 2: the leveled, limited mix, measured.
+    progress.begin("measuring mix", total_ms);
+    let first = limited_pass(&paths, &gains, 0.0, ceiling, length, &mut [], progress)?;
+    progress.end();
+
+    let norm_db = target_mono - first.loudness;
+
+    let meta = master_meta(session, settings)?;
+    let out_dir = settings
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| session.dir.clone());
+    std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write {
+        path: out_dir.clone(),
+        source,
+    })?;
+    let mut passes = 3;
+    let mut sinks = Vec::new();
+    for f in &settings.formats {
+        sinks.push(open_sink(&out_dir, settings, &meta, *f)?);
+    }
+    progress.begin("mastering", total_ms);
+    let last = limited_pass(
+        &paths, &gains, norm_db, ceiling, length, &mut sinks, progress,
+    )?;
+    progress.end();
+    let mut outputs = Vec::new();
+    for (sink, &format) in sinks.into_iter().zip(&settings.formats) {
+        let file = sink.finish()?;
+        let mut out = MasterOutput {
+            measured: verify_output(&file, format)?,
+            file,
+            normalization_gain_db: norm_db,
+        };
+        // Up to two corrections per format, each from what the decoded file measured.
+        let (mut gain_db, mut ceiling_db) = (norm_db, ceiling);
+        for _ in 0..2 {
+            let m = out.measured;
+            let miss = target - m.integrated_lufs;
+            let over = m.true_peak_dbtp - settings.true_peak;
+            if format == Format::Wav || (miss.abs() <= LOUDNESS_TOLERANCE && over <= 0.0) {
+                break;
+            }
+            gain_db += miss;
+            if over > 0.0 {
+                ceiling_db -= over + 0.1;
+            }
+            tracing::info!(
+                ?format,
+                miss,
+                over,
+                "re-mastering with the decoded file's correction"
+            );
+            passes += 1;
+            let mut again = vec![open_sink(&out_dir, settings, &meta, format)?];
+            progress.begin("re-mastering", total_ms);
+            limited_pass(
+                &paths, &gains, gain_db, ceiling_db, length, &mut again, progress,
+            )?;
+            progress.end();
+            let file = again.pop().expect("one sink").finish()?;
+            out = MasterOutput {
+                measured: verify_output(&file, format)?,
+                file,
+                normalization_gain_db: gain_db,
+            };
+        }
+        outputs.push(out);
+    }
+
+    let multitrack = match settings.multitrack {
+        Some(format) => multitrack::write(
+            session,
+            format,
+            length,
+            &out_dir.join("multitrack"),
+            progress,
+        )?,
+        None => Vec::new(),
+    };
+    let offset = if settings.stereo { STEREO_OFFSET } else { 0.0 };
+    let report = MixReport {
+        session: session.dir.clone(),
+        duration: length as f64 / SAMPLE_RATE as f64,
+        channels: if settings.stereo { 2 } else { 1 },
+        target_lufs: target,
+        integrated_lufs: last.loudness + offset,
+        true_peak_dbtp: last.true_peak,
+        loudness_range_lu: last.range,
+        normalization_gain_db: norm_db,
+        limiter_ceiling_dbtp: ceiling,
+        limiter: last.limiter,
+        passes,
+        speakers,
+        outputs,
+        multitrack,
+    };
+    let mut json = serde_json::to_vec_pretty(&report).expect("report serializes");
+    json.push(b'\n');
+    session::write_atomic(&out_dir.join("master.json"), &json)?;
+    Ok(report)
+}
+
+fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, MasterError> {
+    let room = &session.room;
+    let events = session.events()?;
+    let names: Vec<&str> = room.speakers.iter().map(|s| s.name.as_str()).collect();
+    Ok(MasterMeta {
+        title: room.title.clone(),
+        artist: settings.artist.clone().unwrap_or_else(|| names.join(", ")),
+        date: room.started_at,
+        comment: format!(
+            "Recorded with roomcast from {} ({} speakers)",
+            room.source,
+            names.len()
+        ),
+        chapters: session::events::markers(&events),
+        duration: room.duration,
+    })
+}
+
+fn open_sink(
+    dir: &Path,
+    s: &MixSettings,
+    meta: &MasterMeta,
+    format: Format,
+) -> Result<Box<dyn Sink>, MasterError> {
+    let path = dir.join(format!("master.{}", format.extension()));
+    Ok(match format {
+        Format::Mp3 => {
+            let kbps = s.mp3_kbps.unwrap_or(if s.stereo { 128 } else { 64 });
+            Box::new(Mp3Sink::create(&path, s.stereo, kbps, meta)?)
+        }
+        Format::Opus => {
+            let kbps = s.opus_kbps.unwrap_or(if s.stereo { 96 } else { 64 });
+            if !(6..=510).contains(&kbps) {
+                return Err(MasterError::Settings(format!(
+                    "--opus-bitrate {kbps}: Opus takes 6 to 510 kbps"
+                )));
+            }
+            Box::new(OpusSink::create(&path, s.stereo, kbps, meta)?)
+        }
+        Format::Wav => Box::new(WavSink::create(&path, s.stereo)?),
+    })
+}
+
+/// Decodes a lossy output to measure it; a WAV holds the measured PCM itself.
+fn verify_output(file: &OutputFile, format: Format) -> Result<verify::Measured, MasterError> {
+    verify::measure(&file.path, format)
+}
+
+/// Runs `f` over the tracks on as many threads as there are cores.
+fn parallel_map<T: Send>(
+    paths: &[PathBuf],
+    f: impl Fn(&Path) -> Result<T, MasterError> + Sync,
+) -> Result<Vec<T>, MasterError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<T, MasterError>>> = (0..paths.len()).map(|_| None).collect();
+    let slots = std::sync::Mutex::new(&mut results);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(paths.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = paths.get(i) else { return };
+                    let r = f(p);
+                    slots.lock().expect("lock")[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every track processed"))
+        .collect()
+}
+
+/// Gated loudness of a track's non-silent audio, and how many samples that was.
+fn speaker_loudness(
+    path: &Path,
+    length: u64,
+    progress: &dyn Progress,
+) -> Result<(Option<f64>, u64), MasterError> {
+    let mut src = TrackSource::open(path)?;
+    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I).expect("valid meter settings");
+    let mut block = vec![0.0f32; BLOCK];
+    let mut pos = 0u64;
+    let mut audio = 0u64;
+    while pos < length {
+        let n = (BLOCK as u64).min(length - pos) as usize;
+        if src.next_block(&mut block[..n])? {
+            meter.add_frames_f32(&block[..n]).expect("mono frames");
+            audio += n as u64;
+        }
+        pos += n as u64;
+        progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
+    }
+    let l = meter.loudness_global().ok().filter(|l| l.is_finite());
+    Ok((l, audio))
+}
+
+struct PassResult {
+    loudness: f64,
+    true_peak: f64,
+    range: f64,
+    limiter: LimiterStats,
+}
+
+/// Decodes each track on its own thread, handing 100 ms blocks (or "silent") to the mixer.
+fn spawn_decoders<'s>(
+    scope: &'s std::thread::Scope<'s, '_>,
+    paths: &'s [PathBuf],
+    length: u64,
+) -> Vec<Receiver<Result<Option<Vec<f32>>, MasterError>>> {
+    paths
+        .iter()
+        .map(|p| {
+            let (tx, rx): (SyncSender<_>, _) = sync_channel(16);
+            scope.spawn(move || {
+                let mut src = match TrackSource::open(p) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut pos = 0u64;
+                while pos < length {
+                    let n = (BLOCK as u64).min(length - pos) as usize;
+                    let mut block = vec![0.0f32; n];
+                    let msg = src
+                        .next_block(&mut block)
+                        .map(|audio| audio.then_some(block));
+                    let failed = msg.is_err();
+                    if tx.send(msg).is_err() || failed {
+                        return;
+                    }
+                    pos += n as u64;
+                }
+            });
+            rx
+        })
+        .collect()
+}
+
+/// Sums the tracks with their gains, applies `norm_db`, limits, measures, and feeds `sinks`.
+fn limited_pass(
+    paths: &[PathBuf],
+    gains: &[f32],
+    norm_db: f64,
+    ceiling: f64,
+    length: u64,
+    sinks: &mut [Box<dyn Sink>],
+    progress: &dyn Progress,
+) -> Result<PassResult, MasterError> {
+    let norm = db_to_gain(norm_db);
+    let mut limiter = Limiter::new(ceiling, SAMPLE_RATE);
+    let mut meter =
+        EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::TRUE_PEAK).expect("valid meter");
+    let mut limited = Vec::with_capacity(BLOCK * 2);
+    let mut emit =
+        |limited: &mut Vec<f32>, sinks: &mut [Box<dyn Sink>]| -> Result<(), MasterError> {
+            if limited.is_empty() {
+                return Ok(());
+            }
+            meter.add_frames_f32(limited).expect("mono frames");
+            for s in sinks.iter_mut() {
+                s.write(limited)?;
+            }
+            limited.clear();
+            Ok(())
+        };
+    std::thread::scope(|scope| -> Result<(), MasterError> {
+        let decoders = spawn_decoders(scope, paths, length);
+        let mut mix = vec![0.0f32; BLOCK];
+        let mut pos = 0u64;
+        while pos < length {
+            let n = (BLOCK as u64).min(length - pos) as usize;
+            let mix = &mut mix[..n];
+            mix.fill(0.0);
+            for (rx, &g) in decoders.iter().zip(gains) {
+                let block = rx
+                    .recv()
+                    .map_err(|_| MasterError::Settings("a decoder thread stopped".into()))??;
+                if let Some(block) = block.filter(|_| g != 0.0) {
+                    let g = g * norm;
+                    mix.iter_mut().zip(&block).for_each(|(m, s)| *m += s * g);
+                }
+            }
+            limiter.process(mix, &mut limited);
+            emit(&mut limited, sinks)?;
+            pos += n as u64;
+            progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
+        }
+        limiter.finish(&mut limited);
+        emit(&mut limited, sinks)?;
+        Ok(())
+    })?;
+    let loudness = meter.loudness_global().unwrap_or(f64::NEG_INFINITY);
+    Ok(PassResult {
+        loudness,
+        true_peak: 20.0 * meter.true_peak(0).unwrap_or(0.0).log10(),
+        range: meter.loudness_range().unwrap_or(0.0),
+        limiter: limiter.stats,
+    })
+}

@@ -1,0 +1,373 @@
+//! Where the finished master goes: MP3 (LAME), Ogg Opus (libopus) and WAV files, each written under
+//! a temporary name and renamed into place only when complete.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use mp3lame_encoder::{Bitrate, Builder, DualPcm, FlushGap, Mode, MonoPcm, Quality};
+use serde::Serialize;
+
+use super::MasterError;
+use super::tags::MasterMeta;
+use crate::session::{TempGuard, temp_path};
+use crate::track::{FRAME_20MS, OpusHead, TrackWriter};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputFile {
+    pub format: &'static str,
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// Receives the master as mono blocks; writes it mono or as identical stereo channels.
+pub trait Sink: Send {
+    fn write(&mut self, mono: &[f32]) -> Result<(), MasterError>;
+    fn finish(self: Box<Self>) -> Result<OutputFile, MasterError>;
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> MasterError + '_ {
+    move |source| MasterError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Syncs and renames the temporary file into place.
+fn commit(
+    file: File,
+    tmp: &Path,
+    path: &Path,
+    format: &'static str,
+) -> Result<OutputFile, MasterError> {
+    file.sync_all().map_err(io_err(tmp))?;
+    let bytes = file.metadata().map_err(io_err(tmp))?.len();
+    drop(file);
+    fs::rename(tmp, path).map_err(io_err(path))?;
+    Ok(OutputFile {
+        format,
+        path: path.to_path_buf(),
+        bytes,
+    })
+}
+
+pub struct Mp3Sink {
+    encoder: mp3lame_encoder::Encoder,
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    stereo: bool,
+    buf: Vec<u8>,
+    /// Where LAME's first frame (the Xing/LAME tag placeholder) starts: right after our ID3 tag.
+    audio_start: u64,
+    _guard: TempGuard,
+}
+
+fn lame_bitrate(kbps: u32) -> Result<Bitrate, MasterError> {
+    Ok(match kbps {
+        32 => Bitrate::Kbps32,
+        40 => Bitrate::Kbps40,
+        48 => Bitrate::Kbps48,
+        64 => Bitrate::Kbps64,
+        80 => Bitrate::Kbps80,
+        96 => Bitrate::Kbps96,
+        112 => Bitrate::Kbps112,
+        128 => Bitrate::Kbps128,
+        160 => Bitrate::Kbps160,
+        192 => Bitrate::Kbps192,
+        224 => Bitrate::Kbps224,
+        256 => Bitrate::Kbps256,
+        320 => Bitrate::Kbps320,
+        other => {
+            return Err(MasterError::Settings(format!(
+                "--mp3-bitrate {other}: MP3 at 48 kHz takes 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256 or 320 kbps"
+            )));
+        }
+    })
+}
+
+impl Mp3Sink {
+    pub fn create(
+        path: &Path,
+        stereo: bool,
+        kbps: u32,
+        meta: &MasterMeta,
+    ) -> Result<Self, MasterError> {
+        let lame = |e: &dyn std::fmt::Display| MasterError::Encoder {
+            format: "mp3",
+            reason: e.to_string(),
+        };
+        let mut b = Builder::new().ok_or_else(|| lame(&"LAME failed to initialise"))?;
+        b.set_num_channels(if stereo { 2 } else { 1 })
+            .map_err(|e| lame(&e))?;
+        b.set_sample_rate(48_000).map_err(|e| lame(&e))?;
+        b.set_brate(lame_bitrate(kbps)?).map_err(|e| lame(&e))?;
+        b.set_mode(if stereo {
+            Mode::JointStereo
+        } else {
+            Mode::Mono
+        })
+        .map_err(|e| lame(&e))?;
+        b.set_quality(Quality::Good).map_err(|e| lame(&e))?;
+        // The LAME tag records encoder delay and padding, so decoders trim them and the MP3 decodes
+        // to exactly the room's length.
+        b.set_to_write_vbr_tag(true).map_err(|e| lame(&e))?;
+        let encoder = b.build().map_err(|e| lame(&e))?;
+        let tmp = temp_path(path);
+        let mut out = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
+        let tmp_guard = tmp.clone();
+        let id3 = meta.id3().map_err(|e| lame(&e))?;
+        out.write_all(&id3).map_err(io_err(&tmp))?;
+        Ok(Mp3Sink {
+            encoder,
+            out,
+            tmp,
+            path: path.to_path_buf(),
+            stereo,
+            buf: Vec::new(),
+            audio_start: id3.len() as u64,
+            _guard: TempGuard(tmp_guard),
+        })
+    }
+}
+
+impl Sink for Mp3Sink {
+    fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
+        self.buf.clear();
+        // LAME writes past an undersized buffer: reserve its documented worst case first.
+        self.buf
+            .reserve(mp3lame_encoder::max_required_buffer_size(mono.len()));
+        let r = if self.stereo {
+            self.encoder.encode_to_vec(
+                DualPcm {
+                    left: mono,
+                    right: mono,
+                },
+                &mut self.buf,
+            )
+        } else {
+            self.encoder.encode_to_vec(MonoPcm(mono), &mut self.buf)
+        };
+        r.map_err(|e| MasterError::Encoder {
+            format: "mp3",
+            reason: e.to_string(),
+        })?;
+        self.out.write_all(&self.buf).map_err(io_err(&self.tmp))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<OutputFile, MasterError> {
+        self.buf.clear();
+        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(
+            FRAME_20MS as usize * 4,
+        ));
+        self.encoder
+            .flush_to_vec::<FlushGap>(&mut self.buf)
+            .map_err(|e| MasterError::Encoder {
+                format: "mp3",
+                reason: e.to_string(),
+            })?;
+        self.out.write_all(&self.buf).map_err(io_err(&self.tmp))?;
+        let mut tag = Vec::with_capacity(self.encoder.lame_tag_size().max(1));
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| io_err(&self.tmp)(e.into_error()))?;
+        if self.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
+            file.seek(SeekFrom::Start(self.audio_start))
+                .map_err(io_err(&self.tmp))?;
+            file.write_all(&tag).map_err(io_err(&self.tmp))?;
+        }
+        commit(file, &self.tmp, &self.path, "mp3")
+    }
+}
+
+pub struct OpusSink {
+    encoder: opus::Encoder,
+    track: TrackWriter<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    channels: usize,
+    frame: Vec<f32>,
+    interleaved: Vec<f32>,
+    out: Vec<u8>,
+    samples: u64,
+    encoded: u64,
+    lookahead: u64,
+    _guard: TempGuard,
+}
+
+impl OpusSink {
+    pub fn create(
+        path: &Path,
+        stereo: bool,
+        kbps: u32,
+        meta: &MasterMeta,
+    ) -> Result<Self, MasterError> {
+        let err = |e: opus::Error| MasterError::Encoder {
+            format: "opus",
+            reason: e.to_string(),
+        };
+        let channels = if stereo {
+            opus::Channels::Stereo
+        } else {
+            opus::Channels::Mono
+        };
+        let mut encoder =
+            opus::Encoder::new(48_000, channels, opus::Application::Audio).map_err(err)?;
+        encoder
+            .set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000))
+            .map_err(err)?;
+        let lookahead = encoder.get_lookahead().map_err(err)? as u16;
+        let tmp = temp_path(path);
+        let file = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
+        let guard = TempGuard(tmp.clone());
+        let n = if stereo { 2 } else { 1 };
+        let track = TrackWriter::new(
+            file,
+            &OpusHead::new(n, lookahead),
+            &meta.opus_tags(opus::version()),
+            1,
+        )
+        .map_err(io_err(&tmp))?;
+        Ok(OpusSink {
+            encoder,
+            track,
+            tmp,
+            path: path.to_path_buf(),
+            channels: n as usize,
+            frame: Vec::with_capacity(FRAME_20MS as usize),
+            interleaved: Vec::new(),
+            out: vec![0; 4000],
+            samples: 0,
+            encoded: 0,
+            lookahead: lookahead as u64,
+            _guard: guard,
+        })
+    }
+
+    fn encode_frame(&mut self) -> Result<(), MasterError> {
+        let pcm: &[f32] = if self.channels == 2 {
+            self.interleaved.clear();
+            self.interleaved
+                .extend(self.frame.iter().flat_map(|&s| [s, s]));
+            &self.interleaved
+        } else {
+            &self.frame
+        };
+        let n =
+            self.encoder
+                .encode_float(pcm, &mut self.out)
+                .map_err(|e| MasterError::Encoder {
+                    format: "opus",
+                    reason: e.to_string(),
+                })?;
+        self.track
+            .append(&self.out[..n])
+            .map_err(|e| MasterError::track(&self.tmp, e))?;
+        self.encoded += FRAME_20MS;
+        self.frame.clear();
+        Ok(())
+    }
+}
+
+impl Sink for OpusSink {
+    fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
+        self.samples += mono.len() as u64;
+        let mut rest = mono;
+        while !rest.is_empty() {
+            let take = (FRAME_20MS as usize - self.frame.len()).min(rest.len());
+            self.frame.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.frame.len() == FRAME_20MS as usize {
+                self.encode_frame()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<OutputFile, MasterError> {
+        // Encode until the look-ahead has come out too; end trimming in the last granule then gives
+        // back the exact length (less than one packet of it, as RFC 7845 asks).
+        while self.encoded < self.samples + self.lookahead {
+            self.frame.resize(FRAME_20MS as usize, 0.0);
+            self.encode_frame()?;
+        }
+        let this = *self;
+        let out = this
+            .track
+            .finish(Some(this.samples))
+            .map_err(|e| MasterError::track(&this.tmp, e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_err(&this.tmp)(e.into_error()))?;
+        commit(file, &this.tmp, &this.path, "opus")
+    }
+}
+
+pub struct WavSink {
+    writer: hound::WavWriter<BufWriter<File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    stereo: bool,
+    _guard: TempGuard,
+}
+
+impl WavSink {
+    pub fn create(path: &Path, stereo: bool) -> Result<Self, MasterError> {
+        let spec = hound::WavSpec {
+            channels: if stereo { 2 } else { 1 },
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let tmp = temp_path(path);
+        let writer = hound::WavWriter::create(&tmp, spec).map_err(|e| wav_err(&tmp, e))?;
+        Ok(WavSink {
+            writer,
+            _guard: TempGuard(tmp.clone()),
+            tmp,
+            path: path.to_path_buf(),
+            stereo,
+        })
+    }
+}
+
+fn wav_err(path: &Path, e: hound::Error) -> MasterError {
+    match e {
+        hound::Error::IoError(source) => MasterError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => MasterError::Encoder {
+            format: "wav",
+            reason: other.to_string(),
+        },
+    }
+}
+
+pub fn to_i16(s: f32) -> i16 {
+    (s * 32767.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+impl Sink for WavSink {
+    fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
+        for &s in mono {
+            let v = to_i16(s);
+            self.writer
+                .write_sample(v)
+                .map_err(|e| wav_err(&self.tmp, e))?;
+            if self.stereo {
+                self.writer
+                    .write_sample(v)
+                    .map_err(|e| wav_err(&self.tmp, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<OutputFile, MasterError> {
+        self.writer.finalize().map_err(|e| wav_err(&self.tmp, e))?;
+        let file = File::open(&self.tmp).map_err(io_err(&self.tmp))?;
+        commit(file, &self.tmp, &self.path, "wav")
+    }
+}

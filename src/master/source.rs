@@ -1,0 +1,130 @@
+//! A speaker track decoded onto the room clock, block by block, without decoding its silence.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use opus::{Channels, Decoder};
+
+use super::MasterError;
+use crate::track::{TrackReader, is_silence_frame};
+
+/// Reads a track as mono 48 kHz blocks. Silence frames after the first are not decoded: they are
+/// known to be zeros, which is what makes mixing a long room with few speakers talking cheap.
+pub struct TrackSource {
+    reader: TrackReader<BufReader<File>>,
+    decoder: Decoder,
+    channels: usize,
+    /// Decoded samples still to drop at the start (pre-skip).
+    skip: u64,
+    decoded: Vec<f32>,
+    decoded_pos: usize,
+    silence_left: u64,
+    previous_silent: bool,
+    /// Stream position where the next packet is expected.
+    expected: u64,
+    pcm: Vec<f32>,
+    path: std::path::PathBuf,
+}
+
+impl TrackSource {
+    pub fn open(path: &Path) -> Result<Self, MasterError> {
+        let reader = TrackReader::open(path).map_err(|e| MasterError::track(path, e))?;
+        let channels = reader.head.channels as usize;
+        let decoder = Decoder::new(
+            48_000,
+            if channels == 2 {
+                Channels::Stereo
+            } else {
+                Channels::Mono
+            },
+        )
+        .map_err(|e| MasterError::Codec {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(TrackSource {
+            skip: reader.head.pre_skip as u64,
+            reader,
+            decoder,
+            channels,
+            decoded: Vec::new(),
+            decoded_pos: 0,
+            silence_left: 0,
+            previous_silent: false,
+            expected: 0,
+            pcm: vec![0.0; 5760 * 2],
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Fills `out` with the next samples; returns false when all of them are silence.
+    pub fn next_block(&mut self, out: &mut [f32]) -> Result<bool, MasterError> {
+        let mut filled = 0;
+        let mut audio = false;
+        while filled < out.len() {
+            if self.decoded_pos < self.decoded.len() {
+                let avail = self.decoded.len() - self.decoded_pos;
+                let drop = (self.skip as usize).min(avail);
+                self.skip -= drop as u64;
+                self.decoded_pos += drop;
+                let n = (self.decoded.len() - self.decoded_pos).min(out.len() - filled);
+                out[filled..filled + n]
+                    .copy_from_slice(&self.decoded[self.decoded_pos..self.decoded_pos + n]);
+                self.decoded_pos += n;
+                filled += n;
+                audio |= n > 0;
+                continue;
+            }
+            if self.silence_left > 0 {
+                let drop = self.skip.min(self.silence_left);
+                self.skip -= drop;
+                self.silence_left -= drop;
+                let n = (self.silence_left as usize).min(out.len() - filled);
+                out[filled..filled + n].fill(0.0);
+                self.silence_left -= n as u64;
+                filled += n;
+                continue;
+            }
+            let Some(packet) = self
+                .reader
+                .next_packet()
+                .map_err(|e| MasterError::track(&self.path, e))?
+            else {
+                // Past the end of the track: silence.
+                out[filled..].fill(0.0);
+                break;
+            };
+            if packet.start > self.expected {
+                self.silence_left += packet.start - self.expected;
+                self.previous_silent = true;
+            }
+            self.expected = packet.start + packet.samples as u64;
+            let silent = is_silence_frame(&packet.data);
+            if silent && self.previous_silent {
+                self.silence_left += packet.samples as u64;
+            } else {
+                let n = self
+                    .decoder
+                    .decode_float(&packet.data, &mut self.pcm, false)
+                    .map_err(|e| MasterError::Codec {
+                        path: self.path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                self.decoded.clear();
+                self.decoded_pos = 0;
+                if self.channels == 2 {
+                    self.decoded.extend(
+                        self.pcm[..n * 2]
+                            .chunks_exact(2)
+                            .map(|lr| 0.5 * (lr[0] + lr[1])),
+                    );
+                } else {
+                    self.decoded.extend_from_slice(&self.pcm[..n]);
+                }
+            }
+            self.previous_silent = silent;
+        }
+        Ok(audio)
+    }
+}

@@ -1,0 +1,18 @@
+//! How long-running stages report progress. The library only calls this trait; the terminal bar
+//! lives in the CLI, so library users and tests stay quiet.
+
+pub trait Progress: Send + Sync {
+    /// A new stage of `total` units (whatever the stage counts: milliseconds of audio, bytes).
+    fn begin(&self, stage: &str, total: u64);
+    fn advance(&self, units: u64);
+    fn end(&self);
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}

@@ -1,0 +1,136 @@
+//! events.jsonl: one JSON object per line, appended as the room goes on, times on the room clock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, SessionError, io_err};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Seconds on the room clock.
+    pub t: f64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    Joined {
+        speaker: String,
+    },
+    Left {
+        speaker: String,
+    },
+    Talking {
+        speaker: String,
+    },
+    StoppedTalking {
+        speaker: String,
+    },
+    Muted {
+        speaker: String,
+    },
+    Unmuted {
+        speaker: String,
+    },
+    /// A chapter start or bookmark.
+    Marker {
+        title: String,
+    },
+}
+
+pub fn append(path: &Path, event: &Event) -> Result<()> {
+    let mut line = serde_json::to_string(event).expect("event serializes");
+    line.push('\n');
+    // One write per line in append mode: concurrent appenders and crashes never interleave halves.
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(line.as_bytes()).map_err(io_err(path))
+}
+
+/// Reads every event. A last line cut off by a crash is ignored; a bad line elsewhere is an error.
+pub fn read(path: &Path) -> Result<Vec<Event>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let lines: Vec<String> = BufReader::new(f)
+        .lines()
+        .collect::<io::Result<_>>()
+        .map_err(io_err(path))?;
+    let mut events = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(line) {
+            Ok(e) => events.push(e),
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => {
+                return Err(SessionError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: format!("line {}: {e}", i + 1),
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Chapter markers in room order.
+pub fn markers(events: &[Event]) -> Vec<(f64, String)> {
+    let mut m: Vec<(f64, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Marker { title } => Some((e.t, title.clone())),
+            _ => None,
+        })
+        .collect();
+    m.sort_by(|a, b| a.0.total_cmp(&b.0));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_append_and_a_torn_last_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        append(
+            &path,
+            &Event {
+                t: 1.5,
+                kind: EventKind::Joined {
+                    speaker: "ana".into(),
+                },
+            },
+        )
+        .unwrap();
+        append(
+            &path,
+            &Event {
+                t: 0.0,
+                kind: EventKind::Marker {
+                    title: "Intro".into(),
+                },
+            },
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"t\":1.5,\"type\":\"joined\",\"speaker\":\"ana\"}\n"));
+        std::fs::write(&path, format!("{text}{{\"t\":2,\"ty")).unwrap();
+        let events = read(&path).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(markers(&events), vec![(0.0, "Intro".to_string())]);
+    }
+}

@@ -1,0 +1,349 @@
+//! The session folder: the contract between stages. Every later stage reads only this.
+//!
+//! ```text
+//! SESSION/
+//!   room.json          what the room was: title, source, times, speakers (written atomically)
+//!   events.jsonl       append-only room events on the room clock
+//!   tracks/<id>.opus   one Ogg Opus file per speaker, all starting at room time 0
+//!   master.*           outputs of later stages
+//! ```
+
+pub mod events;
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use events::{Event, EventKind};
+
+/// The `format` field of room.json, so a stray JSON file is never taken for a session.
+pub const FORMAT_NAME: &str = "roomcast-session";
+/// Bumped whenever room.json or the folder layout changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+pub const ROOM_FILE: &str = "room.json";
+pub const EVENTS_FILE: &str = "events.jsonl";
+pub const TRACKS_DIR: &str = "tracks";
+
+#[derive(Debug, Error)]
+pub enum SessionError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{0}: not a roomcast session (no room.json)")]
+    NotASession(PathBuf),
+    #[error("{path}: not a valid room.json: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error(
+        "{path}: session format version {found} is newer than this roomcast understands ({FORMAT_VERSION}); upgrade roomcast"
+    )]
+    TooNew { path: PathBuf, found: u32 },
+    #[error(
+        "{path}: session format version {found} is older than {FORMAT_VERSION} and cannot be read by this roomcast"
+    )]
+    TooOld { path: PathBuf, found: u32 },
+}
+
+pub type Result<T> = std::result::Result<T, SessionError>;
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SessionError + '_ {
+    move |source| SessionError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomStatus {
+    /// Capture is still writing (or crashed while writing: see `recover`).
+    Recording,
+    Complete,
+    /// Capture stopped without closing its tracks; finalized later.
+    Interrupted,
+}
+
+/// A span of room time during which a speaker was present, in seconds on the room clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub start: f64,
+    /// `None` while the speaker is still in the room.
+    pub end: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speaker {
+    /// Stable id: file-name safe, unique in the room.
+    pub id: String,
+    /// Display name exactly as the room showed it.
+    pub name: String,
+    /// Track path relative to the session folder.
+    pub track: String,
+    pub intervals: Vec<Interval>,
+    /// Where the audio came from (a file path, an SSRC, a Janus feed id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// room.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    pub format: String,
+    pub version: u32,
+    pub id: String,
+    pub title: String,
+    /// URL of the room, or `import:` for sessions built from files.
+    pub source: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub status: RoomStatus,
+    /// Room length in seconds (the length of every track).
+    pub duration: f64,
+    pub speakers: Vec<Speaker>,
+}
+
+impl Room {
+    pub fn new(id: String, title: String, source: String, started_at: DateTime<Utc>) -> Self {
+        Room {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            id,
+            title,
+            source,
+            started_at,
+            ended_at: None,
+            status: RoomStatus::Recording,
+            duration: 0.0,
+            speakers: Vec::new(),
+        }
+    }
+
+    pub fn speaker(&self, id: &str) -> Option<&Speaker> {
+        self.speakers.iter().find(|s| s.id == id)
+    }
+
+    /// Parses room.json, checking the format name and version before anything else so that a
+    /// session from another roomcast version gets a clear error rather than a field-level one.
+    pub fn from_json(path: &Path, text: &str) -> Result<Room> {
+        let invalid = |reason: String| SessionError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(invalid(format!("\"format\" is not \"{FORMAT_NAME}\"")));
+        }
+        let found = value
+            .get("version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| invalid("no \"version\" number".into()))? as u32;
+        if found > FORMAT_VERSION {
+            return Err(SessionError::TooNew {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        if found < FORMAT_VERSION {
+            return Err(SessionError::TooOld {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so readers
+/// see the old content or the new, never half of it, even across a crash.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_err(path))
+}
+
+/// The temporary name an output is written under before it is renamed into place.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Deletes a temporary output when dropped, so an error or a panic part-way leaves nothing behind.
+/// Harmless after the file was renamed into place.
+#[derive(Debug)]
+pub struct TempGuard(pub PathBuf);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// A session folder on disk.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub dir: PathBuf,
+    pub room: Room,
+}
+
+impl Session {
+    pub fn open(dir: &Path) -> Result<Session> {
+        let path = dir.join(ROOM_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(SessionError::NotASession(dir.to_path_buf()));
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        Ok(Session {
+            dir: dir.to_path_buf(),
+            room: Room::from_json(&path, &text)?,
+        })
+    }
+
+    /// Creates the folder layout for a new session and writes its room.json.
+    pub fn create(dir: &Path, room: Room) -> Result<Session> {
+        let tracks = dir.join(TRACKS_DIR);
+        fs::create_dir_all(&tracks).map_err(io_err(&tracks))?;
+        let session = Session {
+            dir: dir.to_path_buf(),
+            room,
+        };
+        session.save()?;
+        Ok(session)
+    }
+
+    pub fn save(&self) -> Result<()> {
+        let path = self.dir.join(ROOM_FILE);
+        let mut json = serde_json::to_vec_pretty(&self.room).expect("room serializes");
+        json.push(b'\n');
+        write_atomic(&path, &json)
+    }
+
+    pub fn track_path(&self, speaker: &Speaker) -> PathBuf {
+        self.dir.join(&speaker.track)
+    }
+
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.join(EVENTS_FILE)
+    }
+
+    pub fn append_event(&self, event: &Event) -> Result<()> {
+        events::append(&self.events_path(), event)
+    }
+
+    pub fn events(&self) -> Result<Vec<Event>> {
+        events::read(&self.events_path())
+    }
+}
+
+/// A file-name-safe id made from a display name: lowercase ASCII letters, digits and dashes.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(|c| c.to_lowercase()) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "speaker".into()
+    } else {
+        out
+    }
+}
+
+/// Ids for display names, unique within the room (`ana`, `ana-2`, ...).
+pub fn unique_ids<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken: Vec<String> = Vec::new();
+    for name in names {
+        let base = slug(name);
+        let mut id = base.clone();
+        let mut n = 2;
+        while taken.contains(&id) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        taken.push(id);
+    }
+    taken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room() -> Room {
+        Room::new(
+            "r1".into(),
+            "Room".into(),
+            "import:".into(),
+            "2026-01-02T03:04:05Z".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn room_json_round_trips_and_rejects_other_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Session::create(dir.path(), room()).unwrap();
+        assert_eq!(Session::open(dir.path()).unwrap().room, s.room);
+
+        let path = dir.path().join(ROOM_FILE);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("\"version\": 1", "\"version\": 9")).unwrap();
+        let err = Session::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("version 9 is newer") && err.contains("room.json"),
+            "{err}"
+        );
+        fs::write(&path, text.replace("\"version\": 1", "\"version\": 0")).unwrap();
+        assert!(
+            Session::open(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("older")
+        );
+        fs::write(&path, "{\"hello\": 1}").unwrap();
+        assert!(
+            Session::open(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid room.json")
+        );
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(&dir.path().join("a.json"), b"{}").unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["a.json"]);
+    }
+
+    #[test]
+    fn speaker_ids_are_safe_and_unique() {
+        assert_eq!(
+            unique_ids(["Ana María", "ana maría", "../etc", "Zoë"]),
+            ["ana-mar-a", "ana-mar-a-2", "etc", "zo"]
+        );
+    }
+}
