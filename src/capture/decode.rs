@@ -26,6 +26,27 @@ pub struct AudioInfo {
 /// a damaged file is not silently turned into a gappy track.
 const MAX_BAD_PACKETS: u64 = 3;
 
+/// A readable name for codecs symphonia can identify but roomcast cannot decode from that container.
+fn codec_name(codec: symphonia::core::codecs::CodecType) -> String {
+    use symphonia::core::codecs::*;
+    let known = [
+        (CODEC_TYPE_OPUS, "opus (only Ogg Opus files are imported)"),
+        (CODEC_TYPE_SPEEX, "speex"),
+        (CODEC_TYPE_EAC3, "eac3"),
+        (CODEC_TYPE_DCA, "dts"),
+        (CODEC_TYPE_WAVPACK, "wavpack"),
+        (CODEC_TYPE_MUSEPACK, "musepack"),
+        (CODEC_TYPE_MP1, "mp1"),
+        (CODEC_TYPE_MP2, "mp2"),
+    ];
+    known
+        .iter()
+        .find(|(c, _)| *c == codec)
+        .map(|(_, n)| n.to_string())
+        .or_else(|| symphonia::default::get_codecs().get_codec(codec).map(|d| d.short_name.to_string()))
+        .unwrap_or_else(|| format!("{codec}"))
+}
+
 /// Opens `path` and returns its format; `on_block` then receives planar f32 blocks from `run`.
 pub struct FileDecoder {
     path: std::path::PathBuf,
@@ -38,10 +59,7 @@ pub struct FileDecoder {
 impl FileDecoder {
     pub fn open(path: &Path) -> Result<Self, ImportError> {
         let file = File::open(path).map_err(|e| ImportError::read(path, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| ImportError::read(path, e))?
-            .len();
+        let len = file.metadata().map_err(|e| ImportError::read(path, e))?.len();
         if len == 0 {
             return Err(ImportError::EmptyFile(path.to_path_buf()));
         }
@@ -51,16 +69,8 @@ impl FileDecoder {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                mss,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
-            )
-            .map_err(|e| ImportError::Unrecognised {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+            .map_err(|e| ImportError::Unrecognised { path: path.to_path_buf(), reason: e.to_string() })?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -68,40 +78,25 @@ impl FileDecoder {
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| ImportError::NoAudio(path.to_path_buf()))?;
         let params = track.codec_params.clone();
-        let decoder = symphonia::default::get_codecs()
-            .make(&params, &DecoderOptions::default())
-            .map_err(|_| {
-                let codec = symphonia::default::get_codecs()
-                    .get_codec(params.codec)
-                    .map(|d| d.short_name.to_string())
-                    .unwrap_or_else(|| format!("{}", params.codec));
-                ImportError::UnsupportedCodec {
-                    path: path.to_path_buf(),
-                    codec,
-                }
-            })?;
-        let sample_rate = params
-            .sample_rate
-            .ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
+        let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions::default()).map_err(|_| {
+            let codec = codec_name(params.codec);
+            ImportError::UnsupportedCodec { path: path.to_path_buf(), codec }
+        })?;
+        let sample_rate =
+            params.sample_rate.ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
         let channels = params.channels.map(|c| c.count()).unwrap_or(1);
         Ok(FileDecoder {
             path: path.to_path_buf(),
             track_id: track.id,
             format,
             decoder,
-            info: AudioInfo {
-                sample_rate,
-                channels,
-                frames: params.n_frames,
-            },
+            info: AudioInfo { sample_rate, channels, frames: params.n_frames },
         })
     }
 
-    /// Decodes to the end, handing each block as one `Vec<f32>` per channel. Returns the frame count.
-    pub fn run(
-        mut self,
-        mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), ImportError>,
-    ) -> Result<u64, ImportError> {
+    /// Decodes to the end, handing each block as one `Vec<f32>` per channel. Returns the count of
+    /// corrupt packets that were skipped (a few are tolerated, as players do).
+    pub fn run(mut self, mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), ImportError>) -> Result<u64, ImportError> {
         let path = self.path.clone();
         let mut frames = 0u64;
         let mut bad = 0u64;
@@ -121,12 +116,9 @@ impl FileDecoder {
                 Ok(d) => d,
                 Err(SymError::DecodeError(reason)) => {
                     bad += 1;
-                    tracing::warn!(file = %path.display(), "skipping a corrupt packet: {reason}");
+                    tracing::debug!(file = %path.display(), "skipping a corrupt packet: {reason}");
                     if bad > MAX_BAD_PACKETS {
-                        return Err(ImportError::corrupt(
-                            &path,
-                            &format!("{bad} undecodable packets ({reason})"),
-                        ));
+                        return Err(ImportError::corrupt(&path, &format!("{bad} undecodable packets ({reason})")));
                     }
                     continue;
                 }
@@ -138,12 +130,12 @@ impl FileDecoder {
             if n == 0 {
                 continue;
             }
-            let mut buf = AudioBuffer::<f32>::new(n as u64, spec);
+            let mut buf = AudioBuffer::<f32>::new(decoded.capacity() as u64, spec);
             decoded.convert(&mut buf);
             let chans = spec.channels.count().min(planar.len());
             for (c, plane) in planar.iter_mut().enumerate().take(chans) {
                 plane.clear();
-                plane.extend_from_slice(buf.chan(c));
+                plane.extend_from_slice(&buf.chan(c)[..n]);
             }
             frames += n as u64;
             on_block(&planar[..chans])?;
@@ -162,6 +154,6 @@ impl FileDecoder {
                 });
             }
         }
-        Ok(frames)
+        Ok(bad)
     }
 }

@@ -38,13 +38,7 @@ pub struct VoiceEncoder<W: Write> {
 }
 
 impl<W: Write> VoiceEncoder<W> {
-    pub fn new(
-        out: W,
-        bitrate: u32,
-        offset_samples: u64,
-        tags: OpusTags,
-        serial: u32,
-    ) -> Result<Self, EncodeError> {
+    pub fn new(out: W, bitrate: u32, offset_samples: u64, tags: OpusTags, serial: u32) -> Result<Self, EncodeError> {
         let mut encoder = Encoder::new(48_000, Channels::Mono, Application::Voip)?;
         encoder.set_bitrate(Bitrate::Bits(bitrate as i32))?;
         let lookahead = encoder.get_lookahead()? as u64;

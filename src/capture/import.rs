@@ -54,6 +54,8 @@ pub struct ImportedSpeaker {
     pub method: &'static str,
     pub offset: f64,
     pub duration: f64,
+    /// Corrupt packets in the source that were skipped (left as a short gap).
+    pub skipped_packets: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,14 +71,8 @@ type FileTrack = TrackWriter<BufWriter<File>>;
 
 /// What one input file becomes.
 enum Input {
-    Opus {
-        speaker: usize,
-        reader: TrackReader<std::io::BufReader<File>>,
-    },
-    Audio {
-        decoder: FileDecoder,
-        targets: Vec<(usize, Option<usize>)>,
-    },
+    Opus { speaker: usize, reader: TrackReader<std::io::BufReader<File>> },
+    Audio { decoder: FileDecoder, targets: Vec<(usize, Option<usize>)> },
 }
 
 struct Plan {
@@ -93,6 +89,7 @@ struct Done {
     /// Room time at which the speaker's audio ends, in samples.
     end: u64,
     method: &'static str,
+    skipped: u64,
 }
 
 /// Removes the temporary folder unless the import got to the final rename.
@@ -138,29 +135,14 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| ImportError::OutNotWritable {
-        path: req.out.clone(),
-        source: e,
-    })?;
-    let out_name = req
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "session".into());
-    let tmp_dir = parent.join(format!(
-        ".{out_name}.roomcast-import-{}",
-        std::process::id()
-    ));
+    fs::create_dir_all(&parent).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
+    let out_name = req.out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "session".into());
+    let tmp_dir = parent.join(format!(".{out_name}.roomcast-import-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp_dir);
-    fs::create_dir(&tmp_dir).map_err(|e| ImportError::OutNotWritable {
-        path: req.out.clone(),
-        source: e,
-    })?;
+    fs::create_dir(&tmp_dir).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
     let guard = TempDir(Some(tmp_dir.clone()));
-    fs::create_dir(tmp_dir.join(session::TRACKS_DIR)).map_err(|e| ImportError::OutNotWritable {
-        path: req.out.clone(),
-        source: e,
-    })?;
+    fs::create_dir(tmp_dir.join(session::TRACKS_DIR))
+        .map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
 
     let title = req.title.clone().unwrap_or_else(|| out_name.clone());
     progress.begin("importing", total_ms);
@@ -170,29 +152,21 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
     let room_end = done.iter().map(|d| d.end).max().unwrap_or(0);
     let mut speakers = Vec::new();
     let mut report_speakers = Vec::new();
-    let mut finished: Vec<(usize, &'static str, u64)> = Vec::new();
+    let mut finished: Vec<(usize, &'static str, u64, u64)> = Vec::new();
     for d in done {
         let path = tmp_dir.join(track_rel(&plans[d.speaker].id));
-        d.track
-            .finish(Some(room_end))
-            .map_err(|source| ImportError::Track {
-                path: path.clone(),
-                source,
-            })?;
-        finished.push((d.speaker, d.method, d.end));
+        d.track.finish(Some(room_end)).map_err(|source| ImportError::Track { path: path.clone(), source })?;
+        finished.push((d.speaker, d.method, d.end, d.skipped));
     }
     finished.sort_by_key(|f| f.0);
-    for (i, method, end) in finished {
+    for (i, method, end, skipped_packets) in finished {
         let p = &plans[i];
         let (start, end) = (secs(p.offset_samples), secs(end));
         speakers.push(Speaker {
             id: p.id.clone(),
             name: p.name.clone(),
             track: track_rel(&p.id),
-            intervals: vec![Interval {
-                start,
-                end: Some(end),
-            }],
+            intervals: vec![Interval { start, end: Some(end) }],
             origin: Some(match p.channel {
                 Some(c) => format!("{} (channel {})", p.source.display(), c + 1),
                 None => p.source.display().to_string(),
@@ -207,19 +181,15 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
             method,
             offset: start,
             duration: end - start,
+            skipped_packets,
         });
     }
 
     let started_at = req.started_at.unwrap_or_else(Utc::now);
     let duration = secs(room_end);
-    let id = format!(
-        "{}-{}",
-        started_at.format("%Y%m%d-%H%M%S"),
-        session::slug(&title)
-    );
+    let id = format!("{}-{}", started_at.format("%Y%m%d-%H%M%S"), session::slug(&title));
     let mut room = Room::new(id.clone(), title.clone(), "import:".into(), started_at);
-    room.ended_at =
-        Some(started_at + chrono::Duration::milliseconds((duration * 1000.0).round() as i64));
+    room.ended_at = Some(started_at + chrono::Duration::milliseconds((duration * 1000.0).round() as i64));
     room.status = RoomStatus::Complete;
     room.duration = duration;
     room.speakers = speakers;
@@ -227,26 +197,11 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
     let mut events = Vec::new();
     for s in &session.room.speakers {
         let iv = s.intervals[0];
-        events.push(Event {
-            t: iv.start,
-            kind: EventKind::Joined {
-                speaker: s.id.clone(),
-            },
-        });
-        events.push(Event {
-            t: iv.end.unwrap_or(duration),
-            kind: EventKind::Left {
-                speaker: s.id.clone(),
-            },
-        });
+        events.push(Event { t: iv.start, kind: EventKind::Joined { speaker: s.id.clone() } });
+        events.push(Event { t: iv.end.unwrap_or(duration), kind: EventKind::Left { speaker: s.id.clone() } });
     }
     for (t, title) in &req.chapters {
-        events.push(Event {
-            t: *t,
-            kind: EventKind::Marker {
-                title: title.clone(),
-            },
-        });
+        events.push(Event { t: *t, kind: EventKind::Marker { title: title.clone() } });
     }
     events.sort_by(|a, b| a.t.total_cmp(&b.t));
     for e in &events {
@@ -255,23 +210,11 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
 
     // An empty folder the user created for us may be replaced; anything else was refused above.
     if req.out.is_dir() {
-        fs::remove_dir(&req.out).map_err(|e| ImportError::OutNotWritable {
-            path: req.out.clone(),
-            source: e,
-        })?;
+        fs::remove_dir(&req.out).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
     }
-    fs::rename(&tmp_dir, &req.out).map_err(|e| ImportError::OutNotWritable {
-        path: req.out.clone(),
-        source: e,
-    })?;
+    fs::rename(&tmp_dir, &req.out).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
     std::mem::forget(guard);
-    Ok(ImportReport {
-        session: req.out.clone(),
-        id,
-        title,
-        duration,
-        speakers: report_speakers,
-    })
+    Ok(ImportReport { session: req.out.clone(), id, title, duration, speakers: report_speakers })
 }
 
 fn secs(samples: u64) -> f64 {
@@ -283,18 +226,10 @@ fn track_rel(id: &str) -> String {
 }
 
 fn plan_speakers(req: &ImportRequest) -> Result<Vec<Plan>, ImportError> {
-    let mut named: Vec<(String, PathBuf, Option<usize>)> = req
-        .speakers
-        .iter()
-        .map(|s| (s.name.clone(), s.file.clone(), None))
-        .collect();
+    let mut named: Vec<(String, PathBuf, Option<usize>)> =
+        req.speakers.iter().map(|s| (s.name.clone(), s.file.clone(), None)).collect();
     if let Some((file, names)) = &req.multichannel {
-        named.extend(
-            names
-                .iter()
-                .enumerate()
-                .map(|(c, n)| (n.clone(), file.clone(), Some(c))),
-        );
+        named.extend(names.iter().enumerate().map(|(c, n)| (n.clone(), file.clone(), Some(c))));
     }
     if named.is_empty() {
         return Err(ImportError::NoSpeakers);
@@ -310,21 +245,11 @@ fn plan_speakers(req: &ImportRequest) -> Result<Vec<Plan>, ImportError> {
     let mut offsets = vec![0u64; named.len()];
     for (name, seconds) in &req.offsets {
         let Some(i) = named.iter().position(|(n, _, _)| n == name) else {
-            let known = named
-                .iter()
-                .map(|(n, _, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(ImportError::UnknownOffsetSpeaker {
-                name: name.clone(),
-                known,
-            });
+            let known = named.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(ImportError::UnknownOffsetSpeaker { name: name.clone(), known });
         };
         if !seconds.is_finite() || *seconds < 0.0 || *seconds > 7.0 * 86_400.0 {
-            return Err(ImportError::BadOffset {
-                name: name.clone(),
-                value: seconds.to_string(),
-            });
+            return Err(ImportError::BadOffset { name: name.clone(), value: seconds.to_string() });
         }
         offsets[i] = (seconds * SAMPLE_RATE as f64).round() as u64;
     }
@@ -333,13 +258,7 @@ fn plan_speakers(req: &ImportRequest) -> Result<Vec<Plan>, ImportError> {
         .into_iter()
         .zip(ids)
         .zip(offsets)
-        .map(|(((name, source, channel), id), offset_samples)| Plan {
-            name,
-            id,
-            source,
-            channel,
-            offset_samples,
-        })
+        .map(|(((name, source, channel), id), offset_samples)| Plan { name, id, source, channel, offset_samples })
         .collect())
 }
 
@@ -348,10 +267,7 @@ fn check_out(out: &Path) -> Result<(), ImportError> {
         return Err(ImportError::OutHoldsSession(out.to_path_buf()));
     }
     if out.exists() {
-        let empty = out.is_dir()
-            && fs::read_dir(out)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false);
+        let empty = out.is_dir() && fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty {
             return Err(ImportError::OutNotEmpty(out.to_path_buf()));
         }
@@ -364,42 +280,30 @@ fn is_ogg_opus(path: &Path) -> Result<bool, ImportError> {
     let mut head = [0u8; 64];
     let mut got = 0;
     while got < head.len() {
-        match f
-            .read(&mut head[got..])
-            .map_err(|e| ImportError::read(path, e))?
-        {
+        match f.read(&mut head[got..]).map_err(|e| ImportError::read(path, e))? {
             0 => break,
             n => got += n,
         }
     }
     let head = &head[..got];
-    Ok(head.starts_with(b"OggS")
-        && head.len() >= 28 + 8
-        && head[27 + head[26] as usize..].starts_with(b"OpusHead"))
+    Ok(head.starts_with(b"OggS") && head.len() >= 28 + 8 && head[27 + head[26] as usize..].starts_with(b"OpusHead"))
 }
 
 fn open_input(path: &Path, speaker: usize, channel: Option<usize>) -> Result<Input, ImportError> {
     if is_ogg_opus(path)? {
-        let reader = TrackReader::open(path).map_err(|source| ImportError::Track {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let reader =
+            TrackReader::open(path).map_err(|source| ImportError::Track { path: path.to_path_buf(), source })?;
         return Ok(Input::Opus { speaker, reader });
     }
     let decoder = FileDecoder::open(path)?;
-    Ok(Input::Audio {
-        decoder,
-        targets: vec![(speaker, channel)],
-    })
+    Ok(Input::Audio { decoder, targets: vec![(speaker, channel)] })
 }
 
 fn input_ms(input: &Input) -> u64 {
     match input {
-        Input::Audio { decoder, .. } => decoder
-            .info
-            .frames
-            .map(|f| f * 1000 / decoder.info.sample_rate.max(1) as u64)
-            .unwrap_or(0),
+        Input::Audio { decoder, .. } => {
+            decoder.info.frames.map(|f| f * 1000 / decoder.info.sample_rate.max(1) as u64).unwrap_or(0)
+        }
         Input::Opus { .. } => 0,
     }
 }
@@ -412,11 +316,7 @@ fn run_parallel(
     title: &str,
     progress: &dyn Progress,
 ) -> Result<Vec<Done>, ImportError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(inputs.len())
-        .max(1);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(inputs.len()).max(1);
     let queue = Mutex::new(inputs);
     let results = Mutex::new(Vec::new());
     let first_error = Mutex::new(None);
@@ -448,10 +348,7 @@ fn run_parallel(
 
 fn create_track(dir: &Path, plan: &Plan) -> Result<(PathBuf, BufWriter<File>), ImportError> {
     let path = dir.join(track_rel(&plan.id));
-    let file = File::create(&path).map_err(|e| ImportError::OutNotWritable {
-        path: path.clone(),
-        source: e,
-    })?;
+    let file = File::create(&path).map_err(|e| ImportError::OutNotWritable { path: path.clone(), source: e })?;
     Ok((path, BufWriter::new(file)))
 }
 
@@ -471,13 +368,7 @@ fn run_input(
     progress: &dyn Progress,
 ) -> Result<Vec<Done>, ImportError> {
     match input {
-        Input::Opus { speaker, reader } => Ok(vec![copy_opus(
-            reader,
-            &plans[speaker],
-            speaker,
-            dir,
-            title,
-        )?]),
+        Input::Opus { speaker, reader } => Ok(vec![copy_opus(reader, &plans[speaker], speaker, dir, title)?]),
         Input::Audio { decoder, targets } => {
             let rate = decoder.info.sample_rate;
             let mut lanes = Vec::new();
@@ -485,24 +376,15 @@ fn run_input(
                 let plan = &plans[speaker];
                 let (path, out) = create_track(dir, plan)?;
                 let tags = tags_for(opus::version(), title, plan);
-                let enc = VoiceEncoder::new(
-                    out,
-                    req.bitrate,
-                    plan.offset_samples,
-                    tags,
-                    speaker as u32 + 1,
-                )
-                .map_err(|source| ImportError::Encode {
-                    path: path.clone(),
-                    source,
-                })?;
+                let enc = VoiceEncoder::new(out, req.bitrate, plan.offset_samples, tags, speaker as u32 + 1)
+                    .map_err(|source| ImportError::Encode { path: path.clone(), source })?;
                 lanes.push((speaker, channel, path, To48k::new(rate), enc));
             }
             let mut mono = Vec::new();
             let mut resampled = Vec::new();
             let mut reported = 0u64;
             let mut frames = 0u64;
-            decoder.run(|planes| {
+            let skipped = decoder.run(|planes| {
                 for (_, channel, path, resampler, enc) in lanes.iter_mut() {
                     let input: &[f32] = match channel {
                         Some(c) => &planes[*c],
@@ -513,10 +395,7 @@ fn run_input(
                     };
                     resampled.clear();
                     resampler.push(input, &mut resampled);
-                    enc.push(&resampled).map_err(|source| ImportError::Encode {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    enc.push(&resampled).map_err(|source| ImportError::Encode { path: path.clone(), source })?;
                 }
                 frames += planes.first().map(|p| p.len()).unwrap_or(0) as u64;
                 let ms = frames * 1000 / rate as u64;
@@ -528,19 +407,11 @@ fn run_input(
             for (speaker, _, path, mut resampler, mut enc) in lanes {
                 resampled.clear();
                 resampler.finish(&mut resampled);
-                let wrap = |source| ImportError::Encode {
-                    path: path.clone(),
-                    source,
-                };
+                let wrap = |source| ImportError::Encode { path: path.clone(), source };
                 enc.push(&resampled).map_err(wrap)?;
                 let end = plans[speaker].offset_samples + enc.samples;
                 let track = enc.finish().map_err(wrap)?;
-                done.push(Done {
-                    speaker,
-                    track,
-                    end,
-                    method: "encoded",
-                });
+                done.push(Done { speaker, track, end, method: "encoded", skipped });
             }
             Ok(done)
         }
@@ -572,28 +443,15 @@ fn copy_opus(
     let frames = plan.offset_samples.div_ceil(FRAME_20MS);
     let lead = frames * FRAME_20MS;
     let pre_skip = reader.head.pre_skip as u64 + lead - plan.offset_samples;
-    let head = OpusHead {
-        pre_skip: pre_skip as u16,
-        ..reader.head.clone()
-    };
+    let head = OpusHead { pre_skip: pre_skip as u16, ..reader.head.clone() };
     let (path, out) = create_track(dir, plan)?;
     let vendor = reader.tags.vendor.clone();
-    let mut track = TrackWriter::new(
-        out,
-        &head,
-        &tags_for(&vendor, title, plan),
-        speaker as u32 + 1,
-    )
-    .map_err(|e| ImportError::Track {
-        path: path.clone(),
-        source: e.into(),
-    })?;
+    let mut track = TrackWriter::new(out, &head, &tags_for(&vendor, title, plan), speaker as u32 + 1)
+        .map_err(|e| ImportError::Track { path: path.clone(), source: e.into() })?;
     track.fill_silence_to(lead).map_err(track_err(&path))?;
     let mut packets = 0u64;
     while let Some(p) = reader.next_packet().map_err(track_err(&source))? {
-        track
-            .write_at(lead + p.start, &p.data)
-            .map_err(track_err(&path))?;
+        track.write_at(lead + p.start, &p.data).map_err(track_err(&path))?;
         packets += 1;
     }
     let damage = reader.damage();
@@ -603,11 +461,7 @@ fn copy_opus(
             &format!(
                 "Ogg Opus stream is damaged ({} bad page(s){}); run `roomcast recover` on sessions, or repair the file first",
                 damage.bad_crc_pages,
-                if damage.truncated {
-                    ", cut off mid-page"
-                } else {
-                    ""
-                }
+                if damage.truncated { ", cut off mid-page" } else { "" }
             ),
         ));
     }
@@ -615,10 +469,5 @@ fn copy_opus(
     if packets == 0 || audio == 0 {
         return Err(ImportError::NoAudio(source));
     }
-    Ok(Done {
-        speaker,
-        track,
-        end: plan.offset_samples + audio,
-        method: "copied",
-    })
+    Ok(Done { speaker, track, end: plan.offset_samples + audio, method: "copied", skipped: 0 })
 }

@@ -29,27 +29,19 @@ pub enum ImportError {
     #[error("{path}: not a recognised audio file ({reason})")]
     Unrecognised { path: PathBuf, reason: String },
     #[error(
-        "{path}: unsupported codec '{codec}'; roomcast imports WAV, FLAC, MP3, Ogg Vorbis and Ogg Opus"
+        "{path}: unsupported codec '{codec}'; roomcast imports WAV, FLAC, MP3, AAC/ALAC (M4A), Ogg Vorbis, Matroska and Ogg Opus"
     )]
     UnsupportedCodec { path: PathBuf, codec: String },
     #[error("{path}: audio is corrupt: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     #[error(
-        "{path}: audio is truncated: the header promises {expected:.2} s but the file holds {got:.2} s"
+        "{path}: audio is truncated or corrupt: the header promises {expected:.2} s but only {got:.2} s could be decoded"
     )]
-    Truncated {
-        path: PathBuf,
-        expected: f64,
-        got: f64,
-    },
+    Truncated { path: PathBuf, expected: f64, got: f64 },
     #[error("{0}: contains no audio (0 samples)")]
     NoAudio(PathBuf),
     #[error("{path}: has {found} channel(s) but --channels names {named} speaker(s)")]
-    ChannelCount {
-        path: PathBuf,
-        found: usize,
-        named: usize,
-    },
+    ChannelCount { path: PathBuf, found: usize, named: usize },
     #[error("speaker name '{0}' is given twice; each speaker needs a distinct name")]
     DuplicateSpeaker(String),
     #[error("speaker name is empty in '{0}'; use NAME=FILE")]
@@ -58,9 +50,7 @@ pub enum ImportError {
     UnknownOffsetSpeaker { name: String, known: String },
     #[error("--offset {name}={value}: the offset must be a number of seconds, 0 or more")]
     BadOffset { name: String, value: String },
-    #[error(
-        "no speakers to import: give --speaker NAME=FILE (repeatable) or a multichannel FILE with --channels"
-    )]
+    #[error("no speakers to import: give --speaker NAME=FILE (repeatable) or a multichannel FILE with --channels")]
     NoSpeakers,
     #[error("{0}: already holds a session (room.json); choose another --out")]
     OutHoldsSession(PathBuf),
@@ -71,10 +61,7 @@ pub enum ImportError {
     #[error("{path}: {source}")]
     Track { path: PathBuf, source: TrackError },
     #[error("{path}: {source}")]
-    Encode {
-        path: PathBuf,
-        source: encode::EncodeError,
-    },
+    Encode { path: PathBuf, source: encode::EncodeError },
     #[error(transparent)]
     Session(#[from] SessionError),
 }
@@ -84,17 +71,11 @@ impl ImportError {
         if source.kind() == io::ErrorKind::NotFound {
             ImportError::NotFound(path.to_path_buf())
         } else {
-            ImportError::Read {
-                path: path.to_path_buf(),
-                source,
-            }
+            ImportError::Read { path: path.to_path_buf(), source }
         }
     }
 
     pub(crate) fn corrupt(path: &Path, reason: &str) -> Self {
-        ImportError::Corrupt {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        }
+        ImportError::Corrupt { path: path.to_path_buf(), reason: reason.to_string() }
     }
 }

@@ -21,18 +21,10 @@ pub struct To48k {
 impl To48k {
     pub fn new(rate: u32) -> Self {
         let inner = (rate != SAMPLE_RATE).then(|| {
-            FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, CHUNK, 2, 1)
-                .expect("valid resampler settings")
+            FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, CHUNK, 2, 1).expect("valid resampler settings")
         });
         let to_drop = inner.as_ref().map(|r| r.output_delay()).unwrap_or(0);
-        To48k {
-            inner,
-            pending: Vec::new(),
-            input_frames: 0,
-            output_frames: 0,
-            to_drop,
-            rate,
-        }
+        To48k { inner, pending: Vec::new(), input_frames: 0, output_frames: 0, to_drop, rate }
     }
 
     fn expected_output(&self) -> u64 {
@@ -50,9 +42,7 @@ impl To48k {
         self.pending.extend_from_slice(input);
         let mut used = 0;
         while self.pending.len() - used >= CHUNK {
-            let res = r
-                .process(&[&self.pending[used..used + CHUNK]], None)
-                .expect("chunk of the right size");
+            let Ok(res) = r.process(&[&self.pending[used..used + CHUNK]], None) else { break };
             used += CHUNK;
             Self::emit(&res[0], &mut self.to_drop, &mut self.output_frames, out);
         }
@@ -63,13 +53,12 @@ impl To48k {
     pub fn finish(&mut self, out: &mut Vec<f32>) {
         let expected = self.expected_output();
         if let Some(r) = self.inner.as_mut() {
+            // rubato takes a partial chunk as a zero-padded full one; an empty one must be `None`.
             let rest = std::mem::take(&mut self.pending);
-            let res = r
-                .process_partial(Some(&[&rest]), None)
-                .expect("partial chunk");
-            Self::emit(&res[0], &mut self.to_drop, &mut self.output_frames, out);
+            let mut first = Some(rest.as_slice()).filter(|r| !r.is_empty());
             while self.output_frames < expected {
-                let res = r.process_partial::<&[f32]>(None, None).expect("flush");
+                let input = first.take().map(|r| [r]);
+                let Ok(res) = r.process_partial(input.as_ref().map(|i| i.as_slice()), None) else { break };
                 if res[0].is_empty() {
                     break;
                 }
@@ -80,10 +69,7 @@ impl To48k {
             let extra = (self.output_frames - expected) as usize;
             out.truncate(out.len().saturating_sub(extra));
         } else {
-            out.extend(std::iter::repeat_n(
-                0.0,
-                (expected - self.output_frames) as usize,
-            ));
+            out.extend(std::iter::repeat_n(0.0, (expected - self.output_frames) as usize));
         }
         self.output_frames = expected;
     }
@@ -101,6 +87,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn input_of_whole_chunks_flushes_cleanly() {
+        let mut r = To48k::new(44_100);
+        let mut out = Vec::new();
+        r.push(&vec![0.25; CHUNK * 3], &mut out);
+        r.finish(&mut out);
+        assert_eq!(out.len(), CHUNK * 3 * 48_000 / 44_100);
+    }
+
+    #[test]
     fn length_is_exact_and_a_click_stays_in_place() {
         let rate = 16_000;
         let mut input = vec![0.0f32; rate as usize * 2 + 123];
@@ -112,15 +107,7 @@ mod tests {
         }
         r.finish(&mut out);
         assert_eq!(out.len(), (input.len() as u64 * 3) as usize);
-        let peak = out
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-            .unwrap()
-            .0;
-        assert!(
-            (peak as i64 - 48_000).abs() <= 2,
-            "click moved to sample {peak}"
-        );
+        let peak = out.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
+        assert!((peak as i64 - 48_000).abs() <= 2, "click moved to sample {peak}");
     }
 }

@@ -5,16 +5,11 @@ use std::path::PathBuf;
 use roomcast::capture::SpeakerFile;
 
 pub fn speaker_file(s: &str) -> Result<SpeakerFile, String> {
-    let (name, file) = s
-        .split_once('=')
-        .ok_or_else(|| format!("'{s}' is not NAME=FILE"))?;
+    let (name, file) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=FILE"))?;
     if name.trim().is_empty() || file.is_empty() {
         return Err(format!("'{s}' is not NAME=FILE"));
     }
-    Ok(SpeakerFile {
-        name: name.to_string(),
-        file: PathBuf::from(file),
-    })
+    Ok(SpeakerFile { name: name.to_string(), file: PathBuf::from(file) })
 }
 
 /// Seconds as `90`, `90.5`, `1:30` or `1:02:03.250`.
@@ -36,16 +31,12 @@ pub fn time(s: &str) -> Result<f64, String> {
 }
 
 pub fn speaker_offset(s: &str) -> Result<(String, f64), String> {
-    let (name, t) = s
-        .rsplit_once('=')
-        .ok_or_else(|| format!("'{s}' is not NAME=SECONDS"))?;
+    let (name, t) = s.rsplit_once('=').ok_or_else(|| format!("'{s}' is not NAME=SECONDS"))?;
     Ok((name.to_string(), time(t)?))
 }
 
 pub fn chapter(s: &str) -> Result<(f64, String), String> {
-    let (t, title) = s
-        .split_once('=')
-        .ok_or_else(|| format!("'{s}' is not TIME=TITLE"))?;
+    let (t, title) = s.split_once('=').ok_or_else(|| format!("'{s}' is not TIME=TITLE"))?;
     let t = time(t)?;
     if t < 0.0 || title.trim().is_empty() {
         return Err(format!("'{s}' is not TIME=TITLE with a time of 0 or more"));
@@ -60,9 +51,7 @@ pub fn bitrate(s: &str) -> Result<u32, String> {
         Some(n) => (n, 1000.0),
         None => (t.as_str(), 1.0),
     };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a bitrate like 32k"))?;
+    let v: f64 = num.parse().map_err(|_| format!("'{s}' is not a bitrate like 32k"))?;
     let bps = (v * scale).round();
     if !(6000.0..=510_000.0).contains(&bps) {
         return Err(format!("'{s}': Opus bitrates run from 6k to 510k"));
@@ -85,9 +74,6 @@ mod tests {
         assert_eq!(bitrate("24000"), Ok(24_000));
         assert!(bitrate("1k").is_err());
         assert_eq!(speaker_offset("Ana=2.5"), Ok(("Ana".into(), 2.5)));
-        assert_eq!(
-            chapter("1:00=Intro = start"),
-            Ok((60.0, "Intro = start".into()))
-        );
+        assert_eq!(chapter("1:00=Intro = start"), Ok((60.0, "Intro = start".into())));
     }
 }

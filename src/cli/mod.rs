@@ -41,16 +41,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Build a session from existing per-speaker recordings.
-    #[command(
-        long_about = "Build a session from existing per-speaker recordings.\n\n\
+    #[command(long_about = "Build a session from existing per-speaker recordings.\n\n\
 Ogg Opus files are copied packet for packet (no re-encoding); WAV, FLAC, MP3 and Ogg Vorbis are \
 decoded, converted to 48 kHz mono and encoded with libopus at --bitrate. Every track is placed on the \
 room clock: a speaker whose file starts later than the room gets --offset, and all tracks are padded \
 with silence to the room's full length so any player or DAW lines them up.\n\n\
 Examples:\n  roomcast import --speaker Ana=ana.wav --speaker Ben=ben.mp3 --offset Ben=1:05 --title \"Episode 3\" --out ep3\n  \
 roomcast import call.wav --channels Ana,Ben --out call\n  \
-roomcast import --speaker Ana=ana.opus --chapter 0=Intro --chapter 2:30=Questions --out room"
-    )]
+roomcast import --speaker Ana=ana.opus --chapter 0=Intro --chapter 2:30=Questions --out room")]
     Import(ImportArgs),
     /// Mix a session into a podcast master (leveled, limited, loudness-normalized).
     #[command(long_about = "Mix a session into a podcast master.\n\n\
@@ -77,12 +75,7 @@ struct ImportArgs {
     #[arg(value_name = "MULTICHANNEL_FILE", requires = "channels")]
     multichannel: Option<PathBuf>,
     /// Speaker names for the channels of MULTICHANNEL_FILE, in channel order: NAME1,NAME2.
-    #[arg(
-        long,
-        value_name = "NAMES",
-        value_delimiter = ',',
-        requires = "multichannel"
-    )]
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "multichannel")]
     channels: Vec<String>,
     /// When a speaker's file starts, in room time: NAME=SECONDS (or NAME=mm:ss).
     #[arg(long = "offset", value_name = "NAME=SECONDS", value_parser = args::speaker_offset)]
@@ -173,20 +166,18 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
+    // Decoder libraries log what they skip; that is noise unless asked for, and errors that matter
+    // reach the user through our own one-line message.
+    let directives = match verbose {
+        0 => "warn,symphonia=off",
+        1 => "info,symphonia=warn",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("roomcast={level},symphonia=warn,{level}"))
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<()> {
@@ -224,6 +215,13 @@ fn import(a: ImportArgs, json: bool, progress: &TermProgress) -> Result<()> {
             clock(s.duration),
             s.track.display()
         );
+        if s.skipped_packets > 0 {
+            eprintln!(
+                "roomcast: warning: {}: skipped {} corrupt packet(s); the track has short gaps there",
+                s.source.display(),
+                s.skipped_packets
+            );
+        }
     }
     println!("Next: roomcast mix {}", report.session.display());
     Ok(())
@@ -264,18 +262,11 @@ fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
         report.integrated_lufs,
         report.target_lufs,
         report.true_peak_dbtp,
-        if report.channels == 2 {
-            "stereo"
-        } else {
-            "mono"
-        }
+        if report.channels == 2 { "stereo" } else { "mono" }
     );
     for s in &report.speakers {
         match s.loudness {
-            Some(l) => println!(
-                "  {:<16} speech {:>6.1} LUFS, gain {:+5.1} dB",
-                s.name, l, s.gain_db
-            ),
+            Some(l) => println!("  {:<16} speech {:>6.1} LUFS, gain {:+5.1} dB", s.name, l, s.gain_db),
             None => println!("  {:<16} silent", s.name),
         }
     }
@@ -329,10 +320,7 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
             room: &'a roomcast::session::Room,
             tracks: Vec<TrackHealth>,
         }
-        return print_json(&Info {
-            room: &session.room,
-            tracks,
-        });
+        return print_json(&Info { room: &session.room, tracks });
     }
     let r = &session.room;
     println!("{} ({})", r.title, r.id);
@@ -356,15 +344,6 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
 /// h:mm:ss.s for people.
 fn clock(secs: f64) -> String {
     let tenths = (secs * 10.0).round() as u64;
-    let (h, m, s, t) = (
-        tenths / 36_000,
-        tenths / 600 % 60,
-        tenths / 10 % 60,
-        tenths % 10,
-    );
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{t}")
-    } else {
-        format!("{m}:{s:02}.{t}")
-    }
+    let (h, m, s, t) = (tenths / 36_000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10);
+    if h > 0 { format!("{h}:{m:02}:{s:02}.{t}") } else { format!("{m}:{s:02}.{t}") }
 }

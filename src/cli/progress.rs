@@ -14,10 +14,7 @@ pub struct TermProgress {
 
 impl TermProgress {
     pub fn new(json: bool) -> Self {
-        TermProgress {
-            enabled: !json && std::io::stderr().is_terminal(),
-            bar: Mutex::new(None),
-        }
+        TermProgress { enabled: !json && std::io::stderr().is_terminal(), bar: Mutex::new(None) }
     }
 }
 
@@ -28,11 +25,9 @@ impl Progress for TermProgress {
         }
         let bar = ProgressBar::new(total.max(1));
         bar.set_style(
-            ProgressStyle::with_template(
-                "{msg:>20} [{bar:32}] {percent:>3}%  {elapsed} elapsed, ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{msg:>20} [{bar:32}] {percent:>3}%  {elapsed} elapsed, ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
         );
         bar.set_message(stage.to_string());
         if let Ok(mut slot) = self.bar.lock() {

@@ -55,20 +55,13 @@ impl Limiter {
             for (k, tap) in phase.iter_mut().enumerate() {
                 let m = OVERSAMPLE * k + p + 1;
                 let t = (m as f64 - centre) / OVERSAMPLE as f64;
-                let sinc = if t == 0.0 {
-                    1.0
-                } else {
-                    (std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t)
-                };
+                let sinc = if t == 0.0 { 1.0 } else { (std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t) };
                 let w = 2.0 * std::f64::consts::PI * m as f64 / (len - 1) as f64;
                 let blackman = 0.42 - 0.5 * w.cos() + 0.08 * (2.0 * w).cos();
                 *tap = (sinc * blackman) as f32;
             }
         }
-        let gain_bound = phases
-            .iter()
-            .map(|p| p.iter().map(|t| t.abs()).sum::<f32>())
-            .fold(1.0f32, f32::max);
+        let gain_bound = phases.iter().map(|p| p.iter().map(|t| t.abs()).sum::<f32>()).fold(1.0f32, f32::max);
         let ceiling = 10f32.powf(ceiling_db as f32 / 20.0);
         Limiter {
             ceiling,
@@ -112,30 +105,18 @@ impl Limiter {
     fn push(&mut self, x: f32, out: &mut Vec<f32>) {
         self.history.pop_front();
         self.history.push_back(x);
-        self.since_loud = if x.abs() >= self.quiet_below {
-            0
-        } else {
-            self.since_loud.saturating_add(1)
-        };
+        self.since_loud = if x.abs() >= self.quiet_below { 0 } else { self.since_loud.saturating_add(1) };
         // True peak around the sample INTERP_DELAY back: the sample itself and the three points
         // between it and the next one.
         let centre = self.history[TAPS_PER_PHASE - 1 - INTERP_DELAY];
         let mut peak = centre.abs();
         if self.since_loud < TAPS_PER_PHASE {
             for phase in &self.phases {
-                let y: f32 = phase
-                    .iter()
-                    .zip(self.history.iter().rev())
-                    .map(|(h, s)| h * s)
-                    .sum();
+                let y: f32 = phase.iter().zip(self.history.iter().rev()).map(|(h, s)| h * s).sum();
                 peak = peak.max(y.abs());
             }
         }
-        let required = if peak > self.ceiling {
-            self.ceiling / peak
-        } else {
-            1.0
-        };
+        let required = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
 
         let i = self.index;
         self.index += 1;
@@ -143,11 +124,7 @@ impl Limiter {
             self.minima.pop_back();
         }
         self.minima.push_back((i, required));
-        while self
-            .minima
-            .front()
-            .is_some_and(|&(j, _)| j + (self.lookahead as u64) < i)
-        {
+        while self.minima.front().is_some_and(|&(j, _)| j + (self.lookahead as u64) < i) {
             self.minima.pop_front();
         }
         let min = self.minima.front().map(|&(_, g)| g).unwrap_or(1.0);
@@ -161,11 +138,7 @@ impl Limiter {
         let average = ((self.window_sum + missing) / (self.lookahead + 1) as f64) as f32;
         // The moving average of window minima never exceeds the gain the delayed sample needs; the
         // release only ever rises towards it.
-        self.gain = if average < self.gain {
-            average
-        } else {
-            self.gain + (average - self.gain) * self.release
-        };
+        self.gain = if average < self.gain { average } else { self.gain + (average - self.gain) * self.release };
 
         let delayed = self.delay.pop_front().unwrap_or(0.0);
         self.delay.push_back(x);
@@ -204,18 +177,9 @@ mod tests {
         lim.process(&input, &mut out);
         lim.finish(&mut out);
         assert_eq!(out.len(), input.len());
-        assert!(
-            true_peak_db(&out) <= -0.9,
-            "true peak {}",
-            true_peak_db(&out)
-        );
+        assert!(true_peak_db(&out) <= -0.9, "true peak {}", true_peak_db(&out));
         // Before the burst (minus look-ahead) the signal is untouched, delayed by nothing.
-        assert!(
-            out[..19_000]
-                .iter()
-                .zip(&input[..19_000])
-                .all(|(a, b)| (a - b).abs() < 1e-6)
-        );
+        assert!(out[..19_000].iter().zip(&input[..19_000]).all(|(a, b)| (a - b).abs() < 1e-6));
         assert!(lim.stats.max_reduction_db < -6.0);
     }
 }

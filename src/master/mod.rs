@@ -43,10 +43,7 @@ pub enum MasterError {
     #[error("{path}: cannot write: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("{format} encoder: {reason}")]
-    Encoder {
-        format: &'static str,
-        reason: String,
-    },
+    Encoder { format: &'static str, reason: String },
     #[error("{0}")]
     Settings(String),
     #[error("session has no speakers to mix")]
@@ -57,10 +54,7 @@ pub enum MasterError {
 
 impl MasterError {
     pub(crate) fn track(path: &Path, source: TrackError) -> Self {
-        MasterError::Track {
-            path: path.to_path_buf(),
-            source,
-        }
+        MasterError::Track { path: path.to_path_buf(), source }
     }
 }
 
@@ -175,22 +169,14 @@ fn db_to_gain(db: f64) -> f32 {
     10f64.powf(db / 20.0) as f32
 }
 
-pub fn mix(
-    session: &Session,
-    settings: &MixSettings,
-    progress: &dyn Progress,
-) -> Result<MixReport, MasterError> {
+pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -> Result<MixReport, MasterError> {
     let room = &session.room;
     if room.speakers.is_empty() {
         return Err(MasterError::NoSpeakers);
     }
-    let target = settings
-        .lufs
-        .unwrap_or_else(|| default_lufs(settings.stereo));
+    let target = settings.lufs.unwrap_or_else(|| default_lufs(settings.stereo));
     if !(-40.0..=-5.0).contains(&target) {
-        return Err(MasterError::Settings(format!(
-            "--lufs {target}: choose a target between -40 and -5 LUFS"
-        )));
+        return Err(MasterError::Settings(format!("--lufs {target}: choose a target between -40 and -5 LUFS")));
     }
     if !(-9.0..=0.0).contains(&settings.true_peak) {
         return Err(MasterError::Settings(format!(
@@ -199,23 +185,11 @@ pub fn mix(
         )));
     }
     // Everything below is measured on the mono mix; stereo copies it to both channels.
-    let target_mono = if settings.stereo {
-        target - STEREO_OFFSET
-    } else {
-        target
-    };
-    let paths: Vec<PathBuf> = room
-        .speakers
-        .iter()
-        .map(|s| session.track_path(s))
-        .collect();
+    let target_mono = if settings.stereo { target - STEREO_OFFSET } else { target };
+    let paths: Vec<PathBuf> = room.speakers.iter().map(|s| session.track_path(s)).collect();
     let mut length = 0u64;
     for p in &paths {
-        length = length.max(
-            track::probe(p)
-                .map_err(|e| MasterError::track(p, e))?
-                .room_samples,
-        );
+        length = length.max(track::probe(p).map_err(|e| MasterError::track(p, e))?.room_samples);
     }
     let total_ms = length * 1000 / SAMPLE_RATE as u64;
 
@@ -226,14 +200,8 @@ pub fn mix(
     let mut speakers = Vec::new();
     let mut gains = Vec::new();
     for (s, (loudness, audio)) in room.speakers.iter().zip(measured) {
-        let gain_db = loudness
-            .map(|l| (target_mono - l).clamp(-MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB))
-            .unwrap_or(0.0);
-        gains.push(if loudness.is_some() {
-            db_to_gain(gain_db)
-        } else {
-            0.0
-        });
+        let gain_db = loudness.map(|l| (target_mono - l).clamp(-MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB)).unwrap_or(0.0);
+        gains.push(if loudness.is_some() { db_to_gain(gain_db) } else { 0.0 });
         speakers.push(SpeakerLevel {
             id: s.id.clone(),
             name: s.name.clone(),
@@ -247,12 +215,7 @@ pub fn mix(
     }
 
     let lossy = settings.formats.iter().any(|f| *f != Format::Wav);
-    let ceiling = settings.true_peak
-        - if lossy {
-            LOSSY_MARGIN_DB
-        } else {
-            PCM_MARGIN_DB
-        };
+    let ceiling = settings.true_peak - if lossy { LOSSY_MARGIN_DB } else { PCM_MARGIN_DB };
 
     // Pass 2: the leveled, limited mix, measured.
     progress.begin("measuring mix", total_ms);
@@ -262,32 +225,20 @@ pub fn mix(
     let norm_db = target_mono - first.loudness;
 
     let meta = master_meta(session, settings)?;
-    let out_dir = settings
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| session.dir.clone());
-    std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write {
-        path: out_dir.clone(),
-        source,
-    })?;
+    let out_dir = settings.out_dir.clone().unwrap_or_else(|| session.dir.clone());
+    std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write { path: out_dir.clone(), source })?;
     let mut passes = 3;
     let mut sinks = Vec::new();
     for f in &settings.formats {
         sinks.push(open_sink(&out_dir, settings, &meta, *f)?);
     }
     progress.begin("mastering", total_ms);
-    let last = limited_pass(
-        &paths, &gains, norm_db, ceiling, length, &mut sinks, progress,
-    )?;
+    let last = limited_pass(&paths, &gains, norm_db, ceiling, length, &mut sinks, progress)?;
     progress.end();
     let mut outputs = Vec::new();
     for (sink, &format) in sinks.into_iter().zip(&settings.formats) {
         let file = sink.finish()?;
-        let mut out = MasterOutput {
-            measured: verify_output(&file, format)?,
-            file,
-            normalization_gain_db: norm_db,
-        };
+        let mut out = MasterOutput { measured: verify_output(&file, format)?, file, normalization_gain_db: norm_db };
         // Up to two corrections per format, each from what the decoded file measured.
         let (mut gain_db, mut ceiling_db) = (norm_db, ceiling);
         for _ in 0..2 {
@@ -301,37 +252,20 @@ pub fn mix(
             if over > 0.0 {
                 ceiling_db -= over + 0.1;
             }
-            tracing::info!(
-                ?format,
-                miss,
-                over,
-                "re-mastering with the decoded file's correction"
-            );
+            tracing::info!(?format, miss, over, "re-mastering with the decoded file's correction");
             passes += 1;
             let mut again = vec![open_sink(&out_dir, settings, &meta, format)?];
             progress.begin("re-mastering", total_ms);
-            limited_pass(
-                &paths, &gains, gain_db, ceiling_db, length, &mut again, progress,
-            )?;
+            limited_pass(&paths, &gains, gain_db, ceiling_db, length, &mut again, progress)?;
             progress.end();
             let file = again.pop().expect("one sink").finish()?;
-            out = MasterOutput {
-                measured: verify_output(&file, format)?,
-                file,
-                normalization_gain_db: gain_db,
-            };
+            out = MasterOutput { measured: verify_output(&file, format)?, file, normalization_gain_db: gain_db };
         }
         outputs.push(out);
     }
 
     let multitrack = match settings.multitrack {
-        Some(format) => multitrack::write(
-            session,
-            format,
-            length,
-            &out_dir.join("multitrack"),
-            progress,
-        )?,
+        Some(format) => multitrack::write(session, format, length, &out_dir.join("multitrack"), progress)?,
         None => Vec::new(),
     };
     let offset = if settings.stereo { STEREO_OFFSET } else { 0.0 };
@@ -365,22 +299,13 @@ fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, 
         title: room.title.clone(),
         artist: settings.artist.clone().unwrap_or_else(|| names.join(", ")),
         date: room.started_at,
-        comment: format!(
-            "Recorded with roomcast from {} ({} speakers)",
-            room.source,
-            names.len()
-        ),
+        comment: format!("Recorded with roomcast from {} ({} speakers)", room.source, names.len()),
         chapters: session::events::markers(&events),
         duration: room.duration,
     })
 }
 
-fn open_sink(
-    dir: &Path,
-    s: &MixSettings,
-    meta: &MasterMeta,
-    format: Format,
-) -> Result<Box<dyn Sink>, MasterError> {
+fn open_sink(dir: &Path, s: &MixSettings, meta: &MasterMeta, format: Format) -> Result<Box<dyn Sink>, MasterError> {
     let path = dir.join(format!("master.{}", format.extension()));
     Ok(match format {
         Format::Mp3 => {
@@ -390,9 +315,7 @@ fn open_sink(
         Format::Opus => {
             let kbps = s.opus_kbps.unwrap_or(if s.stereo { 96 } else { 64 });
             if !(6..=510).contains(&kbps) {
-                return Err(MasterError::Settings(format!(
-                    "--opus-bitrate {kbps}: Opus takes 6 to 510 kbps"
-                )));
+                return Err(MasterError::Settings(format!("--opus-bitrate {kbps}: Opus takes 6 to 510 kbps")));
             }
             Box::new(OpusSink::create(&path, s.stereo, kbps, meta)?)
         }
@@ -410,10 +333,7 @@ fn parallel_map<T: Send>(
     paths: &[PathBuf],
     f: impl Fn(&Path) -> Result<T, MasterError> + Sync,
 ) -> Result<Vec<T>, MasterError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .max(1);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<T, MasterError>>> = (0..paths.len()).map(|_| None).collect();
     let slots = std::sync::Mutex::new(&mut results);
@@ -429,18 +349,11 @@ fn parallel_map<T: Send>(
             });
         }
     });
-    results
-        .into_iter()
-        .map(|r| r.expect("every track processed"))
-        .collect()
+    results.into_iter().map(|r| r.expect("every track processed")).collect()
 }
 
 /// Gated loudness of a track's non-silent audio, and how many samples that was.
-fn speaker_loudness(
-    path: &Path,
-    length: u64,
-    progress: &dyn Progress,
-) -> Result<(Option<f64>, u64), MasterError> {
+fn speaker_loudness(path: &Path, length: u64, progress: &dyn Progress) -> Result<(Option<f64>, u64), MasterError> {
     let mut src = TrackSource::open(path)?;
     let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I).expect("valid meter settings");
     let mut block = vec![0.0f32; BLOCK];
@@ -488,9 +401,7 @@ fn spawn_decoders<'s>(
                 while pos < length {
                     let n = (BLOCK as u64).min(length - pos) as usize;
                     let mut block = vec![0.0f32; n];
-                    let msg = src
-                        .next_block(&mut block)
-                        .map(|audio| audio.then_some(block));
+                    let msg = src.next_block(&mut block).map(|audio| audio.then_some(block));
                     let failed = msg.is_err();
                     if tx.send(msg).is_err() || failed {
                         return;
@@ -515,21 +426,19 @@ fn limited_pass(
 ) -> Result<PassResult, MasterError> {
     let norm = db_to_gain(norm_db);
     let mut limiter = Limiter::new(ceiling, SAMPLE_RATE);
-    let mut meter =
-        EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::TRUE_PEAK).expect("valid meter");
+    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::TRUE_PEAK).expect("valid meter");
     let mut limited = Vec::with_capacity(BLOCK * 2);
-    let mut emit =
-        |limited: &mut Vec<f32>, sinks: &mut [Box<dyn Sink>]| -> Result<(), MasterError> {
-            if limited.is_empty() {
-                return Ok(());
-            }
-            meter.add_frames_f32(limited).expect("mono frames");
-            for s in sinks.iter_mut() {
-                s.write(limited)?;
-            }
-            limited.clear();
-            Ok(())
-        };
+    let mut emit = |limited: &mut Vec<f32>, sinks: &mut [Box<dyn Sink>]| -> Result<(), MasterError> {
+        if limited.is_empty() {
+            return Ok(());
+        }
+        meter.add_frames_f32(limited).expect("mono frames");
+        for s in sinks.iter_mut() {
+            s.write(limited)?;
+        }
+        limited.clear();
+        Ok(())
+    };
     std::thread::scope(|scope| -> Result<(), MasterError> {
         let decoders = spawn_decoders(scope, paths, length);
         let mut mix = vec![0.0f32; BLOCK];
@@ -539,9 +448,7 @@ fn limited_pass(
             let mix = &mut mix[..n];
             mix.fill(0.0);
             for (rx, &g) in decoders.iter().zip(gains) {
-                let block = rx
-                    .recv()
-                    .map_err(|_| MasterError::Settings("a decoder thread stopped".into()))??;
+                let block = rx.recv().map_err(|_| MasterError::Settings("a decoder thread stopped".into()))??;
                 if let Some(block) = block.filter(|_| g != 0.0) {
                     let g = g * norm;
                     mix.iter_mut().zip(&block).for_each(|(m, s)| *m += s * g);

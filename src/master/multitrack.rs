@@ -26,22 +26,12 @@ pub fn write(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<OutputFile>, MasterError> {
-    fs::create_dir_all(dir).map_err(|source| MasterError::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| MasterError::Write { path: dir.to_path_buf(), source })?;
     let speakers = &session.room.speakers;
     let paths: Vec<_> = speakers.iter().map(|s| session.track_path(s)).collect();
-    progress.begin(
-        "multitrack",
-        length * 1000 / SAMPLE_RATE as u64 * paths.len() as u64,
-    );
+    progress.begin("multitrack", length * 1000 / SAMPLE_RATE as u64 * paths.len() as u64);
     let outputs = parallel_map(&paths, |track| {
-        let id = speakers
-            .iter()
-            .find(|s| session.track_path(s) == track)
-            .map(|s| s.id.as_str())
-            .unwrap_or("speaker");
+        let id = speakers.iter().find(|s| session.track_path(s) == track).map(|s| s.id.as_str()).unwrap_or("speaker");
         let mut sink = Box::new(WavSink::create(&dir.join(format!("{id}.wav")), false)?);
         let mut src = TrackSource::open(track)?;
         let mut block = vec![0.0f32; BLOCK];

@@ -27,28 +27,16 @@ pub trait Sink: Send {
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> MasterError + '_ {
-    move |source| MasterError::Write {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| MasterError::Write { path: path.to_path_buf(), source }
 }
 
 /// Syncs and renames the temporary file into place.
-fn commit(
-    file: File,
-    tmp: &Path,
-    path: &Path,
-    format: &'static str,
-) -> Result<OutputFile, MasterError> {
+fn commit(file: File, tmp: &Path, path: &Path, format: &'static str) -> Result<OutputFile, MasterError> {
     file.sync_all().map_err(io_err(tmp))?;
     let bytes = file.metadata().map_err(io_err(tmp))?.len();
     drop(file);
     fs::rename(tmp, path).map_err(io_err(path))?;
-    Ok(OutputFile {
-        format,
-        path: path.to_path_buf(),
-        bytes,
-    })
+    Ok(OutputFile { format, path: path.to_path_buf(), bytes })
 }
 
 pub struct Mp3Sink {
@@ -87,27 +75,13 @@ fn lame_bitrate(kbps: u32) -> Result<Bitrate, MasterError> {
 }
 
 impl Mp3Sink {
-    pub fn create(
-        path: &Path,
-        stereo: bool,
-        kbps: u32,
-        meta: &MasterMeta,
-    ) -> Result<Self, MasterError> {
-        let lame = |e: &dyn std::fmt::Display| MasterError::Encoder {
-            format: "mp3",
-            reason: e.to_string(),
-        };
+    pub fn create(path: &Path, stereo: bool, kbps: u32, meta: &MasterMeta) -> Result<Self, MasterError> {
+        let lame = |e: &dyn std::fmt::Display| MasterError::Encoder { format: "mp3", reason: e.to_string() };
         let mut b = Builder::new().ok_or_else(|| lame(&"LAME failed to initialise"))?;
-        b.set_num_channels(if stereo { 2 } else { 1 })
-            .map_err(|e| lame(&e))?;
+        b.set_num_channels(if stereo { 2 } else { 1 }).map_err(|e| lame(&e))?;
         b.set_sample_rate(48_000).map_err(|e| lame(&e))?;
         b.set_brate(lame_bitrate(kbps)?).map_err(|e| lame(&e))?;
-        b.set_mode(if stereo {
-            Mode::JointStereo
-        } else {
-            Mode::Mono
-        })
-        .map_err(|e| lame(&e))?;
+        b.set_mode(if stereo { Mode::JointStereo } else { Mode::Mono }).map_err(|e| lame(&e))?;
         b.set_quality(Quality::Good).map_err(|e| lame(&e))?;
         // The LAME tag records encoder delay and padding, so decoders trim them and the MP3 decodes
         // to exactly the room's length.
@@ -135,46 +109,27 @@ impl Sink for Mp3Sink {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
         self.buf.clear();
         // LAME writes past an undersized buffer: reserve its documented worst case first.
-        self.buf
-            .reserve(mp3lame_encoder::max_required_buffer_size(mono.len()));
+        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(mono.len()));
         let r = if self.stereo {
-            self.encoder.encode_to_vec(
-                DualPcm {
-                    left: mono,
-                    right: mono,
-                },
-                &mut self.buf,
-            )
+            self.encoder.encode_to_vec(DualPcm { left: mono, right: mono }, &mut self.buf)
         } else {
             self.encoder.encode_to_vec(MonoPcm(mono), &mut self.buf)
         };
-        r.map_err(|e| MasterError::Encoder {
-            format: "mp3",
-            reason: e.to_string(),
-        })?;
+        r.map_err(|e| MasterError::Encoder { format: "mp3", reason: e.to_string() })?;
         self.out.write_all(&self.buf).map_err(io_err(&self.tmp))
     }
 
     fn finish(mut self: Box<Self>) -> Result<OutputFile, MasterError> {
         self.buf.clear();
-        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(
-            FRAME_20MS as usize * 4,
-        ));
+        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(FRAME_20MS as usize * 4));
         self.encoder
             .flush_to_vec::<FlushGap>(&mut self.buf)
-            .map_err(|e| MasterError::Encoder {
-                format: "mp3",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| MasterError::Encoder { format: "mp3", reason: e.to_string() })?;
         self.out.write_all(&self.buf).map_err(io_err(&self.tmp))?;
         let mut tag = Vec::with_capacity(self.encoder.lame_tag_size().max(1));
-        let mut file = self
-            .out
-            .into_inner()
-            .map_err(|e| io_err(&self.tmp)(e.into_error()))?;
+        let mut file = self.out.into_inner().map_err(|e| io_err(&self.tmp)(e.into_error()))?;
         if self.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
-            file.seek(SeekFrom::Start(self.audio_start))
-                .map_err(io_err(&self.tmp))?;
+            file.seek(SeekFrom::Start(self.audio_start)).map_err(io_err(&self.tmp))?;
             file.write_all(&tag).map_err(io_err(&self.tmp))?;
         }
         commit(file, &self.tmp, &self.path, "mp3")
@@ -197,38 +152,18 @@ pub struct OpusSink {
 }
 
 impl OpusSink {
-    pub fn create(
-        path: &Path,
-        stereo: bool,
-        kbps: u32,
-        meta: &MasterMeta,
-    ) -> Result<Self, MasterError> {
-        let err = |e: opus::Error| MasterError::Encoder {
-            format: "opus",
-            reason: e.to_string(),
-        };
-        let channels = if stereo {
-            opus::Channels::Stereo
-        } else {
-            opus::Channels::Mono
-        };
-        let mut encoder =
-            opus::Encoder::new(48_000, channels, opus::Application::Audio).map_err(err)?;
-        encoder
-            .set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000))
-            .map_err(err)?;
+    pub fn create(path: &Path, stereo: bool, kbps: u32, meta: &MasterMeta) -> Result<Self, MasterError> {
+        let err = |e: opus::Error| MasterError::Encoder { format: "opus", reason: e.to_string() };
+        let channels = if stereo { opus::Channels::Stereo } else { opus::Channels::Mono };
+        let mut encoder = opus::Encoder::new(48_000, channels, opus::Application::Audio).map_err(err)?;
+        encoder.set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000)).map_err(err)?;
         let lookahead = encoder.get_lookahead().map_err(err)? as u16;
         let tmp = temp_path(path);
         let file = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
         let guard = TempGuard(tmp.clone());
         let n = if stereo { 2 } else { 1 };
-        let track = TrackWriter::new(
-            file,
-            &OpusHead::new(n, lookahead),
-            &meta.opus_tags(opus::version()),
-            1,
-        )
-        .map_err(io_err(&tmp))?;
+        let track = TrackWriter::new(file, &OpusHead::new(n, lookahead), &meta.opus_tags(opus::version()), 1)
+            .map_err(io_err(&tmp))?;
         Ok(OpusSink {
             encoder,
             track,
@@ -248,22 +183,16 @@ impl OpusSink {
     fn encode_frame(&mut self) -> Result<(), MasterError> {
         let pcm: &[f32] = if self.channels == 2 {
             self.interleaved.clear();
-            self.interleaved
-                .extend(self.frame.iter().flat_map(|&s| [s, s]));
+            self.interleaved.extend(self.frame.iter().flat_map(|&s| [s, s]));
             &self.interleaved
         } else {
             &self.frame
         };
-        let n =
-            self.encoder
-                .encode_float(pcm, &mut self.out)
-                .map_err(|e| MasterError::Encoder {
-                    format: "opus",
-                    reason: e.to_string(),
-                })?;
-        self.track
-            .append(&self.out[..n])
-            .map_err(|e| MasterError::track(&self.tmp, e))?;
+        let n = self
+            .encoder
+            .encode_float(pcm, &mut self.out)
+            .map_err(|e| MasterError::Encoder { format: "opus", reason: e.to_string() })?;
+        self.track.append(&self.out[..n]).map_err(|e| MasterError::track(&self.tmp, e))?;
         self.encoded += FRAME_20MS;
         self.frame.clear();
         Ok(())
@@ -293,13 +222,8 @@ impl Sink for OpusSink {
             self.encode_frame()?;
         }
         let this = *self;
-        let out = this
-            .track
-            .finish(Some(this.samples))
-            .map_err(|e| MasterError::track(&this.tmp, e))?;
-        let file = out
-            .into_inner()
-            .map_err(|e| io_err(&this.tmp)(e.into_error()))?;
+        let out = this.track.finish(Some(this.samples)).map_err(|e| MasterError::track(&this.tmp, e))?;
+        let file = out.into_inner().map_err(|e| io_err(&this.tmp)(e.into_error()))?;
         commit(file, &this.tmp, &this.path, "opus")
     }
 }
@@ -322,26 +246,14 @@ impl WavSink {
         };
         let tmp = temp_path(path);
         let writer = hound::WavWriter::create(&tmp, spec).map_err(|e| wav_err(&tmp, e))?;
-        Ok(WavSink {
-            writer,
-            _guard: TempGuard(tmp.clone()),
-            tmp,
-            path: path.to_path_buf(),
-            stereo,
-        })
+        Ok(WavSink { writer, _guard: TempGuard(tmp.clone()), tmp, path: path.to_path_buf(), stereo })
     }
 }
 
 fn wav_err(path: &Path, e: hound::Error) -> MasterError {
     match e {
-        hound::Error::IoError(source) => MasterError::Write {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => MasterError::Encoder {
-            format: "wav",
-            reason: other.to_string(),
-        },
+        hound::Error::IoError(source) => MasterError::Write { path: path.to_path_buf(), source },
+        other => MasterError::Encoder { format: "wav", reason: other.to_string() },
     }
 }
 
@@ -353,13 +265,9 @@ impl Sink for WavSink {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
         for &s in mono {
             let v = to_i16(s);
-            self.writer
-                .write_sample(v)
-                .map_err(|e| wav_err(&self.tmp, e))?;
+            self.writer.write_sample(v).map_err(|e| wav_err(&self.tmp, e))?;
             if self.stereo {
-                self.writer
-                    .write_sample(v)
-                    .map_err(|e| wav_err(&self.tmp, e))?;
+                self.writer.write_sample(v).map_err(|e| wav_err(&self.tmp, e))?;
             }
         }
         Ok(())

@@ -31,18 +31,8 @@ impl TrackSource {
     pub fn open(path: &Path) -> Result<Self, MasterError> {
         let reader = TrackReader::open(path).map_err(|e| MasterError::track(path, e))?;
         let channels = reader.head.channels as usize;
-        let decoder = Decoder::new(
-            48_000,
-            if channels == 2 {
-                Channels::Stereo
-            } else {
-                Channels::Mono
-            },
-        )
-        .map_err(|e| MasterError::Codec {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let decoder = Decoder::new(48_000, if channels == 2 { Channels::Stereo } else { Channels::Mono })
+            .map_err(|e| MasterError::Codec { path: path.to_path_buf(), reason: e.to_string() })?;
         Ok(TrackSource {
             skip: reader.head.pre_skip as u64,
             reader,
@@ -69,8 +59,7 @@ impl TrackSource {
                 self.skip -= drop as u64;
                 self.decoded_pos += drop;
                 let n = (self.decoded.len() - self.decoded_pos).min(out.len() - filled);
-                out[filled..filled + n]
-                    .copy_from_slice(&self.decoded[self.decoded_pos..self.decoded_pos + n]);
+                out[filled..filled + n].copy_from_slice(&self.decoded[self.decoded_pos..self.decoded_pos + n]);
                 self.decoded_pos += n;
                 filled += n;
                 audio |= n > 0;
@@ -86,11 +75,7 @@ impl TrackSource {
                 filled += n;
                 continue;
             }
-            let Some(packet) = self
-                .reader
-                .next_packet()
-                .map_err(|e| MasterError::track(&self.path, e))?
-            else {
+            let Some(packet) = self.reader.next_packet().map_err(|e| MasterError::track(&self.path, e))? else {
                 // Past the end of the track: silence.
                 out[filled..].fill(0.0);
                 break;
@@ -107,18 +92,11 @@ impl TrackSource {
                 let n = self
                     .decoder
                     .decode_float(&packet.data, &mut self.pcm, false)
-                    .map_err(|e| MasterError::Codec {
-                        path: self.path.clone(),
-                        reason: e.to_string(),
-                    })?;
+                    .map_err(|e| MasterError::Codec { path: self.path.clone(), reason: e.to_string() })?;
                 self.decoded.clear();
                 self.decoded_pos = 0;
                 if self.channels == 2 {
-                    self.decoded.extend(
-                        self.pcm[..n * 2]
-                            .chunks_exact(2)
-                            .map(|lr| 0.5 * (lr[0] + lr[1])),
-                    );
+                    self.decoded.extend(self.pcm[..n * 2].chunks_exact(2).map(|lr| 0.5 * (lr[0] + lr[1])));
                 } else {
                     self.decoded.extend_from_slice(&self.pcm[..n]);
                 }

@@ -21,11 +21,7 @@ pub struct MasterMeta {
 impl MasterMeta {
     /// Chapters with their end times: each runs to the next one, the last to the end of the room.
     pub fn chapter_spans(&self) -> Vec<(f64, f64, &str)> {
-        let starts: Vec<_> = self
-            .chapters
-            .iter()
-            .filter(|(t, _)| *t < self.duration)
-            .collect();
+        let starts: Vec<_> = self.chapters.iter().filter(|(t, _)| *t < self.duration).collect();
         starts
             .iter()
             .enumerate()
@@ -51,19 +47,9 @@ impl MasterMeta {
             minute: Some(d.minute() as u8),
             second: Some(d.second() as u8),
         });
-        tag.add_frame(Comment {
-            lang: "eng".into(),
-            description: String::new(),
-            text: self.comment.clone(),
-        });
-        tag.add_frame(Frame::text(
-            "TSSE",
-            format!("roomcast {}", env!("CARGO_PKG_VERSION")),
-        ));
-        tag.add_frame(Frame::text(
-            "TLEN",
-            format!("{}", (self.duration * 1000.0).round() as u64),
-        ));
+        tag.add_frame(Comment { lang: "eng".into(), description: String::new(), text: self.comment.clone() });
+        tag.add_frame(Frame::text("TSSE", format!("roomcast {}", env!("CARGO_PKG_VERSION"))));
+        tag.add_frame(Frame::text("TLEN", format!("{}", (self.duration * 1000.0).round() as u64)));
         let spans = self.chapter_spans();
         if !spans.is_empty() {
             let ids: Vec<String> = (0..spans.len()).map(|i| format!("chp{i}")).collect();
@@ -101,16 +87,8 @@ impl MasterMeta {
             .with("ENCODER", format!("roomcast {}", env!("CARGO_PKG_VERSION")));
         for (i, (start, _, title)) in self.chapter_spans().iter().enumerate() {
             let ms = (start * 1000.0).round() as u64;
-            let stamp = format!(
-                "{:02}:{:02}:{:02}.{:03}",
-                ms / 3_600_000,
-                ms / 60_000 % 60,
-                ms / 1000 % 60,
-                ms % 1000
-            );
-            tags = tags
-                .with(&format!("CHAPTER{:03}", i + 1), stamp)
-                .with(&format!("CHAPTER{:03}NAME", i + 1), *title);
+            let stamp = format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+            tags = tags.with(&format!("CHAPTER{:03}", i + 1), stamp).with(&format!("CHAPTER{:03}NAME", i + 1), *title);
         }
         tags
     }

@@ -47,11 +47,7 @@ pub fn append(path: &Path, event: &Event) -> Result<()> {
     let mut line = serde_json::to_string(event).expect("event serializes");
     line.push('\n');
     // One write per line in append mode: concurrent appenders and crashes never interleave halves.
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io_err(path))?;
+    let mut f = OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))?;
     f.write_all(line.as_bytes()).map_err(io_err(path))
 }
 
@@ -62,10 +58,7 @@ pub fn read(path: &Path) -> Result<Vec<Event>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_err(path)(e)),
     };
-    let lines: Vec<String> = BufReader::new(f)
-        .lines()
-        .collect::<io::Result<_>>()
-        .map_err(io_err(path))?;
+    let lines: Vec<String> = BufReader::new(f).lines().collect::<io::Result<_>>().map_err(io_err(path))?;
     let mut events = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -75,10 +68,7 @@ pub fn read(path: &Path) -> Result<Vec<Event>> {
             Ok(e) => events.push(e),
             Err(_) if i + 1 == lines.len() => break,
             Err(e) => {
-                return Err(SessionError::Invalid {
-                    path: path.to_path_buf(),
-                    reason: format!("line {}: {e}", i + 1),
-                });
+                return Err(SessionError::Invalid { path: path.to_path_buf(), reason: format!("line {}: {e}", i + 1) });
             }
         }
     }
@@ -106,26 +96,8 @@ mod tests {
     fn events_append_and_a_torn_last_line_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        append(
-            &path,
-            &Event {
-                t: 1.5,
-                kind: EventKind::Joined {
-                    speaker: "ana".into(),
-                },
-            },
-        )
-        .unwrap();
-        append(
-            &path,
-            &Event {
-                t: 0.0,
-                kind: EventKind::Marker {
-                    title: "Intro".into(),
-                },
-            },
-        )
-        .unwrap();
+        append(&path, &Event { t: 1.5, kind: EventKind::Joined { speaker: "ana".into() } }).unwrap();
+        append(&path, &Event { t: 0.0, kind: EventKind::Marker { title: "Intro".into() } }).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("{\"t\":1.5,\"type\":\"joined\",\"speaker\":\"ana\"}\n"));
         std::fs::write(&path, format!("{text}{{\"t\":2,\"ty")).unwrap();

@@ -49,10 +49,7 @@ pub enum SessionError {
 pub type Result<T> = std::result::Result<T, SessionError>;
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SessionError + '_ {
-    move |source| SessionError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| SessionError::Io { path: path.to_path_buf(), source }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,30 +124,19 @@ impl Room {
     /// Parses room.json, checking the format name and version before anything else so that a
     /// session from another roomcast version gets a clear error rather than a field-level one.
     pub fn from_json(path: &Path, text: &str) -> Result<Room> {
-        let invalid = |reason: String| SessionError::Invalid {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let invalid = |reason: String| SessionError::Invalid { path: path.to_path_buf(), reason };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(invalid(format!("\"format\" is not \"{FORMAT_NAME}\"")));
         }
-        let found = value
-            .get("version")
-            .and_then(|v| v.as_u64())
-            .ok_or_else(|| invalid("no \"version\" number".into()))? as u32;
+        let found =
+            value.get("version").and_then(|v| v.as_u64()).ok_or_else(|| invalid("no \"version\" number".into()))?
+                as u32;
         if found > FORMAT_VERSION {
-            return Err(SessionError::TooNew {
-                path: path.to_path_buf(),
-                found,
-            });
+            return Err(SessionError::TooNew { path: path.to_path_buf(), found });
         }
         if found < FORMAT_VERSION {
-            return Err(SessionError::TooOld {
-                path: path.to_path_buf(),
-                found,
-            });
+            return Err(SessionError::TooOld { path: path.to_path_buf(), found });
         }
         serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
     }
@@ -174,10 +160,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The temporary name an output is written under before it is renamed into place.
 pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -209,20 +192,14 @@ impl Session {
             }
             Err(e) => return Err(io_err(&path)(e)),
         };
-        Ok(Session {
-            dir: dir.to_path_buf(),
-            room: Room::from_json(&path, &text)?,
-        })
+        Ok(Session { dir: dir.to_path_buf(), room: Room::from_json(&path, &text)? })
     }
 
     /// Creates the folder layout for a new session and writes its room.json.
     pub fn create(dir: &Path, room: Room) -> Result<Session> {
         let tracks = dir.join(TRACKS_DIR);
         fs::create_dir_all(&tracks).map_err(io_err(&tracks))?;
-        let session = Session {
-            dir: dir.to_path_buf(),
-            room,
-        };
+        let session = Session { dir: dir.to_path_buf(), room };
         session.save()?;
         Ok(session)
     }
@@ -262,11 +239,7 @@ pub fn slug(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() {
-        "speaker".into()
-    } else {
-        out
-    }
+    if out.is_empty() { "speaker".into() } else { out }
 }
 
 /// Ids for display names, unique within the room (`ana`, `ana-2`, ...).
@@ -290,12 +263,7 @@ mod tests {
     use super::*;
 
     fn room() -> Room {
-        Room::new(
-            "r1".into(),
-            "Room".into(),
-            "import:".into(),
-            "2026-01-02T03:04:05Z".parse().unwrap(),
-        )
+        Room::new("r1".into(), "Room".into(), "import:".into(), "2026-01-02T03:04:05Z".parse().unwrap())
     }
 
     #[test]
@@ -308,42 +276,23 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         fs::write(&path, text.replace("\"version\": 1", "\"version\": 9")).unwrap();
         let err = Session::open(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.contains("version 9 is newer") && err.contains("room.json"),
-            "{err}"
-        );
+        assert!(err.contains("version 9 is newer") && err.contains("room.json"), "{err}");
         fs::write(&path, text.replace("\"version\": 1", "\"version\": 0")).unwrap();
-        assert!(
-            Session::open(dir.path())
-                .unwrap_err()
-                .to_string()
-                .contains("older")
-        );
+        assert!(Session::open(dir.path()).unwrap_err().to_string().contains("older"));
         fs::write(&path, "{\"hello\": 1}").unwrap();
-        assert!(
-            Session::open(dir.path())
-                .unwrap_err()
-                .to_string()
-                .contains("not a valid room.json")
-        );
+        assert!(Session::open(dir.path()).unwrap_err().to_string().contains("not a valid room.json"));
     }
 
     #[test]
     fn atomic_write_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         write_atomic(&dir.path().join("a.json"), b"{}").unwrap();
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec!["a.json"]);
     }
 
     #[test]
     fn speaker_ids_are_safe_and_unique() {
-        assert_eq!(
-            unique_ids(["Ana María", "ana maría", "../etc", "Zoë"]),
-            ["ana-mar-a", "ana-mar-a-2", "etc", "zo"]
-        );
+        assert_eq!(unique_ids(["Ana María", "ana maría", "../etc", "Zoë"]), ["ana-mar-a", "ana-mar-a-2", "etc", "zo"]);
     }
 }

@@ -13,12 +13,8 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use self::ogg::{
-    FLAG_BOS, FLAG_EOS, MAX_SEGMENTS, PacketReader, ReadDamage, encode_page, segments_for,
-};
-pub use self::opus::{
-    FRAME_20MS, OpusHead, OpusTags, SAMPLE_RATE, is_silence_frame, packet_samples,
-};
+use self::ogg::{FLAG_BOS, FLAG_EOS, MAX_SEGMENTS, PacketReader, ReadDamage, encode_page, segments_for};
+pub use self::opus::{FRAME_20MS, OpusHead, OpusTags, SAMPLE_RATE, is_silence_frame, packet_samples};
 
 #[derive(Debug, Error)]
 pub enum TrackError {
@@ -67,10 +63,7 @@ impl<W: Write> TrackWriter<W> {
         out.write_all(&encode_page(FLAG_BOS, 0, serial, 0, &[&head.to_bytes()]))?;
         let tags = tags.to_bytes();
         if segments_for(tags.len()) > MAX_SEGMENTS {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "OpusTags too large for one page",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "OpusTags too large for one page"));
         }
         out.write_all(&encode_page(0, 0, serial, 1, &[&tags]))?;
         out.flush()?;
@@ -84,10 +77,7 @@ impl<W: Write> TrackWriter<W> {
             pending: Vec::new(),
             pending_segments: 0,
             page_start: 0,
-            stats: WriterStats {
-                pages: 2,
-                ..Default::default()
-            },
+            stats: WriterStats { pages: 2, ..Default::default() },
         })
     }
 
@@ -166,14 +156,8 @@ impl<W: Write> TrackWriter<W> {
             self.stats.silence_frames += 1;
         }
         // End trimming may only cut into the last page's own audio.
-        let last_page_start = self
-            .pending
-            .first()
-            .map(|(p, end)| end - packet_samples(p).unwrap_or(0) as u64);
-        let floor = last_page_start
-            .unwrap_or(0)
-            .max(self.pre_skip)
-            .min(self.granule);
+        let last_page_start = self.pending.first().map(|(p, end)| end - packet_samples(p).unwrap_or(0) as u64);
+        let floor = last_page_start.unwrap_or(0).max(self.pre_skip).min(self.granule);
         self.granule = end_granule.max(floor).min(self.granule);
         self.emit_page(true)?;
         self.out.flush()?;
@@ -186,31 +170,14 @@ impl<W: Write> TrackWriter<W> {
         if take == 0 {
             return Ok(());
         }
-        let granule = if last {
-            self.granule
-        } else {
-            self.pending[take - 1].1
-        };
-        let packets: Vec<&[u8]> = self.pending[..take]
-            .iter()
-            .map(|(p, _)| p.as_slice())
-            .collect();
-        let page = encode_page(
-            if last { FLAG_EOS } else { 0 },
-            granule,
-            self.serial,
-            self.sequence,
-            &packets,
-        );
+        let granule = if last { self.granule } else { self.pending[take - 1].1 };
+        let packets: Vec<&[u8]> = self.pending[..take].iter().map(|(p, _)| p.as_slice()).collect();
+        let page = encode_page(if last { FLAG_EOS } else { 0 }, granule, self.serial, self.sequence, &packets);
         self.out.write_all(&page)?;
         self.sequence += 1;
         self.stats.pages += 1;
         self.pending.drain(..take);
-        self.pending_segments = self
-            .pending
-            .iter()
-            .map(|(p, _)| segments_for(p.len()))
-            .sum();
+        self.pending_segments = self.pending.iter().map(|(p, _)| segments_for(p.len())).sum();
         self.page_start = granule;
         Ok(())
     }
@@ -309,11 +276,7 @@ impl<R: Read> TrackReader<R> {
             }
         }
         for (data, samples) in group {
-            self.ready.push_back(TrackPacket {
-                data,
-                start: self.position,
-                samples,
-            });
+            self.ready.push_back(TrackPacket { data, start: self.position, samples });
             self.position += samples as u64;
         }
         self.end = match granule {
@@ -396,29 +359,18 @@ mod tests {
         w.write_at(312 + 960 * 100, &a).unwrap(); // a 1.9 s pause (DTX or loss)
         let bytes = w.finish(Some(960 * 150)).unwrap();
         let (r, packets) = read_all(&bytes);
-        let audio: Vec<_> = packets
-            .iter()
-            .filter(|p| !is_silence_frame(&p.data))
-            .collect();
+        let audio: Vec<_> = packets.iter().filter(|p| !is_silence_frame(&p.data)).collect();
         assert_eq!(audio.len(), 3);
-        assert_eq!(
-            (audio[0].data.clone(), audio[0].start - 312),
-            (a.clone(), 2880)
-        );
+        assert_eq!((audio[0].data.clone(), audio[0].start - 312), (a.clone(), 2880));
         assert_eq!((audio[1].data.clone(), audio[1].start - 312), (b, 3840));
         assert_eq!(audio[2].start - 312, 96_000);
-        assert_eq!(
-            r.end() - 312,
-            960 * 150,
-            "track is trimmed to the room's end exactly"
-        );
+        assert_eq!(r.end() - 312, 960 * 150, "track is trimmed to the room's end exactly");
         assert!(r.saw_eos);
     }
 
     #[test]
     fn pages_close_every_second_so_a_crash_loses_little() {
-        let mut w =
-            TrackWriter::new(Vec::new(), &OpusHead::new(1, 0), &OpusTags::new("t"), 1).unwrap();
+        let mut w = TrackWriter::new(Vec::new(), &OpusHead::new(1, 0), &OpusTags::new("t"), 1).unwrap();
         for _ in 0..250 {
             w.append(&celt_20ms(3, 40)).unwrap(); // 5 s
         }
@@ -428,17 +380,13 @@ mod tests {
         let cut = &bytes[..bytes.len() - 7];
         let (r, packets) = read_all(cut);
         let kept = packets.len() as u64 * 960;
-        assert!(
-            kept >= 4 * 48_000,
-            "lost more than about a second: kept {kept} samples"
-        );
+        assert!(kept >= 4 * 48_000, "lost more than about a second: kept {kept} samples");
         assert!(r.damage().truncated && !r.saw_eos);
     }
 
     #[test]
     fn silence_fill_rounds_to_whole_frames_and_never_moves_backwards() {
-        let mut w =
-            TrackWriter::new(Vec::new(), &OpusHead::new(2, 0), &OpusTags::new("t"), 1).unwrap();
+        let mut w = TrackWriter::new(Vec::new(), &OpusHead::new(2, 0), &OpusTags::new("t"), 1).unwrap();
         w.write_at(1000, &celt_20ms(4, 10)).unwrap(); // 1000 is 1.04 frames: one silence frame first
         assert_eq!(w.position(), 1920);
         w.write_at(0, &celt_20ms(4, 10)).unwrap(); // late packet: appended, not overlapped

@@ -24,11 +24,7 @@ pub fn crc32(data: &[u8]) -> u32 {
             let mut r = (i as u32) << 24;
             let mut bit = 0;
             while bit < 8 {
-                r = if r & 0x8000_0000 != 0 {
-                    (r << 1) ^ 0x04c1_1db7
-                } else {
-                    r << 1
-                };
+                r = if r & 0x8000_0000 != 0 { (r << 1) ^ 0x04c1_1db7 } else { r << 1 };
                 bit += 1;
             }
             table[i] = r;
@@ -36,9 +32,7 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
         table
     };
-    data.iter().fold(0u32, |crc, &b| {
-        (crc << 8) ^ TABLE[((crc >> 24) as u8 ^ b) as usize]
-    })
+    data.iter().fold(0u32, |crc, &b| (crc << 8) ^ TABLE[((crc >> 24) as u8 ^ b) as usize])
 }
 
 /// Lacing values needed to carry a packet of `len` bytes.
@@ -47,13 +41,7 @@ pub fn segments_for(len: usize) -> usize {
 }
 
 /// Builds one page holding `packets` whole. The caller keeps the lacing total within [`MAX_SEGMENTS`].
-pub fn encode_page(
-    flags: u8,
-    granule: u64,
-    serial: u32,
-    sequence: u32,
-    packets: &[&[u8]],
-) -> Vec<u8> {
+pub fn encode_page(flags: u8, granule: u64, serial: u32, sequence: u32, packets: &[&[u8]]) -> Vec<u8> {
     let mut lacing = Vec::with_capacity(packets.len() * 2);
     for p in packets {
         lacing.extend(std::iter::repeat_n(255u8, p.len() / 255));
@@ -127,13 +115,7 @@ pub struct PageReader<R> {
 
 impl<R: Read> PageReader<R> {
     pub fn new(inner: R) -> Self {
-        PageReader {
-            inner,
-            buf: Vec::new(),
-            buf_offset: 0,
-            eof: false,
-            damage: ReadDamage::default(),
-        }
+        PageReader { inner, buf: Vec::new(), buf_offset: 0, eof: false, damage: ReadDamage::default() }
     }
 
     /// Makes sure `n` bytes are buffered; false when the input ends first.
@@ -175,17 +157,13 @@ impl<R: Read> PageReader<R> {
                 self.note_tail();
                 return Ok(None);
             }
-            let body_len: usize = self.buf[HEADER_LEN..HEADER_LEN + nsegs]
-                .iter()
-                .map(|&b| b as usize)
-                .sum();
+            let body_len: usize = self.buf[HEADER_LEN..HEADER_LEN + nsegs].iter().map(|&b| b as usize).sum();
             let total = HEADER_LEN + nsegs + body_len;
             if !self.fill(total)? {
                 self.note_tail();
                 return Ok(None);
             }
-            let stored =
-                u32::from_le_bytes([self.buf[22], self.buf[23], self.buf[24], self.buf[25]]);
+            let stored = u32::from_le_bytes([self.buf[22], self.buf[23], self.buf[24], self.buf[25]]);
             let mut check = self.buf[..total].to_vec();
             check[22..26].fill(0);
             if crc32(&check) != stored {
@@ -210,10 +188,7 @@ impl<R: Read> PageReader<R> {
 
     /// Drops bytes up to the next capture pattern after the current position.
     fn skip_to_next_capture(&mut self) {
-        let next = self.buf[1..]
-            .windows(4)
-            .position(|w| w == CAPTURE_PATTERN)
-            .map(|p| p + 1);
+        let next = self.buf[1..].windows(4).position(|w| w == CAPTURE_PATTERN).map(|p| p + 1);
         let n = next.unwrap_or_else(|| self.buf.len().saturating_sub(3));
         self.damage.skipped_bytes += n as u64;
         self.consume(n.max(1).min(self.buf.len()));
@@ -347,9 +322,7 @@ mod tests {
         let mut file = [p1, p2, p3.clone()].concat();
         file.extend_from_slice(&p3[..p3.len() - 2]); // a fourth page cut short
         let mut r = PacketReader::new(&file[..]);
-        let got: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_packet().unwrap())
-            .map(|p| p.data)
-            .collect();
+        let got: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_packet().unwrap()).map(|p| p.data).collect();
         assert_eq!(got, vec![b"one".to_vec(), b"three".to_vec()]);
         assert_eq!(r.damage().bad_crc_pages, 1);
         assert!(r.damage().truncated);

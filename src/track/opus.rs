@@ -11,11 +11,7 @@ pub const FRAME_20MS: u64 = 960;
 pub const SAMPLE_RATE: u32 = 48_000;
 
 pub fn silence_frame(channels: u8) -> &'static [u8] {
-    if channels >= 2 {
-        &SILENCE_STEREO
-    } else {
-        &SILENCE_MONO
-    }
+    if channels >= 2 { &SILENCE_STEREO } else { &SILENCE_MONO }
 }
 
 /// True for the 3-byte silence frames this crate writes (and Janus/WebRTC stacks send).
@@ -73,9 +69,7 @@ pub enum HeaderError {
     ShortHead(usize),
     #[error("unsupported Ogg Opus version {0}")]
     Version(u8),
-    #[error(
-        "Ogg Opus with {0} channels (mapping family {1}) is not supported: a speaker track is mono or stereo"
-    )]
+    #[error("Ogg Opus with {0} channels (mapping family {1}) is not supported: a speaker track is mono or stereo")]
     Channels(u8, u8),
     #[error("second packet is not OpusTags")]
     NoTags,
@@ -96,12 +90,7 @@ pub struct OpusHead {
 
 impl OpusHead {
     pub fn new(channels: u8, pre_skip: u16) -> Self {
-        OpusHead {
-            channels,
-            pre_skip,
-            input_sample_rate: SAMPLE_RATE,
-            output_gain: 0,
-        }
+        OpusHead { channels, pre_skip, input_sample_rate: SAMPLE_RATE, output_gain: 0 }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -149,10 +138,7 @@ pub struct OpusTags {
 
 impl OpusTags {
     pub fn new(vendor: impl Into<String>) -> Self {
-        OpusTags {
-            vendor: vendor.into(),
-            comments: Vec::new(),
-        }
+        OpusTags { vendor: vendor.into(), comments: Vec::new() }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
@@ -161,10 +147,7 @@ impl OpusTags {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.comments
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.comments.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -188,15 +171,11 @@ impl OpusTags {
         fn take_u32(b: &[u8], pos: &mut usize) -> Result<u32, HeaderError> {
             let bytes = b.get(*pos..*pos + 4).ok_or(HeaderError::BadTags)?;
             *pos += 4;
-            Ok(u32::from_le_bytes(
-                bytes.try_into().map_err(|_| HeaderError::BadTags)?,
-            ))
+            Ok(u32::from_le_bytes(bytes.try_into().map_err(|_| HeaderError::BadTags)?))
         }
         fn take_str(b: &[u8], pos: &mut usize) -> Result<String, HeaderError> {
             let len = take_u32(b, pos)? as usize;
-            let s = b
-                .get(*pos..pos.saturating_add(len))
-                .ok_or(HeaderError::BadTags)?;
+            let s = b.get(*pos..pos.saturating_add(len)).ok_or(HeaderError::BadTags)?;
             *pos += len;
             Ok(String::from_utf8_lossy(s).into_owned())
         }
@@ -226,25 +205,17 @@ mod tests {
         assert_eq!(packet_samples(&[0x80 | 0x03, 0x04]), Ok(480)); // CELT 2.5 ms x 4
         assert_eq!(packet_samples(&[]), Err(PacketError::Empty));
         assert_eq!(packet_samples(&[0x03]), Err(PacketError::MissingFrameCount));
-        assert_eq!(
-            packet_samples(&[0x1b, 0x03]),
-            Err(PacketError::TooLong(8640))
-        );
+        assert_eq!(packet_samples(&[0x1b, 0x03]), Err(PacketError::TooLong(8640)));
     }
 
     #[test]
     fn headers_round_trip() {
         let head = OpusHead::new(1, 312);
         assert_eq!(OpusHead::parse(&head.to_bytes()), Ok(head));
-        let tags = OpusTags::new("roomcast")
-            .with("title", "Room")
-            .with("ARTIST", "Ada = Lovelace");
+        let tags = OpusTags::new("roomcast").with("title", "Room").with("ARTIST", "Ada = Lovelace");
         let back = OpusTags::parse(&tags.to_bytes()).unwrap();
         assert_eq!(back.get("Title"), Some("Room"));
         assert_eq!(back.get("artist"), Some("Ada = Lovelace"));
-        assert_eq!(
-            OpusTags::parse(b"OpusTags\xff\xff\xff\xff"),
-            Err(HeaderError::BadTags)
-        );
+        assert_eq!(OpusTags::parse(b"OpusTags\xff\xff\xff\xff"), Err(HeaderError::BadTags));
     }
 }
