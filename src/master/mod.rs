@@ -194,9 +194,11 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let total_ms = length * 1000 / SAMPLE_RATE as u64;
 
     // Pass 1: each speaker's loudness.
+    let clock = std::time::Instant::now();
     progress.begin("measuring speakers", total_ms * paths.len() as u64);
     let measured = parallel_map(&paths, |p| speaker_loudness(p, length, progress))?;
     progress.end();
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "pass 1: speaker loudness");
     let mut speakers = Vec::new();
     let mut gains = Vec::new();
     for (s, (loudness, audio)) in room.speakers.iter().zip(measured) {
@@ -218,9 +220,11 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let ceiling = settings.true_peak - if lossy { LOSSY_MARGIN_DB } else { PCM_MARGIN_DB };
 
     // Pass 2: the leveled, limited mix, measured.
+    let clock = std::time::Instant::now();
     progress.begin("measuring mix", total_ms);
     let first = limited_pass(&paths, &gains, 0.0, ceiling, length, &mut [], progress)?;
     progress.end();
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), loudness = first.loudness, "pass 2: mix measured");
 
     let norm_db = target_mono - first.loudness;
 
@@ -232,13 +236,17 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     for f in &settings.formats {
         sinks.push(open_sink(&out_dir, settings, &meta, *f)?);
     }
+    let clock = std::time::Instant::now();
     progress.begin("mastering", total_ms);
     let last = limited_pass(&paths, &gains, norm_db, ceiling, length, &mut sinks, progress)?;
     progress.end();
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "pass 3: mastered and encoded");
     let mut outputs = Vec::new();
     for (sink, &format) in sinks.into_iter().zip(&settings.formats) {
         let file = sink.finish()?;
+        let clock = std::time::Instant::now();
         let mut out = MasterOutput { measured: verify_output(&file, format)?, file, normalization_gain_db: norm_db };
+        tracing::info!(seconds = clock.elapsed().as_secs_f64(), ?format, "decoded and measured");
         // Up to two corrections per format, each from what the decoded file measured.
         let (mut gain_db, mut ceiling_db) = (norm_db, ceiling);
         for _ in 0..2 {
