@@ -1,0 +1,52 @@
+# Sourced by the other scripts: checks for the programs roomcast needs and installs the missing
+# ones with apt-get when it can (root, or password-less sudo), or says exactly what to install.
+#
+#   need_tools build        compilers and cmake: libopus and LAME are built from source by cargo
+#   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers
+#   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
+
+# command -> Debian package
+declare -A ROOMCAST_PKG=(
+    [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
+    [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
+    [espeak-ng]=espeak-ng [sox]=sox
+)
+
+need_tools() {
+    local cmds=(cc c++ make cmake pkg-config)
+    case "${1:-build}" in
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc) ;;
+        samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
+    esac
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "roomcast: cargo (the Rust toolchain) is not installed: see https://rustup.rs" >&2
+        return 1
+    fi
+    local missing=() pkgs=()
+    for c in "${cmds[@]}"; do
+        if ! command -v "$c" >/dev/null 2>&1; then
+            missing+=("$c")
+            [[ " ${pkgs[*]} " == *" ${ROOMCAST_PKG[$c]} "* ]] || pkgs+=("${ROOMCAST_PKG[$c]}")
+        fi
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+
+    echo "roomcast: missing ${missing[*]} (Debian packages: ${pkgs[*]})" >&2
+    local sudo=""
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
+            echo "roomcast: install them with: sudo apt-get install ${pkgs[*]}" >&2
+            return 1
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "roomcast: no apt-get here; install ${pkgs[*]} with your system's package manager" >&2
+        return 1
+    fi
+    echo "roomcast: installing ${pkgs[*]} with apt-get" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 || {
+        echo "roomcast: apt-get could not install ${pkgs[*]}" >&2
+        return 1
+    }
+}
