@@ -256,12 +256,12 @@ fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
         return print_json(&report);
     }
     println!(
-        "Mastered '{}' ({}): {:.1} LUFS (target {:.1}), true peak {:.1} dBTP, {}",
+        "Mastered '{}' ({}): {:.1} LUFS (target {:.1}), ceiling {:.1} dBTP, {}",
         session.room.title,
         clock(report.duration),
         report.integrated_lufs,
         report.target_lufs,
-        report.true_peak_dbtp,
+        report.limiter_ceiling_dbtp,
         if report.channels == 2 { "stereo" } else { "mono" }
     );
     for s in &report.speakers {

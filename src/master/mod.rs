@@ -1,16 +1,21 @@
 //! Master: the room mixed to one podcast-ready file.
 //!
-//! Three streaming passes over the tracks, none of which holds the room in memory:
-//! 1. each speaker's speech loudness (EBU R128 gated), decoded in parallel, giving a leveling gain;
-//! 2. the leveled sum through the limiter, measured, giving the normalization gain;
-//! 3. the same with that gain, encoded to every requested format at once.
+//! Two streaming passes over the tracks, neither of which holds the room in memory:
+//! 1. each speaker's speech, decoded in parallel (silence is skipped), as K-weighted energy per
+//!    100 ms: their gated loudness gives each a leveling gain, and the energies, summed with those
+//!    gains, predict the mix's loudness and so the normalization gain;
+//! 2. the leveled, normalized sum through a true-peak limiter, encoded to every requested format at
+//!    once, each encoder on its own thread. The first stretch of speech is held back and run through
+//!    each lossy codec in memory first ([`probe`]), so each file is trimmed for what its codec takes off.
 //!
 //! Each lossy file is then decoded and measured as a listener's player would play it; a format that
-//! misses the loudness target by more than 0.3 LU, or the true-peak ceiling, is mastered again with
-//! the measured correction (lossy encoders shift both).
+//! still misses the loudness target by more than 0.3 LU, or the true-peak ceiling, is mastered again
+//! with the measured correction.
 
 pub mod limiter;
+pub mod loudness;
 pub mod multitrack;
+pub mod probe;
 pub mod sink;
 pub mod source;
 pub mod tags;
@@ -21,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use ebur128::{EbuR128, Mode};
+
 use serde::Serialize;
+use sink::Threaded;
 use thiserror::Error;
 
 use crate::progress::Progress;
@@ -129,9 +136,12 @@ pub struct MixReport {
     pub duration: f64,
     pub channels: u8,
     pub target_lufs: f64,
+    /// Loudness the first pass predicted for the leveled mix, before normalization.
+    pub predicted_mix_lufs: f64,
     /// Measured on the master's PCM (before any lossy encoding), in the output's channel layout.
     pub integrated_lufs: f64,
-    pub true_peak_dbtp: f64,
+    /// Sample peak of the master's PCM; each output's true peak is in `outputs[].measured`.
+    pub sample_peak_dbfs: f64,
     pub loudness_range_lu: f64,
     pub normalization_gain_db: f64,
     pub limiter_ceiling_dbtp: f64,
@@ -150,17 +160,22 @@ pub struct MasterOutput {
     pub file: OutputFile,
     pub measured: verify::Measured,
     pub normalization_gain_db: f64,
+    /// Gain applied for this codec's loudness shift (from the probe, or a re-master's correction).
+    pub codec_trim_db: f64,
 }
 
 /// How far a lossy file may land from the loudness target before it is mastered again.
 const LOUDNESS_TOLERANCE: f64 = 0.3;
 
-/// Samples per block moved between passes' stages (100 ms).
-const BLOCK: usize = 4_800;
+/// Samples per block moved between passes' stages (100 ms, one loudness step).
+const BLOCK: usize = loudness::STEP;
+/// Speech the codec probe wants before it measures, and the most audio it holds back waiting for it.
+const PROBE_SPEECH: usize = 30 * 48_000;
+const PROBE_MAX_HOLD: usize = 300 * 48_000;
 /// A speaker is never raised or lowered by more than this: a near-silent track is noise, not speech.
 const MAX_LEVEL_GAIN_DB: f64 = 20.0;
 /// Dual-mono stereo measures 10·log10(2) dB louder than the mono signal it carries.
-const STEREO_OFFSET: f64 = 3.0103;
+pub(crate) const STEREO_OFFSET: f64 = 3.0103;
 /// Lossy encoders overshoot the PCM's true peak; keep this much margin under the target for them.
 const LOSSY_MARGIN_DB: f64 = 1.0;
 const PCM_MARGIN_DB: f64 = 0.1;
@@ -184,6 +199,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
             settings.true_peak
         )));
     }
+    let bitrates: Vec<u32> = settings.formats.iter().map(|f| kbps_for(settings, *f)).collect::<Result<_, _>>()?;
     // Everything below is measured on the mono mix; stereo copies it to both channels.
     let target_mono = if settings.stereo { target - STEREO_OFFSET } else { target };
     let paths: Vec<PathBuf> = room.speakers.iter().map(|s| session.track_path(s)).collect();
@@ -193,83 +209,101 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     }
     let total_ms = length * 1000 / SAMPLE_RATE as u64;
 
-    // Pass 1: each speaker's loudness.
+    // Pass 1: each speaker's speech energy.
     let clock = std::time::Instant::now();
     progress.begin("measuring speakers", total_ms * paths.len() as u64);
-    let measured = parallel_map(&paths, |p| speaker_loudness(p, length, progress))?;
+    let measured = parallel_map(&paths, |p| speaker_steps(p, length, progress))?;
     progress.end();
-    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "pass 1: speaker loudness");
     let mut speakers = Vec::new();
     let mut gains = Vec::new();
-    for (s, (loudness, audio)) in room.speakers.iter().zip(measured) {
-        let gain_db = loudness.map(|l| (target_mono - l).clamp(-MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB)).unwrap_or(0.0);
-        gains.push(if loudness.is_some() { db_to_gain(gain_db) } else { 0.0 });
+    for (s, (steps, audio)) in room.speakers.iter().zip(&measured) {
+        let level = loudness::integrated(steps);
+        let gain_db = level.map(|l| (target_mono - l).clamp(-MAX_LEVEL_GAIN_DB, MAX_LEVEL_GAIN_DB)).unwrap_or(0.0);
+        gains.push(if level.is_some() { db_to_gain(gain_db) } else { 0.0 });
         speakers.push(SpeakerLevel {
             id: s.id.clone(),
             name: s.name.clone(),
-            audio_seconds: audio as f64 / SAMPLE_RATE as f64,
-            loudness,
+            audio_seconds: *audio as f64 / SAMPLE_RATE as f64,
+            loudness: level,
             gain_db,
         });
     }
-    if gains.iter().all(|&g| g == 0.0) {
-        return Err(MasterError::Silent);
-    }
+    let steps: Vec<Vec<f64>> = measured.into_iter().map(|(s, _)| s).collect();
+    let mix_steps = loudness::mixed(&steps, &gains);
+    let predicted = loudness::integrated(&mix_steps).ok_or(MasterError::Silent)?;
+    let norm_db = target_mono - predicted;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), predicted, "pass 1: speakers measured");
 
     let lossy = settings.formats.iter().any(|f| *f != Format::Wav);
     let ceiling = settings.true_peak - if lossy { LOSSY_MARGIN_DB } else { PCM_MARGIN_DB };
-
-    // Pass 2: the leveled, limited mix, measured.
-    let clock = std::time::Instant::now();
-    progress.begin("measuring mix", total_ms);
-    let first = limited_pass(&paths, &gains, 0.0, ceiling, length, &mut [], progress)?;
-    progress.end();
-    tracing::info!(seconds = clock.elapsed().as_secs_f64(), loudness = first.loudness, "pass 2: mix measured");
-
-    let norm_db = target_mono - first.loudness;
-
     let meta = master_meta(session, settings)?;
     let out_dir = settings.out_dir.clone().unwrap_or_else(|| session.dir.clone());
     std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write { path: out_dir.clone(), source })?;
-    let mut passes = 3;
-    let mut sinks = Vec::new();
-    for f in &settings.formats {
-        sinks.push(open_sink(&out_dir, settings, &meta, *f)?);
-    }
+
+    // Pass 2: mix, limit, probe the codecs, encode.
     let clock = std::time::Instant::now();
-    progress.begin("mastering", total_ms);
-    let last = limited_pass(&paths, &gains, norm_db, ceiling, length, &mut sinks, progress)?;
-    progress.end();
-    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "pass 3: mastered and encoded");
     let mut outputs = Vec::new();
-    for (sink, &format) in sinks.into_iter().zip(&settings.formats) {
-        let file = sink.finish()?;
-        let clock = std::time::Instant::now();
-        let mut out = MasterOutput { measured: verify_output(&file, format)?, file, normalization_gain_db: norm_db };
-        tracing::info!(seconds = clock.elapsed().as_secs_f64(), ?format, "decoded and measured");
+    for (f, kbps) in settings.formats.iter().zip(&bitrates) {
+        outputs.push(PendingOutput {
+            format: *f,
+            kbps: *kbps,
+            sink: Some(open_sink(&out_dir, settings, &meta, *f)?),
+            trim_db: None,
+            file: None,
+        });
+    }
+    progress.begin("mastering", total_ms);
+    let last =
+        limited_pass(&paths, &gains, norm_db, ceiling, length, &mut outputs, settings.stereo, &mix_steps, progress)?;
+    progress.end();
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), loudness = last.loudness, "pass 2: mastered and encoded");
+
+    let mut passes = 2;
+    let mut results = Vec::new();
+    for out in outputs {
+        let (format, kbps, mut trim_db) = (out.format, out.kbps, out.trim_db.unwrap_or(0.0));
+        let written = out.file.ok_or_else(|| MasterError::Settings("an output was not written".into()))?;
+        let mut done = master_output(written, norm_db, trim_db)?;
         // Up to two corrections per format, each from what the decoded file measured.
-        let (mut gain_db, mut ceiling_db) = (norm_db, ceiling);
+        let mut ceiling_db = ceiling;
         for _ in 0..2 {
-            let m = out.measured;
+            let m = done.measured;
             let miss = target - m.integrated_lufs;
             let over = m.true_peak_dbtp - settings.true_peak;
-            if format == Format::Wav || (miss.abs() <= LOUDNESS_TOLERANCE && over <= 0.0) {
+            if miss.abs() <= LOUDNESS_TOLERANCE && over <= 0.0 {
                 break;
             }
-            gain_db += miss;
+            trim_db += miss;
             if over > 0.0 {
                 ceiling_db -= over + 0.1;
             }
             tracing::info!(?format, miss, over, "re-mastering with the decoded file's correction");
             passes += 1;
-            let mut again = vec![open_sink(&out_dir, settings, &meta, format)?];
+            let mut again = vec![PendingOutput {
+                format,
+                kbps,
+                sink: Some(open_sink(&out_dir, settings, &meta, format)?),
+                trim_db: Some(trim_db),
+                file: None,
+            }];
             progress.begin("re-mastering", total_ms);
-            limited_pass(&paths, &gains, gain_db, ceiling_db, length, &mut again, progress)?;
+            limited_pass(
+                &paths,
+                &gains,
+                norm_db,
+                ceiling_db,
+                length,
+                &mut again,
+                settings.stereo,
+                &mix_steps,
+                progress,
+            )?;
             progress.end();
-            let file = again.pop().expect("one sink").finish()?;
-            out = MasterOutput { measured: verify_output(&file, format)?, file, normalization_gain_db: gain_db };
+            let written =
+                again.pop().and_then(|o| o.file).ok_or_else(|| MasterError::Settings("re-master failed".into()))?;
+            done = master_output(written, norm_db, trim_db)?;
         }
-        outputs.push(out);
+        results.push(done);
     }
 
     let multitrack = match settings.multitrack {
@@ -282,21 +316,45 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
         duration: length as f64 / SAMPLE_RATE as f64,
         channels: if settings.stereo { 2 } else { 1 },
         target_lufs: target,
+        predicted_mix_lufs: predicted + offset,
         integrated_lufs: last.loudness + offset,
-        true_peak_dbtp: last.true_peak,
+        sample_peak_dbfs: last.sample_peak,
         loudness_range_lu: last.range,
         normalization_gain_db: norm_db,
         limiter_ceiling_dbtp: ceiling,
         limiter: last.limiter,
         passes,
         speakers,
-        outputs,
+        outputs: results,
         multitrack,
     };
     let mut json = serde_json::to_vec_pretty(&report).expect("report serializes");
     json.push(b'\n');
     session::write_atomic(&out_dir.join("master.json"), &json)?;
     Ok(report)
+}
+
+fn master_output(
+    (file, measured): sink::Finished,
+    normalization_gain_db: f64,
+    codec_trim_db: f64,
+) -> Result<MasterOutput, MasterError> {
+    let measured = measured.ok_or_else(|| MasterError::Settings(format!("{}: not measured", file.path.display())))?;
+    Ok(MasterOutput { file, measured, normalization_gain_db, codec_trim_db })
+}
+
+fn kbps_for(s: &MixSettings, format: Format) -> Result<u32, MasterError> {
+    Ok(match format {
+        Format::Mp3 => s.mp3_kbps.unwrap_or(if s.stereo { 128 } else { 64 }),
+        Format::Opus => {
+            let kbps = s.opus_kbps.unwrap_or(if s.stereo { 96 } else { 64 });
+            if !(6..=510).contains(&kbps) {
+                return Err(MasterError::Settings(format!("--opus-bitrate {kbps}: Opus takes 6 to 510 kbps")));
+            }
+            kbps
+        }
+        Format::Wav => 0,
+    })
 }
 
 fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, MasterError> {
@@ -315,25 +373,12 @@ fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, 
 
 fn open_sink(dir: &Path, s: &MixSettings, meta: &MasterMeta, format: Format) -> Result<Box<dyn Sink>, MasterError> {
     let path = dir.join(format!("master.{}", format.extension()));
+    let kbps = kbps_for(s, format)?;
     Ok(match format {
-        Format::Mp3 => {
-            let kbps = s.mp3_kbps.unwrap_or(if s.stereo { 128 } else { 64 });
-            Box::new(Mp3Sink::create(&path, s.stereo, kbps, meta)?)
-        }
-        Format::Opus => {
-            let kbps = s.opus_kbps.unwrap_or(if s.stereo { 96 } else { 64 });
-            if !(6..=510).contains(&kbps) {
-                return Err(MasterError::Settings(format!("--opus-bitrate {kbps}: Opus takes 6 to 510 kbps")));
-            }
-            Box::new(OpusSink::create(&path, s.stereo, kbps, meta)?)
-        }
-        Format::Wav => Box::new(WavSink::create(&path, s.stereo)?),
+        Format::Mp3 => Box::new(Mp3Sink::create(&path, s.stereo, kbps, meta)?),
+        Format::Opus => Box::new(OpusSink::create(&path, s.stereo, kbps, meta)?),
+        Format::Wav => Box::new(WavSink::create(&path, s.stereo, true)?),
     })
-}
-
-/// Decodes a lossy output to measure it; a WAV holds the measured PCM itself.
-fn verify_output(file: &OutputFile, format: Format) -> Result<verify::Measured, MasterError> {
-    verify::measure(&file.path, format)
 }
 
 /// Runs `f` over the tracks on as many threads as there are cores.
@@ -360,31 +405,125 @@ fn parallel_map<T: Send>(
     results.into_iter().map(|r| r.expect("every track processed")).collect()
 }
 
-/// Gated loudness of a track's non-silent audio, and how many samples that was.
-fn speaker_loudness(path: &Path, length: u64, progress: &dyn Progress) -> Result<(Option<f64>, u64), MasterError> {
+/// Each speaker's K-weighted energy per 100 ms step, and how many samples were not silence.
+fn speaker_steps(path: &Path, length: u64, progress: &dyn Progress) -> Result<(Vec<f64>, u64), MasterError> {
     let mut src = TrackSource::open(path)?;
-    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I).expect("valid meter settings");
+    let mut filter = loudness::KWeighting::default();
     let mut block = vec![0.0f32; BLOCK];
-    let mut pos = 0u64;
-    let mut audio = 0u64;
+    let mut steps = Vec::with_capacity((length as usize).div_ceil(BLOCK));
+    let (mut pos, mut audio, mut was_silent) = (0u64, 0u64, false);
     while pos < length {
         let n = (BLOCK as u64).min(length - pos) as usize;
         if src.next_block(&mut block[..n])? {
-            meter.add_frames_f32(&block[..n]).expect("mono frames");
+            if was_silent {
+                filter.reset();
+            }
+            steps.push(filter.energy(&block[..n]));
             audio += n as u64;
+            was_silent = false;
+        } else {
+            steps.push(0.0);
+            was_silent = true;
         }
         pos += n as u64;
         progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
     }
-    let l = meter.loudness_global().ok().filter(|l| l.is_finite());
-    Ok((l, audio))
+    Ok((steps, audio))
 }
 
 struct PassResult {
     loudness: f64,
-    true_peak: f64,
+    sample_peak: f64,
     range: f64,
     limiter: LimiterStats,
+}
+
+/// One requested output on its way through a pass.
+struct PendingOutput {
+    format: Format,
+    kbps: u32,
+    sink: Option<Box<dyn Sink>>,
+    /// Codec trim in dB: `None` until the probe has measured it.
+    trim_db: Option<f64>,
+    file: Option<sink::Finished>,
+}
+
+/// Where the limited mix goes: held back until the probe has heard enough speech, then streamed to
+/// every output's encoder thread.
+struct Feed<'a> {
+    outputs: &'a mut [PendingOutput],
+    running: Vec<Box<dyn Sink>>,
+    held: Vec<f32>,
+    held_speech: usize,
+    stereo: bool,
+    /// Predicted step energies of the normalized mix, to learn what the limiter took off.
+    predicted: &'a [f64],
+}
+
+/// Blocks quieter than this (about -50 dBFS RMS) do not count as speech for the probe.
+const PROBE_SPEECH_LEVEL: f32 = 0.003;
+
+impl Feed<'_> {
+    fn push(&mut self, block: &[f32]) -> Result<(), MasterError> {
+        if !self.running.is_empty() || self.outputs.is_empty() {
+            for s in self.running.iter_mut() {
+                s.write(block)?;
+            }
+            return Ok(());
+        }
+        self.held.extend_from_slice(block);
+        let rms = (block.iter().map(|s| s * s).sum::<f32>() / block.len().max(1) as f32).sqrt();
+        if rms > PROBE_SPEECH_LEVEL {
+            self.held_speech += block.len();
+        }
+        if self.held_speech >= PROBE_SPEECH || self.held.len() >= PROBE_MAX_HOLD {
+            self.start()?;
+        }
+        Ok(())
+    }
+
+    /// What the limiter (and any error in the prediction) took off the held-back audio, in dB.
+    fn limiter_loss(&self) -> f64 {
+        let mut k = loudness::KWeighting::default();
+        let steps: Vec<f64> = self.held.chunks(loudness::STEP).map(|c| k.energy(c)).collect();
+        let predicted = self.predicted.get(..steps.len()).and_then(loudness::integrated);
+        match (loudness::integrated(&steps), predicted) {
+            (Some(measured), Some(predicted)) => (measured - predicted).clamp(-2.0, 2.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Measures each codec on what was held back, then starts the encoders and hands them the audio.
+    fn start(&mut self) -> Result<(), MasterError> {
+        let limiter_loss = if self.outputs.iter().any(|o| o.trim_db.is_none()) { self.limiter_loss() } else { 0.0 };
+        for out in self.outputs.iter_mut() {
+            let trim = match out.trim_db {
+                Some(t) => t,
+                None => {
+                    let codec = probe::codec_loss(out.format, self.stereo, out.kbps, &self.held)?;
+                    tracing::info!(format = ?out.format, codec, limiter = limiter_loss, "probe: loudness each stage takes off");
+                    -(codec.clamp(-3.0, 3.0) + limiter_loss)
+                }
+            };
+            out.trim_db = Some(trim);
+            let sink = out.sink.take().ok_or_else(|| MasterError::Settings("sink started twice".into()))?;
+            self.running.push(Box::new(Threaded::spawn(sink, db_to_gain(trim))));
+        }
+        let held = std::mem::take(&mut self.held);
+        for chunk in held.chunks(BLOCK) {
+            for s in self.running.iter_mut() {
+                s.write(chunk)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<sink::Finished>, MasterError> {
+        if self.running.is_empty() && !self.outputs.is_empty() {
+            self.start()?;
+        }
+        self.running.into_iter().map(|s| s.finish()).collect()
+    }
 }
 
 /// Decodes each track on its own thread, handing 100 ms blocks (or "silent") to the mixer.
@@ -423,27 +562,32 @@ fn spawn_decoders<'s>(
 }
 
 /// Sums the tracks with their gains, applies `norm_db`, limits, measures, and feeds `sinks`.
+#[allow(clippy::too_many_arguments)]
 fn limited_pass(
     paths: &[PathBuf],
     gains: &[f32],
     norm_db: f64,
     ceiling: f64,
     length: u64,
-    sinks: &mut [Box<dyn Sink>],
+    outputs: &mut [PendingOutput],
+    stereo: bool,
+    predicted: &[f64],
     progress: &dyn Progress,
 ) -> Result<PassResult, MasterError> {
     let norm = db_to_gain(norm_db);
     let mut limiter = Limiter::new(ceiling, SAMPLE_RATE);
-    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::TRUE_PEAK).expect("valid meter");
+    // Loudness and range of the PCM; true peak is measured on each decoded file instead.
+    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::SAMPLE_PEAK).expect("valid meter");
     let mut limited = Vec::with_capacity(BLOCK * 2);
-    let mut emit = |limited: &mut Vec<f32>, sinks: &mut [Box<dyn Sink>]| -> Result<(), MasterError> {
+    let predicted: Vec<f64> = predicted.iter().map(|e| e * (norm as f64).powi(2)).collect();
+    let mut feed =
+        Feed { outputs, running: Vec::new(), held: Vec::new(), held_speech: 0, stereo, predicted: &predicted };
+    let mut emit = |limited: &mut Vec<f32>, feed: &mut Feed| -> Result<(), MasterError> {
         if limited.is_empty() {
             return Ok(());
         }
         meter.add_frames_f32(limited).expect("mono frames");
-        for s in sinks.iter_mut() {
-            s.write(limited)?;
-        }
+        feed.push(limited)?;
         limited.clear();
         Ok(())
     };
@@ -463,18 +607,22 @@ fn limited_pass(
                 }
             }
             limiter.process(mix, &mut limited);
-            emit(&mut limited, sinks)?;
+            emit(&mut limited, &mut feed)?;
             pos += n as u64;
             progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
         }
         limiter.finish(&mut limited);
-        emit(&mut limited, sinks)?;
+        emit(&mut limited, &mut feed)?;
         Ok(())
     })?;
+    let files = feed.finish()?;
+    for (out, file) in outputs.iter_mut().zip(files) {
+        out.file = Some(file);
+    }
     let loudness = meter.loudness_global().unwrap_or(f64::NEG_INFINITY);
     Ok(PassResult {
         loudness,
-        true_peak: 20.0 * meter.true_peak(0).unwrap_or(0.0).log10(),
+        sample_peak: 20.0 * meter.sample_peak(0).unwrap_or(0.0).log10(),
         range: meter.loudness_range().unwrap_or(0.0),
         limiter: limiter.stats,
     })

@@ -32,7 +32,7 @@ pub fn write(
     progress.begin("multitrack", length * 1000 / SAMPLE_RATE as u64 * paths.len() as u64);
     let outputs = parallel_map(&paths, |track| {
         let id = speakers.iter().find(|s| session.track_path(s) == track).map(|s| s.id.as_str()).unwrap_or("speaker");
-        let mut sink = Box::new(WavSink::create(&dir.join(format!("{id}.wav")), false)?);
+        let mut sink = Box::new(WavSink::create(&dir.join(format!("{id}.wav")), false, false)?);
         let mut src = TrackSource::open(track)?;
         let mut block = vec![0.0f32; BLOCK];
         let mut pos = 0u64;
@@ -43,7 +43,7 @@ pub fn write(
             pos += n as u64;
             progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
         }
-        sink.finish()
+        sink.finish().map(|(file, _)| file)
     });
     progress.end();
     outputs

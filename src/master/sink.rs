@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::MasterError;
 use super::tags::MasterMeta;
+use super::verify::{Measured, Mp3Verifier, StreamMeter};
 use crate::session::{TempGuard, temp_path};
 use crate::track::{FRAME_20MS, OpusHead, TrackWriter};
 
@@ -23,8 +24,12 @@ pub struct OutputFile {
 /// Receives the master as mono blocks; writes it mono or as identical stereo channels.
 pub trait Sink: Send {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError>;
-    fn finish(self: Box<Self>) -> Result<OutputFile, MasterError>;
+    /// Completes the file and returns it with what it measures decoded (`None` for files written
+    /// without a meter, such as multitrack stems).
+    fn finish(self: Box<Self>) -> Result<Finished, MasterError>;
 }
+
+pub type Finished = (OutputFile, Option<Measured>);
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> MasterError + '_ {
     move |source| MasterError::Write { path: path.to_path_buf(), source }
@@ -48,6 +53,7 @@ pub struct Mp3Sink {
     buf: Vec<u8>,
     /// Where LAME's first frame (the Xing/LAME tag placeholder) starts: right after our ID3 tag.
     audio_start: u64,
+    verifier: Mp3Verifier,
     _guard: TempGuard,
 }
 
@@ -74,24 +80,56 @@ fn lame_bitrate(kbps: u32) -> Result<Bitrate, MasterError> {
     })
 }
 
+fn lame_err(e: &dyn std::fmt::Display) -> MasterError {
+    MasterError::Encoder { format: "mp3", reason: e.to_string() }
+}
+
+/// A LAME encoder as the master uses it: 48 kHz, CBR, quality 5 ("good", LAME's speed/quality
+/// balance), with the LAME tag that records encoder delay and padding so decoders trim them and the
+/// MP3 decodes to exactly the room's length.
+pub fn lame(stereo: bool, kbps: u32) -> Result<mp3lame_encoder::Encoder, MasterError> {
+    let mut b = Builder::new().ok_or_else(|| lame_err(&"LAME failed to initialise"))?;
+    b.set_num_channels(if stereo { 2 } else { 1 }).map_err(|e| lame_err(&e))?;
+    b.set_sample_rate(48_000).map_err(|e| lame_err(&e))?;
+    b.set_brate(lame_bitrate(kbps)?).map_err(|e| lame_err(&e))?;
+    b.set_mode(if stereo { Mode::JointStereo } else { Mode::Mono }).map_err(|e| lame_err(&e))?;
+    b.set_quality(Quality::Good).map_err(|e| lame_err(&e))?;
+    b.set_to_write_vbr_tag(true).map_err(|e| lame_err(&e))?;
+    b.build().map_err(|e| lame_err(&e))
+}
+
+/// Encodes mono PCM (as mono or identical stereo channels), appending MP3 bytes to `out`.
+pub fn lame_encode(
+    encoder: &mut mp3lame_encoder::Encoder,
+    stereo: bool,
+    mono: &[f32],
+    out: &mut Vec<u8>,
+) -> Result<(), MasterError> {
+    // LAME writes past an undersized buffer: reserve its documented worst case first.
+    out.reserve(mp3lame_encoder::max_required_buffer_size(mono.len()));
+    let r = if stereo {
+        encoder.encode_to_vec(DualPcm { left: mono, right: mono }, out)
+    } else {
+        encoder.encode_to_vec(MonoPcm(mono), out)
+    };
+    r.map(|_| ()).map_err(|e| lame_err(&e))
+}
+
+pub fn lame_flush(encoder: &mut mp3lame_encoder::Encoder, out: &mut Vec<u8>) -> Result<(), MasterError> {
+    out.reserve(mp3lame_encoder::max_required_buffer_size(FRAME_20MS as usize * 4));
+    encoder.flush_to_vec::<FlushGap>(out).map(|_| ()).map_err(|e| lame_err(&e))
+}
+
 impl Mp3Sink {
     pub fn create(path: &Path, stereo: bool, kbps: u32, meta: &MasterMeta) -> Result<Self, MasterError> {
-        let lame = |e: &dyn std::fmt::Display| MasterError::Encoder { format: "mp3", reason: e.to_string() };
-        let mut b = Builder::new().ok_or_else(|| lame(&"LAME failed to initialise"))?;
-        b.set_num_channels(if stereo { 2 } else { 1 }).map_err(|e| lame(&e))?;
-        b.set_sample_rate(48_000).map_err(|e| lame(&e))?;
-        b.set_brate(lame_bitrate(kbps)?).map_err(|e| lame(&e))?;
-        b.set_mode(if stereo { Mode::JointStereo } else { Mode::Mono }).map_err(|e| lame(&e))?;
-        b.set_quality(Quality::Good).map_err(|e| lame(&e))?;
-        // The LAME tag records encoder delay and padding, so decoders trim them and the MP3 decodes
-        // to exactly the room's length.
-        b.set_to_write_vbr_tag(true).map_err(|e| lame(&e))?;
-        let encoder = b.build().map_err(|e| lame(&e))?;
+        let encoder = lame(stereo, kbps)?;
         let tmp = temp_path(path);
         let mut out = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
         let tmp_guard = tmp.clone();
-        let id3 = meta.id3().map_err(|e| lame(&e))?;
+        let id3 = meta.id3().map_err(|e| lame_err(&e))?;
         out.write_all(&id3).map_err(io_err(&tmp))?;
+        let mut verifier = Mp3Verifier::spawn(path);
+        verifier.feed(&id3);
         Ok(Mp3Sink {
             encoder,
             out,
@@ -100,6 +138,7 @@ impl Mp3Sink {
             stereo,
             buf: Vec::new(),
             audio_start: id3.len() as u64,
+            verifier,
             _guard: TempGuard(tmp_guard),
         })
     }
@@ -108,31 +147,85 @@ impl Mp3Sink {
 impl Sink for Mp3Sink {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
         self.buf.clear();
-        // LAME writes past an undersized buffer: reserve its documented worst case first.
-        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(mono.len()));
-        let r = if self.stereo {
-            self.encoder.encode_to_vec(DualPcm { left: mono, right: mono }, &mut self.buf)
-        } else {
-            self.encoder.encode_to_vec(MonoPcm(mono), &mut self.buf)
-        };
-        r.map_err(|e| MasterError::Encoder { format: "mp3", reason: e.to_string() })?;
+        lame_encode(&mut self.encoder, self.stereo, mono, &mut self.buf)?;
+        self.verifier.feed(&self.buf);
         self.out.write_all(&self.buf).map_err(io_err(&self.tmp))
     }
 
-    fn finish(mut self: Box<Self>) -> Result<OutputFile, MasterError> {
+    fn finish(mut self: Box<Self>) -> Result<Finished, MasterError> {
         self.buf.clear();
-        self.buf.reserve(mp3lame_encoder::max_required_buffer_size(FRAME_20MS as usize * 4));
-        self.encoder
-            .flush_to_vec::<FlushGap>(&mut self.buf)
-            .map_err(|e| MasterError::Encoder { format: "mp3", reason: e.to_string() })?;
+        lame_flush(&mut self.encoder, &mut self.buf)?;
+        self.verifier.feed(&self.buf);
         self.out.write_all(&self.buf).map_err(io_err(&self.tmp))?;
         let mut tag = Vec::with_capacity(self.encoder.lame_tag_size().max(1));
-        let mut file = self.out.into_inner().map_err(|e| io_err(&self.tmp)(e.into_error()))?;
-        if self.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
-            file.seek(SeekFrom::Start(self.audio_start)).map_err(io_err(&self.tmp))?;
-            file.write_all(&tag).map_err(io_err(&self.tmp))?;
+        let this = *self;
+        let mut file = this.out.into_inner().map_err(|e| io_err(&this.tmp)(e.into_error()))?;
+        if this.encoder.lame_tag_encode_to_vec(&mut tag).is_some() {
+            file.seek(SeekFrom::Start(this.audio_start)).map_err(io_err(&this.tmp))?;
+            file.write_all(&tag).map_err(io_err(&this.tmp))?;
         }
-        commit(file, &self.tmp, &self.path, "mp3")
+        let measured = this.verifier.finish()?;
+        Ok((commit(file, &this.tmp, &this.path, "mp3")?, Some(measured)))
+    }
+}
+
+/// Runs a sink on its own thread, so encoding overlaps decoding and mixing, with a gain trim (the
+/// codec's measured loudness shift) applied on the way.
+pub struct Threaded {
+    tx: Option<std::sync::mpsc::SyncSender<Msg>>,
+    handle: Option<std::thread::JoinHandle<Result<Finished, MasterError>>>,
+}
+
+enum Msg {
+    Block(Vec<f32>),
+    Finish,
+}
+
+impl Threaded {
+    pub fn spawn(mut inner: Box<dyn Sink>, gain: f32) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(32);
+        let handle = std::thread::spawn(move || {
+            for msg in rx {
+                match msg {
+                    Msg::Block(mut block) => {
+                        if gain != 1.0 {
+                            block.iter_mut().for_each(|s| *s *= gain);
+                        }
+                        inner.write(&block)?;
+                    }
+                    Msg::Finish => return inner.finish(),
+                }
+            }
+            // The mix was abandoned: dropping the sink deletes its temporary file.
+            Err(MasterError::Settings("mastering was interrupted".into()))
+        });
+        Threaded { tx: Some(tx), handle: Some(handle) }
+    }
+
+    fn thread_result(&mut self) -> Result<Finished, MasterError> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            _ => Err(MasterError::Settings("an encoder thread failed".into())),
+        }
+    }
+}
+
+impl Sink for Threaded {
+    fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Block(mono.to_vec())).is_ok()).unwrap_or(false);
+        if sent {
+            return Ok(());
+        }
+        // The thread stopped early: its error says why.
+        Err(self.thread_result().err().unwrap_or_else(|| MasterError::Settings("encoder stopped".into())))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Finished, MasterError> {
+        if let Some(tx) = self.tx.as_ref() {
+            let _ = tx.send(Msg::Finish);
+        }
+        self.thread_result()
     }
 }
 
@@ -148,6 +241,11 @@ pub struct OpusSink {
     samples: u64,
     encoded: u64,
     lookahead: u64,
+    /// Decodes each packet as it is made, to measure what a player will play.
+    decoder: opus::Decoder,
+    decoded: Vec<f32>,
+    played: u64,
+    meter: StreamMeter,
     _guard: TempGuard,
 }
 
@@ -158,6 +256,7 @@ impl OpusSink {
         let mut encoder = opus::Encoder::new(48_000, channels, opus::Application::Audio).map_err(err)?;
         encoder.set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000)).map_err(err)?;
         let lookahead = encoder.get_lookahead().map_err(err)? as u16;
+        let decoder = opus::Decoder::new(48_000, channels).map_err(err)?;
         let tmp = temp_path(path);
         let file = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
         let guard = TempGuard(tmp.clone());
@@ -176,6 +275,10 @@ impl OpusSink {
             samples: 0,
             encoded: 0,
             lookahead: lookahead as u64,
+            decoder,
+            decoded: vec![0.0; 5760 * 2],
+            played: 0,
+            meter: StreamMeter::new(n as u32),
             _guard: guard,
         })
     }
@@ -194,6 +297,18 @@ impl OpusSink {
             .map_err(|e| MasterError::Encoder { format: "opus", reason: e.to_string() })?;
         self.track.append(&self.out[..n]).map_err(|e| MasterError::track(&self.tmp, e))?;
         self.encoded += FRAME_20MS;
+        let got = self
+            .decoder
+            .decode_float(&self.out[..n], &mut self.decoded, false)
+            .map_err(|e| MasterError::Encoder { format: "opus", reason: e.to_string() })? as u64;
+        // What a player plays: after the pre-skip, up to the end trimming.
+        let start = self.lookahead.saturating_sub(self.encoded - FRAME_20MS).min(got);
+        let end = (self.lookahead + self.samples).saturating_sub(self.encoded - FRAME_20MS).min(got);
+        if end > start {
+            let ch = self.channels;
+            self.meter.add(&self.decoded[start as usize * ch..end as usize * ch]);
+            self.played += end - start;
+        }
         self.frame.clear();
         Ok(())
     }
@@ -214,7 +329,7 @@ impl Sink for OpusSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<OutputFile, MasterError> {
+    fn finish(mut self: Box<Self>) -> Result<Finished, MasterError> {
         // Encode until the look-ahead has come out too; end trimming in the last granule then gives
         // back the exact length (less than one packet of it, as RFC 7845 asks).
         while self.encoded < self.samples + self.lookahead {
@@ -222,9 +337,10 @@ impl Sink for OpusSink {
             self.encode_frame()?;
         }
         let this = *self;
+        let measured = this.meter.finish();
         let out = this.track.finish(Some(this.samples)).map_err(|e| MasterError::track(&this.tmp, e))?;
         let file = out.into_inner().map_err(|e| io_err(&this.tmp)(e.into_error()))?;
-        commit(file, &this.tmp, &this.path, "opus")
+        Ok((commit(file, &this.tmp, &this.path, "opus")?, Some(measured)))
     }
 }
 
@@ -233,11 +349,14 @@ pub struct WavSink {
     tmp: PathBuf,
     path: PathBuf,
     stereo: bool,
+    meter: Option<StreamMeter>,
+    scratch: Vec<f32>,
     _guard: TempGuard,
 }
 
 impl WavSink {
-    pub fn create(path: &Path, stereo: bool) -> Result<Self, MasterError> {
+    /// With `measure`, the 16-bit samples written are metered as a player would read them.
+    pub fn create(path: &Path, stereo: bool, measure: bool) -> Result<Self, MasterError> {
         let spec = hound::WavSpec {
             channels: if stereo { 2 } else { 1 },
             sample_rate: 48_000,
@@ -246,7 +365,16 @@ impl WavSink {
         };
         let tmp = temp_path(path);
         let writer = hound::WavWriter::create(&tmp, spec).map_err(|e| wav_err(&tmp, e))?;
-        Ok(WavSink { writer, _guard: TempGuard(tmp.clone()), tmp, path: path.to_path_buf(), stereo })
+        let meter = measure.then(|| StreamMeter::new(if stereo { 2 } else { 1 }));
+        Ok(WavSink {
+            writer,
+            _guard: TempGuard(tmp.clone()),
+            tmp,
+            path: path.to_path_buf(),
+            stereo,
+            meter,
+            scratch: Vec::new(),
+        })
     }
 }
 
@@ -263,19 +391,27 @@ pub fn to_i16(s: f32) -> i16 {
 
 impl Sink for WavSink {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
+        self.scratch.clear();
+        let copies = if self.stereo { 2 } else { 1 };
         for &s in mono {
             let v = to_i16(s);
-            self.writer.write_sample(v).map_err(|e| wav_err(&self.tmp, e))?;
-            if self.stereo {
+            for _ in 0..copies {
                 self.writer.write_sample(v).map_err(|e| wav_err(&self.tmp, e))?;
             }
+            if self.meter.is_some() {
+                self.scratch.extend(std::iter::repeat_n(v as f32 / 32768.0, copies));
+            }
+        }
+        if let Some(m) = self.meter.as_mut() {
+            m.add(&self.scratch);
         }
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> Result<OutputFile, MasterError> {
+    fn finish(self: Box<Self>) -> Result<Finished, MasterError> {
         self.writer.finalize().map_err(|e| wav_err(&self.tmp, e))?;
         let file = File::open(&self.tmp).map_err(io_err(&self.tmp))?;
-        commit(file, &self.tmp, &self.path, "wav")
+        let measured = self.meter.as_ref().map(|m| m.finish());
+        Ok((commit(file, &self.tmp, &self.path, "wav")?, measured))
     }
 }

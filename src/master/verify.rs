@@ -1,9 +1,9 @@
 //! Measuring what a listener will actually hear: an encoded master decoded again.
 //!
 //! Lossy encoders change loudness (LAME at 128 kbps takes about 0.5 LU off synthetic voices) and
-//! overshoot peaks, so the master checks each lossy file it wrote and corrects the ones that miss.
+//! overshoot peaks, so every output is decoded and measured as it is written, and the master
+//! corrects the ones that miss.
 
-use std::fs::File;
 use std::path::Path;
 
 use ebur128::{EbuR128, Mode};
@@ -14,8 +14,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{Format, MasterError};
-use crate::track::TrackReader;
+use super::MasterError;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Measured {
@@ -34,10 +33,109 @@ fn meter_result(meter: &EbuR128, channels: u32, samples: u64) -> Measured {
     }
 }
 
-pub fn measure(path: &Path, format: Format) -> Result<Measured, MasterError> {
-    match format {
-        Format::Opus => measure_opus(path),
-        Format::Mp3 | Format::Wav => measure_symphonia(path),
+/// Meters decoded audio as it arrives: integrated loudness and true peak, per channel layout.
+pub struct StreamMeter {
+    meter: EbuR128,
+    channels: u32,
+    samples: u64,
+}
+
+impl StreamMeter {
+    pub fn new(channels: u32) -> Self {
+        StreamMeter {
+            meter: EbuR128::new(channels, 48_000, Mode::I | Mode::TRUE_PEAK).expect("valid meter"),
+            channels,
+            samples: 0,
+        }
+    }
+
+    pub fn add(&mut self, interleaved: &[f32]) {
+        if self.meter.add_frames_f32(interleaved).is_ok() {
+            self.samples += (interleaved.len() / self.channels as usize) as u64;
+        }
+    }
+
+    pub fn finish(&self) -> Measured {
+        meter_result(&self.meter, self.channels, self.samples)
+    }
+}
+
+/// A `Read` fed from a channel: MP3 bytes on their way to the file, decoded as they are encoded.
+struct PipeReader {
+    // symphonia wants its sources Sync; the mutex is never contended (one reader thread).
+    rx: std::sync::Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            let next = self.rx.lock().map_err(|_| std::io::Error::other("pipe poisoned"))?.recv();
+            match next {
+                Ok(c) => (self.chunk, self.pos) = (c, 0),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for PipeReader {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "a pipe cannot seek"))
+    }
+}
+
+impl symphonia::core::io::MediaSource for PipeReader {
+    fn is_seekable(&self) -> bool {
+        false
+    }
+    fn byte_len(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Decodes and measures an MP3 on another thread while it is being written, so checking what a
+/// listener hears costs no extra pass. The stream it sees lacks only the final LAME tag (written
+/// last), so the encoder delay and padding, a few ms of near-silence, are measured too.
+pub struct Mp3Verifier {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    handle: Option<std::thread::JoinHandle<Result<Measured, MasterError>>>,
+}
+
+impl Mp3Verifier {
+    pub fn spawn(path: &Path) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        let path = path.to_path_buf();
+        let handle = std::thread::spawn(move || {
+            measure_encoded(
+                Box::new(PipeReader { rx: std::sync::Mutex::new(rx), chunk: Vec::new(), pos: 0 }),
+                "mp3",
+                &path,
+            )
+        });
+        Mp3Verifier { tx: Some(tx), handle: Some(handle) }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        // A verifier that stopped early reports why at `finish`.
+        if let Some(tx) = &self.tx
+            && tx.send(bytes.to_vec()).is_err()
+        {
+            self.tx = None;
+        }
+    }
+
+    pub fn finish(mut self) -> Result<Measured, MasterError> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            _ => Err(MasterError::Settings("the MP3 check thread failed".into())),
+        }
     }
 }
 
@@ -45,40 +143,21 @@ fn codec_err(path: &Path, reason: impl ToString) -> MasterError {
     MasterError::Codec { path: path.to_path_buf(), reason: reason.to_string() }
 }
 
-fn measure_opus(path: &Path) -> Result<Measured, MasterError> {
-    let mut reader = TrackReader::open(path).map_err(|e| MasterError::track(path, e))?;
-    let channels = reader.head.channels as usize;
-    let mut decoder =
-        opus::Decoder::new(48_000, if channels == 2 { opus::Channels::Stereo } else { opus::Channels::Mono })
-            .map_err(|e| codec_err(path, e))?;
-    let mut meter = EbuR128::new(channels as u32, 48_000, Mode::I | Mode::TRUE_PEAK).expect("valid meter");
-    let mut pcm = vec![0.0f32; 5760 * channels];
-    let mut skip = reader.head.pre_skip as u64;
-    let mut decoded = 0u64;
-    while let Some(p) = reader.next_packet().map_err(|e| MasterError::track(path, e))? {
-        let n = decoder.decode_float(&p.data, &mut pcm, false).map_err(|e| codec_err(path, e))? as u64;
-        // Honour pre-skip at the start and end trimming at the end, as a player does.
-        let start = skip.min(n);
-        skip -= start;
-        let end_limit = reader.end().saturating_sub(p.start).min(n);
-        let end = if reader.end() > 0 && p.start + n > reader.end() { end_limit } else { n };
-        if end > start {
-            meter.add_frames_f32(&pcm[start as usize * channels..end as usize * channels]).expect("interleaved frames");
-            decoded += end - start;
-        }
-    }
-    Ok(meter_result(&meter, channels as u32, decoded))
+/// Decodes MP3 bytes held in memory and measures them (the codec-loss probe).
+pub fn measure_mp3_bytes(bytes: Vec<u8>) -> Result<Measured, MasterError> {
+    measure_encoded(Box::new(std::io::Cursor::new(bytes)), "mp3", Path::new("(probe).mp3"))
 }
 
-fn measure_symphonia(path: &Path) -> Result<Measured, MasterError> {
-    let file = File::open(path).map_err(|e| MasterError::Write { path: path.to_path_buf(), source: e })?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+fn measure_encoded(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    ext: &str,
+    path: &Path,
+) -> Result<Measured, MasterError> {
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    // Gapless: honour the LAME tag's encoder delay and padding.
-    let opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    hint.with_extension(ext);
+    // Not gapless: a stream checked while it is written has only a placeholder LAME tag.
+    let opts = FormatOptions::default();
     let mut format = symphonia::default::get_probe()
         .format(&hint, mss, &opts, &MetadataOptions::default())
         .map_err(|e| codec_err(path, e))?
