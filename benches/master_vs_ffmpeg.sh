@@ -27,7 +27,7 @@ MINUTES=${MINUTES:-60}
 RUNS=${RUNS:-3}
 BENCH_DIR=${BENCH_DIR:-$REPO_ROOT/bench-data}
 ROOMCAST=${ROOMCAST:-$REPO_ROOT/target/release/roomcast}
-SAMPLES=${SAMPLES:-/work/shared/samples}
+SAMPLES=${SAMPLES:-${ROOMCAST_SHARED:-$REPO_ROOT/../shared}/samples}
 
 SR=16000                        # the per-speaker WAVs are 16 kHz mono, like a typical call recording
 GAINS=(-3 -9 -6 -12)            # per-speaker levels in dB: different on purpose, so leveling matters
@@ -252,7 +252,7 @@ ff_pass1=(ffmpeg -hide_banner -nostdin -nostats -y "${ff_inputs[@]}"
 set_ff_pass2() {  # $1 = measured_*=...:offset=... for loudnorm
     ff_pass2=(ffmpeg -hide_banner -nostdin -nostats -y "${ff_inputs[@]}"
               -filter_complex "$ff_mix,$ff_ln:$1:linear=true:print_format=summary,$ff_tail"
-              -c:a libmp3lame -b:a 128k -ar 48000 "$FF_OUT/master.mp3")
+              -c:a libmp3lame -b:a 128k -compression_level 5 -ar 48000 "$FF_OUT/master.mp3")
 }
 # Reads one value of loudnorm's pass-1 JSON (stored in $json).
 get() { printf '%s' "$json" | sed -n "s/.*\"$1\" *: *\"\\([^\"]*\\)\".*/\\1/p"; }

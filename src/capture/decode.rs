@@ -53,6 +53,8 @@ pub struct FileDecoder {
     format: Box<dyn symphonia::core::formats::FormatReader>,
     decoder: Box<dyn symphonia::core::codecs::Decoder>,
     track_id: u32,
+    /// Leading decoded frames to drop: AAC priming that an MP4 edit list says to skip.
+    skip: u64,
     pub info: AudioInfo,
 }
 
@@ -69,7 +71,13 @@ impl FileDecoder {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+            // Gapless: trim MP3/AAC encoder delay and padding, so imported speech keeps its timing.
+            .format(
+                &hint,
+                mss,
+                &FormatOptions { enable_gapless: true, ..Default::default() },
+                &MetadataOptions::default(),
+            )
             .map_err(|e| ImportError::Unrecognised { path: path.to_path_buf(), reason: e.to_string() })?;
         let format = probed.format;
         let track = format
@@ -85,7 +93,13 @@ impl FileDecoder {
         let sample_rate =
             params.sample_rate.ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
         let channels = params.channels.map(|c| c.count()).unwrap_or(1);
+        let skip = if params.codec == symphonia::core::codecs::CODEC_TYPE_AAC {
+            super::mp4::priming_samples(path).unwrap_or(0)
+        } else {
+            0
+        };
         Ok(FileDecoder {
+            skip,
             path: path.to_path_buf(),
             track_id: track.id,
             format,
@@ -99,6 +113,7 @@ impl FileDecoder {
     pub fn run(mut self, mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), ImportError>) -> Result<u64, ImportError> {
         let path = self.path.clone();
         let mut frames = 0u64;
+        let mut primed = 0u64;
         let mut bad = 0u64;
         let mut planar: Vec<Vec<f32>> = vec![Vec::new(); self.info.channels];
         loop {
@@ -133,10 +148,17 @@ impl FileDecoder {
             let mut buf = AudioBuffer::<f32>::new(decoded.capacity() as u64, spec);
             decoded.convert(&mut buf);
             let chans = spec.channels.count().min(planar.len());
+            let drop = (self.skip as usize).min(n);
+            self.skip -= drop as u64;
+            primed += drop as u64;
+            if drop == n {
+                continue;
+            }
             for (c, plane) in planar.iter_mut().enumerate().take(chans) {
                 plane.clear();
-                plane.extend_from_slice(&buf.chan(c)[..n]);
+                plane.extend_from_slice(&buf.chan(c)[drop..n]);
             }
+            let n = n - drop;
             frames += n as u64;
             on_block(&planar[..chans])?;
         }
@@ -145,7 +167,7 @@ impl FileDecoder {
         }
         if let Some(expected) = self.info.frames {
             // A tenth of a second of slack: containers round, encoders pad.
-            if frames + (self.info.sample_rate as u64 / 10) < expected {
+            if frames + primed + (self.info.sample_rate as u64 / 10) < expected {
                 let rate = self.info.sample_rate as f64;
                 return Err(ImportError::Truncated {
                     path,

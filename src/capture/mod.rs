@@ -6,6 +6,7 @@
 pub mod decode;
 pub mod encode;
 pub mod import;
+mod mp4;
 pub mod resample;
 
 use std::io;

@@ -25,8 +25,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use ebur128::{EbuR128, Mode};
-
 use serde::Serialize;
 use sink::Threaded;
 use thiserror::Error;
@@ -577,7 +575,7 @@ fn limited_pass(
     let norm = db_to_gain(norm_db);
     let mut limiter = Limiter::new(ceiling, SAMPLE_RATE);
     // Loudness and range of the PCM; true peak is measured on each decoded file instead.
-    let mut meter = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::LRA | Mode::SAMPLE_PEAK).expect("valid meter");
+    let mut meter = loudness::Meter::new(1);
     let mut limited = Vec::with_capacity(BLOCK * 2);
     let predicted: Vec<f64> = predicted.iter().map(|e| e * (norm as f64).powi(2)).collect();
     let mut feed =
@@ -586,7 +584,7 @@ fn limited_pass(
         if limited.is_empty() {
             return Ok(());
         }
-        meter.add_frames_f32(limited).expect("mono frames");
+        meter.add(limited);
         feed.push(limited)?;
         limited.clear();
         Ok(())
@@ -619,11 +617,10 @@ fn limited_pass(
     for (out, file) in outputs.iter_mut().zip(files) {
         out.file = Some(file);
     }
-    let loudness = meter.loudness_global().unwrap_or(f64::NEG_INFINITY);
     Ok(PassResult {
-        loudness,
-        sample_peak: 20.0 * meter.sample_peak(0).unwrap_or(0.0).log10(),
-        range: meter.loudness_range().unwrap_or(0.0),
+        loudness: meter.integrated(),
+        sample_peak: 20.0 * (meter.sample_peak as f64).log10(),
+        range: meter.range(),
         limiter: limiter.stats,
     })
 }

@@ -5,7 +5,7 @@
 //! gives a trim that makes the encoded file land on target in a single pass; the decoded file is
 //! still measured afterwards, and re-mastered in the rare case the probe was not representative.
 
-use ebur128::{EbuR128, Mode};
+use super::loudness::Meter;
 
 use super::sink::{lame, lame_encode, lame_flush};
 use super::{Format, MasterError, STEREO_OFFSET, verify};
@@ -33,9 +33,9 @@ pub fn codec_loss(format: Format, stereo: bool, kbps: u32, pcm: &[f32]) -> Resul
 }
 
 fn loudness(interleaved: &[f32], channels: u32) -> Option<f64> {
-    let mut m = EbuR128::new(channels, 48_000, Mode::I).expect("valid meter");
-    m.add_frames_f32(interleaved).ok()?;
-    m.loudness_global().ok().filter(|l| l.is_finite())
+    let mut m = Meter::new(channels as usize);
+    m.add(interleaved);
+    Some(m.integrated()).filter(|l| l.is_finite())
 }
 
 fn opus_round_trip(pcm: &[f32], stereo: bool, kbps: u32) -> Result<f64, MasterError> {

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use ebur128::{EbuR128, Mode};
 use symphonia::core::audio::{AudioBuffer, Signal};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
@@ -15,6 +14,8 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::MasterError;
+use super::limiter::TruePeakMeter;
+use super::loudness::Meter;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Measured {
@@ -24,18 +25,10 @@ pub struct Measured {
     pub samples: u64,
 }
 
-fn meter_result(meter: &EbuR128, channels: u32, samples: u64) -> Measured {
-    let peak = (0..channels).map(|c| meter.true_peak(c).unwrap_or(0.0)).fold(0.0, f64::max);
-    Measured {
-        integrated_lufs: meter.loudness_global().unwrap_or(f64::NEG_INFINITY),
-        true_peak_dbtp: 20.0 * peak.log10(),
-        samples,
-    }
-}
-
-/// Meters decoded audio as it arrives: integrated loudness and true peak, per channel layout.
+/// Meters decoded audio as it arrives: integrated loudness (EBU R128) and true peak per channel.
 pub struct StreamMeter {
-    meter: EbuR128,
+    meter: Meter,
+    peaks: Vec<TruePeakMeter>,
     channels: u32,
     samples: u64,
 }
@@ -43,20 +36,29 @@ pub struct StreamMeter {
 impl StreamMeter {
     pub fn new(channels: u32) -> Self {
         StreamMeter {
-            meter: EbuR128::new(channels, 48_000, Mode::I | Mode::TRUE_PEAK).expect("valid meter"),
+            meter: Meter::new(channels as usize),
+            peaks: (0..channels).map(|_| TruePeakMeter::default()).collect(),
             channels,
             samples: 0,
         }
     }
 
     pub fn add(&mut self, interleaved: &[f32]) {
-        if self.meter.add_frames_f32(interleaved).is_ok() {
-            self.samples += (interleaved.len() / self.channels as usize) as u64;
+        self.meter.add(interleaved);
+        self.samples += (interleaved.len() / self.channels as usize) as u64;
+        let stride = self.channels as usize;
+        for (c, p) in self.peaks.iter_mut().enumerate() {
+            p.add(interleaved, c, stride);
         }
     }
 
     pub fn finish(&self) -> Measured {
-        meter_result(&self.meter, self.channels, self.samples)
+        let peak = self.peaks.iter().map(|p| p.peak()).fold(0.0f32, f32::max) as f64;
+        Measured {
+            integrated_lufs: self.meter.integrated(),
+            true_peak_dbtp: 20.0 * peak.log10(),
+            samples: self.samples,
+        }
     }
 }
 
@@ -168,8 +170,10 @@ fn measure_encoded(
     let rate = params.sample_rate.unwrap_or(48_000);
     let mut decoder =
         symphonia::default::get_codecs().make(&params, &Default::default()).map_err(|e| codec_err(path, e))?;
-    let mut meter = EbuR128::new(channels as u32, rate, Mode::I | Mode::TRUE_PEAK).expect("valid meter");
-    let mut samples = 0u64;
+    if rate != 48_000 {
+        return Err(codec_err(path, format!("decoded at {rate} Hz, expected 48000")));
+    }
+    let mut meter = StreamMeter::new(channels as u32);
     let mut interleaved = Vec::new();
     loop {
         let packet = match format.next_packet() {
@@ -191,8 +195,7 @@ fn measure_encoded(
                 interleaved.push(buf.chan(c)[i]);
             }
         }
-        meter.add_frames_f32(&interleaved).expect("interleaved frames");
-        samples += n as u64;
+        meter.add(&interleaved);
     }
-    Ok(meter_result(&meter, channels as u32, samples))
+    Ok(meter.finish())
 }
