@@ -86,6 +86,13 @@ fn garbage_and_unsupported_codecs_are_refused() {
     )
     .unwrap();
     f.import(&[("Ana", "noise.mp3")], &[], &["noise.mp3"], &["ok.wav", "noise.mp3"]);
+    // Looks like Ogg, claims 200 segments in its first page, and is cut short.
+    let mut fake = b"OggS\0\x02".to_vec();
+    fake.resize(26, 0);
+    fake.push(200);
+    fake.extend([7u8; 20]);
+    std::fs::write(f.path("fake.opus"), &fake).unwrap();
+    f.import(&[("Ana", "fake.opus")], &[], &["fake.opus"], &["ok.wav", "noise.mp3", "fake.opus"]);
     // Opus inside Matroska: a container symphonia reads, a codec only Ogg Opus import handles.
     let s = tool("ffmpeg")
         .args(["-v", "error", "-f", "lavfi", "-i", "sine=f=440:d=1", "-c:a", "libopus"])
@@ -93,7 +100,12 @@ fn garbage_and_unsupported_codecs_are_refused() {
         .status()
         .unwrap();
     assert!(s.success());
-    f.import(&[("Ana", "talk.mka")], &[], &["talk.mka", "unsupported codec"], &["ok.wav", "noise.mp3", "talk.mka"]);
+    f.import(
+        &[("Ana", "talk.mka")],
+        &[],
+        &["talk.mka", "unsupported codec"],
+        &["ok.wav", "noise.mp3", "fake.opus", "talk.mka"],
+    );
 }
 
 #[test]

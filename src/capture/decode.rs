@@ -94,7 +94,7 @@ impl FileDecoder {
             params.sample_rate.ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
         let channels = params.channels.map(|c| c.count()).unwrap_or(1);
         let skip = if params.codec == symphonia::core::codecs::CODEC_TYPE_AAC {
-            super::mp4::priming_samples(path).unwrap_or(0)
+            params.sample_rate.and_then(|r| super::mp4::priming_samples(path, r)).unwrap_or(0)
         } else {
             0
         };
@@ -121,7 +121,12 @@ impl FileDecoder {
                 Ok(p) => p,
                 // symphonia reports the end of the stream as an unexpected EOF.
                 Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                Err(SymError::ResetRequired) => break,
+                Err(SymError::ResetRequired) => {
+                    return Err(ImportError::corrupt(
+                        &path,
+                        "the stream changes format part-way (chained or concatenated stream)",
+                    ));
+                }
                 Err(e) => return Err(ImportError::corrupt(&path, &e.to_string())),
             };
             if packet.track_id() != self.track_id {
@@ -131,6 +136,16 @@ impl FileDecoder {
                 Ok(d) => d,
                 Err(SymError::DecodeError(reason)) => {
                     bad += 1;
+                    // Keep the lost packet's time as silence, so the rest stays on the room clock.
+                    let lost = packet.dur as usize;
+                    if lost > 0 && lost <= self.info.sample_rate as usize {
+                        for plane in planar.iter_mut() {
+                            plane.clear();
+                            plane.resize(lost, 0.0);
+                        }
+                        frames += lost as u64;
+                        on_block(&planar)?;
+                    }
                     tracing::debug!(file = %path.display(), "skipping a corrupt packet: {reason}");
                     if bad > MAX_BAD_PACKETS {
                         return Err(ImportError::corrupt(&path, &format!("{bad} undecodable packets ({reason})")));
@@ -148,6 +163,12 @@ impl FileDecoder {
             let mut buf = AudioBuffer::<f32>::new(decoded.capacity() as u64, spec);
             decoded.convert(&mut buf);
             let chans = spec.channels.count().min(planar.len());
+            if chans < planar.len() {
+                return Err(ImportError::corrupt(
+                    &path,
+                    &format!("a packet has {chans} channel(s), the header says {}", planar.len()),
+                ));
+            }
             let drop = (self.skip as usize).min(n);
             self.skip -= drop as u64;
             primed += drop as u64;

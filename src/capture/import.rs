@@ -286,7 +286,9 @@ fn is_ogg_opus(path: &Path) -> Result<bool, ImportError> {
         }
     }
     let head = &head[..got];
-    Ok(head.starts_with(b"OggS") && head.len() >= 28 + 8 && head[27 + head[26] as usize..].starts_with(b"OpusHead"))
+    Ok(head.starts_with(b"OggS")
+        && head.len() > 27
+        && head.get(27 + head[26] as usize..).is_some_and(|h| h.starts_with(b"OpusHead")))
 }
 
 fn open_input(path: &Path, speaker: usize, channel: Option<usize>) -> Result<Input, ImportError> {
@@ -443,7 +445,10 @@ fn copy_opus(
     let frames = plan.offset_samples.div_ceil(FRAME_20MS);
     let lead = frames * FRAME_20MS;
     let pre_skip = reader.head.pre_skip as u64 + lead - plan.offset_samples;
-    let head = OpusHead { pre_skip: pre_skip as u16, ..reader.head.clone() };
+    let pre_skip = u16::try_from(pre_skip).map_err(|_| {
+        ImportError::corrupt(&source, &format!("pre-skip of {} samples is out of range", reader.head.pre_skip))
+    })?;
+    let head = OpusHead { pre_skip, ..reader.head.clone() };
     let (path, out) = create_track(dir, plan)?;
     let vendor = reader.tags.vendor.clone();
     let mut track = TrackWriter::new(out, &head, &tags_for(&vendor, title, plan), speaker as u32 + 1)
@@ -454,20 +459,22 @@ fn copy_opus(
         track.write_at(lead + p.start, &p.data).map_err(track_err(&path))?;
         packets += 1;
     }
-    let damage = reader.damage();
-    if damage.truncated || damage.bad_crc_pages > 0 {
-        return Err(ImportError::corrupt(
-            &source,
-            &format!(
-                "Ogg Opus stream is damaged ({} bad page(s){}); run `roomcast recover` on sessions, or repair the file first",
-                damage.bad_crc_pages,
-                if damage.truncated { ", cut off mid-page" } else { "" }
-            ),
-        ));
+    // A recording cut off by a crash or with a damaged page is still worth importing: what reads is
+    // kept, in place (pages' granules keep the timing), and the damage is reported.
+    let damage = reader.damage().clone();
+    let skipped = damage.bad_crc_pages + reader.lost_packets();
+    if damage != Default::default() {
+        tracing::warn!(file = %source.display(), ?damage, "imported a damaged Ogg Opus file up to its damage");
     }
     let audio = reader.end().saturating_sub(reader.head.pre_skip as u64);
     if packets == 0 || audio == 0 {
         return Err(ImportError::NoAudio(source));
     }
-    Ok(Done { speaker, track, end: plan.offset_samples + audio, method: "copied", skipped: 0 })
+    Ok(Done {
+        speaker,
+        track,
+        end: plan.offset_samples + audio,
+        method: "copied",
+        skipped: skipped + damage.truncated as u64,
+    })
 }

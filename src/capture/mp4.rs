@@ -8,9 +8,9 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// Media time (in the track's timescale, which for audio is its sample rate) at which the first audio
-/// track's presentation starts, per its edit list; `None` when there is none or the file is not MP4.
-pub fn priming_samples(path: &Path) -> Option<u64> {
+/// Frames at `sample_rate` before the first audio track's presentation starts, per its edit list
+/// (whose media time is in the track's `mdhd` timescale); `None` when there is none or no MP4.
+pub fn priming_samples(path: &Path, sample_rate: u32) -> Option<u64> {
     let mut f = File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
     let moov = find_box(&mut f, 0, len, b"moov")?;
@@ -25,6 +25,15 @@ pub fn priming_samples(path: &Path) -> Option<u64> {
         if &handler[8..12] != b"soun" {
             continue;
         }
+        let mdhd = find_box(&mut f, mdia.0, mdia.1, b"mdhd")?;
+        f.seek(SeekFrom::Start(mdhd.0)).ok()?;
+        let mut v = [0u8; 1];
+        f.read_exact(&mut v).ok()?;
+        // version 0: flags(3) created(4) modified(4) timescale(4); version 1: 8-byte times.
+        f.seek(SeekFrom::Start(mdhd.0 + if v[0] == 1 { 20 } else { 12 })).ok()?;
+        let mut ts = [0u8; 4];
+        f.read_exact(&mut ts).ok()?;
+        let timescale = u32::from_be_bytes(ts).max(1) as u64;
         let edts = find_box(&mut f, trak.0, trak.1, b"edts")?;
         let elst = find_box(&mut f, edts.0, edts.1, b"elst")?;
         f.seek(SeekFrom::Start(elst.0)).ok()?;
@@ -43,7 +52,7 @@ pub fn priming_samples(path: &Path) -> Option<u64> {
                 i32::from_be_bytes(e[4..8].try_into().ok()?) as i64
             };
             if media_time >= 0 {
-                return Some(media_time as u64);
+                return Some(media_time as u64 * sample_rate as u64 / timescale);
             }
         }
         return None;

@@ -42,8 +42,8 @@ struct Cli {
 enum Command {
     /// Build a session from existing per-speaker recordings.
     #[command(long_about = "Build a session from existing per-speaker recordings.\n\n\
-Ogg Opus files are copied packet for packet (no re-encoding); WAV, FLAC, MP3 and Ogg Vorbis are \
-decoded, converted to 48 kHz mono and encoded with libopus at --bitrate. Every track is placed on the \
+Ogg Opus files are copied packet for packet (no re-encoding); WAV, FLAC, MP3, AAC/ALAC (M4A), Ogg \
+Vorbis and Matroska audio are decoded, converted to 48 kHz mono and encoded with libopus at --bitrate. Every track is placed on the \
 room clock: a speaker whose file starts later than the room gets --offset, and all tracks are padded \
 with silence to the room's full length so any player or DAW lines them up.\n\n\
 Examples:\n  roomcast import --speaker Ana=ana.wav --speaker Ben=ben.mp3 --offset Ben=1:05 --title \"Episode 3\" --out ep3\n  \
@@ -278,6 +278,14 @@ fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
             o.measured.integrated_lufs,
             o.measured.true_peak_dbtp
         );
+        if !o.on_target {
+            eprintln!(
+                "roomcast: warning: {}: still off target after re-mastering ({:.1} LUFS, {:.1} dBTP)",
+                o.file.path.display(),
+                o.measured.integrated_lufs,
+                o.measured.true_peak_dbtp
+            );
+        }
     }
     for o in &report.multitrack {
         println!("  -> {} ({:.1} MB)", o.path.display(), o.bytes as f64 / 1e6);

@@ -40,14 +40,14 @@ const HIGHPASS_B: [f64; 3] = [1.0, -2.0, 1.0];
 const HIGHPASS_A: [f64; 2] = [-1.990_047_454_833_98, 0.990_072_250_366_21];
 
 impl KWeighting {
+    #[inline]
+    fn filter(&mut self, x: f32) -> f64 {
+        self.highpass.run(self.shelf.run(x as f64, SHELF_B, SHELF_A), HIGHPASS_B, HIGHPASS_A)
+    }
+
     /// Sum of squares of the K-weighted `samples`.
     pub fn energy(&mut self, samples: &[f32]) -> f64 {
-        let mut sum = 0.0;
-        for &x in samples {
-            let y = self.highpass.run(self.shelf.run(x as f64, SHELF_B, SHELF_A), HIGHPASS_B, HIGHPASS_A);
-            sum += y * y;
-        }
-        sum
+        samples.iter().map(|&x| self.filter(x).powi(2)).sum()
     }
 
     /// After a stretch of digital silence the filter has rung down to nothing.
@@ -132,8 +132,7 @@ impl Meter {
             for frame in frames.by_ref().take(room) {
                 for (f, &x) in self.filters.iter_mut().zip(frame) {
                     self.sample_peak = self.sample_peak.max(x.abs());
-                    let y = f.highpass.run(f.shelf.run(x as f64, SHELF_B, SHELF_A), HIGHPASS_B, HIGHPASS_A);
-                    self.partial += y * y;
+                    self.partial += f.filter(x).powi(2);
                 }
                 taken += 1;
             }

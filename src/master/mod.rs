@@ -136,6 +136,8 @@ pub struct MixReport {
     pub target_lufs: f64,
     /// Loudness the first pass predicted for the leveled mix, before normalization.
     pub predicted_mix_lufs: f64,
+    /// Gain added before the limiter to make up for the loudness it takes off (learned by the probe).
+    pub limiter_makeup_db: f64,
     /// Measured on the master's PCM (before any lossy encoding), in the output's channel layout.
     pub integrated_lufs: f64,
     /// Sample peak of the master's PCM; each output's true peak is in `outputs[].measured`.
@@ -158,8 +160,10 @@ pub struct MasterOutput {
     pub file: OutputFile,
     pub measured: verify::Measured,
     pub normalization_gain_db: f64,
-    /// Gain applied for this codec's loudness shift (from the probe, or a re-master's correction).
+    /// Gain applied after the limiter for this codec's loudness shift (from the probe).
     pub codec_trim_db: f64,
+    /// Decoded loudness within 0.3 LU of the target and true peak under the ceiling.
+    pub on_target: bool,
 }
 
 /// How far a lossy file may land from the loudness target before it is mastered again.
@@ -169,7 +173,7 @@ const LOUDNESS_TOLERANCE: f64 = 0.3;
 const BLOCK: usize = loudness::STEP;
 /// Speech the codec probe wants before it measures, and the most audio it holds back waiting for it.
 const PROBE_SPEECH: usize = 30 * 48_000;
-const PROBE_MAX_HOLD: usize = 300 * 48_000;
+const PROBE_MAX_HOLD: usize = 120 * 48_000;
 /// A speaker is never raised or lowered by more than this: a near-silent track is noise, not speech.
 const MAX_LEVEL_GAIN_DB: f64 = 20.0;
 /// Dual-mono stereo measures 10·log10(2) dB louder than the mono signal it carries.
@@ -177,6 +181,8 @@ pub(crate) const STEREO_OFFSET: f64 = 3.0103;
 /// Lossy encoders overshoot the PCM's true peak; keep this much margin under the target for them.
 const LOSSY_MARGIN_DB: f64 = 1.0;
 const PCM_MARGIN_DB: f64 = 0.1;
+/// Of the lossy margin, what a codec trim may not use: room for the codec's own overshoot.
+const CODEC_OVERSHOOT_RESERVE_DB: f64 = 0.5;
 
 fn db_to_gain(db: f64) -> f32 {
     10f64.powf(db / 20.0) as f32
@@ -234,6 +240,8 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
 
     let lossy = settings.formats.iter().any(|f| *f != Format::Wav);
     let ceiling = settings.true_peak - if lossy { LOSSY_MARGIN_DB } else { PCM_MARGIN_DB };
+    // A lossy codec's trim may use the lossy headroom but must leave room for its own overshoot.
+    let max_boost_db = if lossy { LOSSY_MARGIN_DB - CODEC_OVERSHOOT_RESERVE_DB } else { 0.0 };
     let meta = master_meta(session, settings)?;
     let out_dir = settings.out_dir.clone().unwrap_or_else(|| session.dir.clone());
     std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write { path: out_dir.clone(), source })?;
@@ -251,27 +259,41 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
         });
     }
     progress.begin("mastering", total_ms);
-    let last =
-        limited_pass(&paths, &gains, norm_db, ceiling, length, &mut outputs, settings.stereo, &mix_steps, progress)?;
+    let last = limited_pass(
+        &paths,
+        &gains,
+        norm_db,
+        ceiling,
+        max_boost_db,
+        length,
+        &mut outputs,
+        settings.stereo,
+        &mix_steps,
+        progress,
+    )?;
     progress.end();
     tracing::info!(seconds = clock.elapsed().as_secs_f64(), loudness = last.loudness, "pass 2: mastered and encoded");
 
     let mut passes = 2;
     let mut results = Vec::new();
     for out in outputs {
-        let (format, kbps, mut trim_db) = (out.format, out.kbps, out.trim_db.unwrap_or(0.0));
+        let (format, kbps, trim_db) = (out.format, out.kbps, out.trim_db.unwrap_or(0.0));
         let written = out.file.ok_or_else(|| MasterError::Settings("an output was not written".into()))?;
-        let mut done = master_output(written, norm_db, trim_db)?;
-        // Up to two corrections per format, each from what the decoded file measured.
-        let mut ceiling_db = ceiling;
+        let mut done = master_output(written, norm_db + last.makeup_db, trim_db)?;
+        // Up to two corrections per format, each from what the decoded file measured. Loudness is
+        // corrected before the limiter, so the ceiling still holds; a true-peak miss lowers it.
+        let (mut gain_db, mut ceiling_db) = (norm_db + last.makeup_db, ceiling);
         for _ in 0..2 {
             let m = done.measured;
+            if !m.integrated_lufs.is_finite() {
+                return Err(MasterError::Codec { path: done.file.path.clone(), reason: "decodes to silence".into() });
+            }
             let miss = target - m.integrated_lufs;
             let over = m.true_peak_dbtp - settings.true_peak;
             if miss.abs() <= LOUDNESS_TOLERANCE && over <= 0.0 {
                 break;
             }
-            trim_db += miss;
+            gain_db += miss;
             if over > 0.0 {
                 ceiling_db -= over + 0.1;
             }
@@ -288,8 +310,9 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
             limited_pass(
                 &paths,
                 &gains,
-                norm_db,
+                gain_db,
                 ceiling_db,
+                0.0,
                 length,
                 &mut again,
                 settings.stereo,
@@ -299,7 +322,18 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
             progress.end();
             let written =
                 again.pop().and_then(|o| o.file).ok_or_else(|| MasterError::Settings("re-master failed".into()))?;
-            done = master_output(written, norm_db, trim_db)?;
+            done = master_output(written, gain_db, trim_db)?;
+        }
+        let m = done.measured;
+        done.on_target =
+            (target - m.integrated_lufs).abs() <= LOUDNESS_TOLERANCE && m.true_peak_dbtp <= settings.true_peak;
+        if !done.on_target {
+            tracing::warn!(
+                ?format,
+                lufs = m.integrated_lufs,
+                peak = m.true_peak_dbtp,
+                "still off target after re-mastering"
+            );
         }
         results.push(done);
     }
@@ -315,6 +349,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
         channels: if settings.stereo { 2 } else { 1 },
         target_lufs: target,
         predicted_mix_lufs: predicted + offset,
+        limiter_makeup_db: last.makeup_db,
         integrated_lufs: last.loudness + offset,
         sample_peak_dbfs: last.sample_peak,
         loudness_range_lu: last.range,
@@ -338,7 +373,7 @@ fn master_output(
     codec_trim_db: f64,
 ) -> Result<MasterOutput, MasterError> {
     let measured = measured.ok_or_else(|| MasterError::Settings(format!("{}: not measured", file.path.display())))?;
-    Ok(MasterOutput { file, measured, normalization_gain_db, codec_trim_db })
+    Ok(MasterOutput { file, measured, normalization_gain_db, codec_trim_db, on_target: true })
 }
 
 fn kbps_for(s: &MixSettings, format: Format) -> Result<u32, MasterError> {
@@ -434,6 +469,7 @@ struct PassResult {
     sample_peak: f64,
     range: f64,
     limiter: LimiterStats,
+    makeup_db: f64,
 }
 
 /// One requested output on its way through a pass.
@@ -446,16 +482,30 @@ struct PendingOutput {
     file: Option<sink::Finished>,
 }
 
-/// Where the limited mix goes: held back until the probe has heard enough speech, then streamed to
-/// every output's encoder thread.
+/// Where the normalized mix goes: held back (before limiting) until the first stretch of speech has
+/// been heard, which teaches two corrections, then limited and streamed to every output's encoder.
+/// - The limiter takes some loudness off (more the more it works): a scratch run over the held audio
+///   measures that against the prediction, and the same amount is added *before* the limiter, which
+///   keeps every peak under the ceiling.
+/// - Each lossy codec shifts loudness too ([`probe`]); its trim is applied after the limiter, capped
+///   so that it stays within the headroom kept for that codec.
 struct Feed<'a> {
     outputs: &'a mut [PendingOutput],
     running: Vec<Box<dyn Sink>>,
     held: Vec<f32>,
     held_speech: usize,
     stereo: bool,
-    /// Predicted step energies of the normalized mix, to learn what the limiter took off.
+    /// Predicted step energies of the normalized mix.
     predicted: &'a [f64],
+    limiter: Limiter,
+    ceiling: f64,
+    /// Gain before the limiter that makes up for what it takes off; learned by the probe.
+    makeup: f32,
+    makeup_db: f64,
+    /// Most a codec trim may raise the limited signal.
+    max_boost_db: f64,
+    limited: Vec<f32>,
+    meter: loudness::Meter,
 }
 
 /// Blocks quieter than this (about -50 dBFS RMS) do not count as speech for the probe.
@@ -464,10 +514,7 @@ const PROBE_SPEECH_LEVEL: f32 = 0.003;
 impl Feed<'_> {
     fn push(&mut self, block: &[f32]) -> Result<(), MasterError> {
         if !self.running.is_empty() || self.outputs.is_empty() {
-            for s in self.running.iter_mut() {
-                s.write(block)?;
-            }
-            return Ok(());
+            return self.run(block);
         }
         self.held.extend_from_slice(block);
         let rms = (block.iter().map(|s| s * s).sum::<f32>() / block.len().max(1) as f32).sqrt();
@@ -480,27 +527,67 @@ impl Feed<'_> {
         Ok(())
     }
 
-    /// What the limiter (and any error in the prediction) took off the held-back audio, in dB.
-    fn limiter_loss(&self) -> f64 {
-        let mut k = loudness::KWeighting::default();
-        let steps: Vec<f64> = self.held.chunks(loudness::STEP).map(|c| k.energy(c)).collect();
-        let predicted = self.predicted.get(..steps.len()).and_then(loudness::integrated);
-        match (loudness::integrated(&steps), predicted) {
-            (Some(measured), Some(predicted)) => (measured - predicted).clamp(-2.0, 2.0),
-            _ => 0.0,
+    /// Limits a block and hands it to the meter and every encoder.
+    fn run(&mut self, block: &[f32]) -> Result<(), MasterError> {
+        if self.makeup != 1.0 {
+            let scaled: Vec<f32> = block.iter().map(|s| s * self.makeup).collect();
+            self.limiter.process(&scaled, &mut self.limited);
+        } else {
+            self.limiter.process(block, &mut self.limited);
         }
+        self.emit()
     }
 
-    /// Measures each codec on what was held back, then starts the encoders and hands them the audio.
+    fn emit(&mut self) -> Result<(), MasterError> {
+        if self.limited.is_empty() {
+            return Ok(());
+        }
+        self.meter.add(&self.limited);
+        for s in self.running.iter_mut() {
+            s.write(&self.limited)?;
+        }
+        self.limited.clear();
+        Ok(())
+    }
+
+    /// The loudness (dB) the limiter takes off `audio` at `makeup`, against the prediction.
+    fn limiter_loss(&self, audio: &[f32], makeup_db: f64) -> (f64, Vec<f32>) {
+        let mut scratch = Limiter::new(self.ceiling, SAMPLE_RATE);
+        let gain = db_to_gain(makeup_db);
+        let input: Vec<f32> = audio.iter().map(|s| s * gain).collect();
+        let mut out = Vec::with_capacity(input.len());
+        scratch.process(&input, &mut out);
+        scratch.finish(&mut out);
+        let mut k = loudness::KWeighting::default();
+        let steps: Vec<f64> = out.chunks(loudness::STEP).map(|c| k.energy(c)).collect();
+        let predicted = self.predicted.get(..steps.len()).and_then(loudness::integrated);
+        let loss = match (loudness::integrated(&steps), predicted) {
+            (Some(measured), Some(predicted)) => (measured - predicted - makeup_db).clamp(-3.0, 3.0),
+            _ => 0.0,
+        };
+        (loss, out)
+    }
+
+    /// Learns the corrections on what was held back, then starts the encoders.
     fn start(&mut self) -> Result<(), MasterError> {
-        let limiter_loss = if self.outputs.iter().any(|o| o.trim_db.is_none()) { self.limiter_loss() } else { 0.0 };
+        let probing = self.outputs.iter().any(|o| o.trim_db.is_none());
+        let mut limited_held = Vec::new();
+        if probing {
+            // Two rounds: making up for the loss makes the limiter work a little harder.
+            let (loss, _) = self.limiter_loss(&self.held, 0.0);
+            let (loss, out) = self.limiter_loss(&self.held, -loss);
+            self.makeup_db = (-loss).clamp(0.0, 3.0);
+            self.makeup = db_to_gain(self.makeup_db);
+            limited_held = out;
+        }
         for out in self.outputs.iter_mut() {
             let trim = match out.trim_db {
                 Some(t) => t,
                 None => {
-                    let codec = probe::codec_loss(out.format, self.stereo, out.kbps, &self.held)?;
-                    tracing::info!(format = ?out.format, codec, limiter = limiter_loss, "probe: loudness each stage takes off");
-                    -(codec.clamp(-3.0, 3.0) + limiter_loss)
+                    let codec = probe::codec_loss(out.format, self.stereo, out.kbps, &limited_held)?;
+                    let trim = (-codec).clamp(-3.0, self.max_boost_db);
+                    tracing::info!(format = ?out.format, codec, trim, makeup = self.makeup_db, "probe");
+                    trim
                 }
             };
             out.trim_db = Some(trim);
@@ -509,18 +596,26 @@ impl Feed<'_> {
         }
         let held = std::mem::take(&mut self.held);
         for chunk in held.chunks(BLOCK) {
-            for s in self.running.iter_mut() {
-                s.write(chunk)?;
-            }
+            self.run(chunk)?;
         }
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<sink::Finished>, MasterError> {
+    fn finish(mut self) -> Result<(Vec<sink::Finished>, PassResult), MasterError> {
         if self.running.is_empty() && !self.outputs.is_empty() {
             self.start()?;
         }
-        self.running.into_iter().map(|s| s.finish()).collect()
+        self.limiter.finish(&mut self.limited);
+        self.emit()?;
+        let result = PassResult {
+            loudness: self.meter.integrated(),
+            sample_peak: 20.0 * (self.meter.sample_peak as f64).log10(),
+            range: self.meter.range(),
+            limiter: self.limiter.stats,
+            makeup_db: self.makeup_db,
+        };
+        let files = self.running.into_iter().map(|s| s.finish()).collect::<Result<_, _>>()?;
+        Ok((files, result))
     }
 }
 
@@ -559,13 +654,14 @@ fn spawn_decoders<'s>(
         .collect()
 }
 
-/// Sums the tracks with their gains, applies `norm_db`, limits, measures, and feeds `sinks`.
+/// Sums the tracks with their gains, applies `norm_db`, and hands the mix to the [`Feed`].
 #[allow(clippy::too_many_arguments)]
 fn limited_pass(
     paths: &[PathBuf],
     gains: &[f32],
     norm_db: f64,
     ceiling: f64,
+    max_boost_db: f64,
     length: u64,
     outputs: &mut [PendingOutput],
     stereo: bool,
@@ -573,21 +669,21 @@ fn limited_pass(
     progress: &dyn Progress,
 ) -> Result<PassResult, MasterError> {
     let norm = db_to_gain(norm_db);
-    let mut limiter = Limiter::new(ceiling, SAMPLE_RATE);
-    // Loudness and range of the PCM; true peak is measured on each decoded file instead.
-    let mut meter = loudness::Meter::new(1);
-    let mut limited = Vec::with_capacity(BLOCK * 2);
     let predicted: Vec<f64> = predicted.iter().map(|e| e * (norm as f64).powi(2)).collect();
-    let mut feed =
-        Feed { outputs, running: Vec::new(), held: Vec::new(), held_speech: 0, stereo, predicted: &predicted };
-    let mut emit = |limited: &mut Vec<f32>, feed: &mut Feed| -> Result<(), MasterError> {
-        if limited.is_empty() {
-            return Ok(());
-        }
-        meter.add(limited);
-        feed.push(limited)?;
-        limited.clear();
-        Ok(())
+    let mut feed = Feed {
+        outputs,
+        running: Vec::new(),
+        held: Vec::new(),
+        held_speech: 0,
+        stereo,
+        predicted: &predicted,
+        limiter: Limiter::new(ceiling, SAMPLE_RATE),
+        ceiling,
+        makeup: 1.0,
+        makeup_db: 0.0,
+        max_boost_db,
+        limited: Vec::with_capacity(BLOCK * 2),
+        meter: loudness::Meter::new(1),
     };
     std::thread::scope(|scope| -> Result<(), MasterError> {
         let decoders = spawn_decoders(scope, paths, length);
@@ -604,23 +700,15 @@ fn limited_pass(
                     mix.iter_mut().zip(&block).for_each(|(m, s)| *m += s * g);
                 }
             }
-            limiter.process(mix, &mut limited);
-            emit(&mut limited, &mut feed)?;
+            feed.push(mix)?;
             pos += n as u64;
             progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
         }
-        limiter.finish(&mut limited);
-        emit(&mut limited, &mut feed)?;
         Ok(())
     })?;
-    let files = feed.finish()?;
+    let (files, result) = feed.finish()?;
     for (out, file) in outputs.iter_mut().zip(files) {
         out.file = Some(file);
     }
-    Ok(PassResult {
-        loudness: meter.integrated(),
-        sample_peak: 20.0 * (meter.sample_peak as f64).log10(),
-        range: meter.range(),
-        limiter: limiter.stats,
-    })
+    Ok(result)
 }

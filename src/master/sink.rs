@@ -211,6 +211,16 @@ impl Threaded {
     }
 }
 
+impl Drop for Threaded {
+    /// An abandoned encoder stops and deletes its temporary file before the mix returns its error.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 impl Sink for Threaded {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
         let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Block(mono.to_vec())).is_ok()).unwrap_or(false);

@@ -25,13 +25,19 @@ pub struct TrackSource {
     expected: u64,
     pcm: Vec<f32>,
     path: std::path::PathBuf,
+    /// A packet read past a gap, decoded once the gap's silence has been served.
+    pending: Option<crate::track::TrackPacket>,
 }
 
 impl TrackSource {
     pub fn open(path: &Path) -> Result<Self, MasterError> {
         let reader = TrackReader::open(path).map_err(|e| MasterError::track(path, e))?;
         let channels = reader.head.channels as usize;
-        let decoder = Decoder::new(48_000, if channels == 2 { Channels::Stereo } else { Channels::Mono })
+        let mut decoder = Decoder::new(48_000, if channels == 2 { Channels::Stereo } else { Channels::Mono })
+            .map_err(|e| MasterError::Codec { path: path.to_path_buf(), reason: e.to_string() })?;
+        // The header's output gain is part of the track's level (RFC 7845 §5.1).
+        decoder
+            .set_gain(reader.head.output_gain as i32)
             .map_err(|e| MasterError::Codec { path: path.to_path_buf(), reason: e.to_string() })?;
         Ok(TrackSource {
             skip: reader.head.pre_skip as u64,
@@ -45,6 +51,7 @@ impl TrackSource {
             expected: 0,
             pcm: vec![0.0; 5760 * 2],
             path: path.to_path_buf(),
+            pending: None,
         })
     }
 
@@ -75,14 +82,22 @@ impl TrackSource {
                 filled += n;
                 continue;
             }
-            let Some(packet) = self.reader.next_packet().map_err(|e| MasterError::track(&self.path, e))? else {
+            let next = match self.pending.take() {
+                Some(p) => Some(p),
+                None => self.reader.next_packet().map_err(|e| MasterError::track(&self.path, e))?,
+            };
+            let Some(packet) = next else {
                 // Past the end of the track: silence.
                 out[filled..].fill(0.0);
                 break;
             };
             if packet.start > self.expected {
+                // Lost pages: their time is silence, served before this packet.
                 self.silence_left += packet.start - self.expected;
                 self.previous_silent = true;
+                self.expected = packet.start;
+                self.pending = Some(packet);
+                continue;
             }
             self.expected = packet.start + packet.samples as u64;
             let silent = is_silence_frame(&packet.data);

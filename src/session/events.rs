@@ -1,7 +1,7 @@
 //! events.jsonl: one JSON object per line, appended as the room goes on, times on the room clock.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -58,13 +58,16 @@ pub fn read(path: &Path) -> Result<Vec<Event>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_err(path)(e)),
     };
-    let lines: Vec<String> = BufReader::new(f).lines().collect::<io::Result<_>>().map_err(io_err(path))?;
+    let mut bytes = Vec::new();
+    BufReader::new(f).read_to_end(&mut bytes).map_err(io_err(path))?;
+    // Split raw bytes: a line torn by a crash may end inside a multi-byte character.
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     let mut events = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        match serde_json::from_str::<Event>(line) {
+        match serde_json::from_slice::<Event>(line) {
             Ok(e) => events.push(e),
             Err(_) if i + 1 == lines.len() => break,
             Err(e) => {
@@ -100,7 +103,9 @@ mod tests {
         append(&path, &Event { t: 0.0, kind: EventKind::Marker { title: "Intro".into() } }).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("{\"t\":1.5,\"type\":\"joined\",\"speaker\":\"ana\"}\n"));
-        std::fs::write(&path, format!("{text}{{\"t\":2,\"ty")).unwrap();
+        let mut torn = format!("{text}{{\"t\":2,\"type\":\"joined\",\"speaker\":\"Ana Mar").into_bytes();
+        torn.push(0xC3); // the first byte of "í", cut off
+        std::fs::write(&path, torn).unwrap();
         let events = read(&path).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(markers(&events), vec![(0.0, "Intro".to_string())]);

@@ -55,7 +55,7 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SessionError + '_
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomStatus {
-    /// Capture is still writing (or crashed while writing: see `recover`).
+    /// Capture is still writing (or crashed while writing).
     Recording,
     Complete,
     /// Capture stopped without closing its tracks; finalized later.
@@ -192,7 +192,22 @@ impl Session {
             }
             Err(e) => return Err(io_err(&path)(e)),
         };
-        Ok(Session { dir: dir.to_path_buf(), room: Room::from_json(&path, &text)? })
+        let room = Room::from_json(&path, &text)?;
+        // Track paths come from a file anyone can edit: keep them inside the session folder.
+        for (i, s) in room.speakers.iter().enumerate() {
+            if room.speakers[..i].iter().any(|o| o.id == s.id) {
+                return Err(SessionError::Invalid { path, reason: format!("speaker id '{}' appears twice", s.id) });
+            }
+            let track = Path::new(&s.track);
+            let inside = track.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside || s.id.is_empty() || slug(&s.id) != s.id {
+                return Err(SessionError::Invalid {
+                    path,
+                    reason: format!("speaker '{}' has an unsafe id or track path '{}'", s.id, s.track),
+                });
+            }
+        }
+        Ok(Session { dir: dir.to_path_buf(), room })
     }
 
     /// Creates the folder layout for a new session and writes its room.json.
@@ -281,6 +296,22 @@ mod tests {
         assert!(Session::open(dir.path()).unwrap_err().to_string().contains("older"));
         fs::write(&path, "{\"hello\": 1}").unwrap();
         assert!(Session::open(dir.path()).unwrap_err().to_string().contains("not a valid room.json"));
+    }
+
+    #[test]
+    fn a_room_json_pointing_outside_the_session_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = room();
+        r.speakers.push(Speaker {
+            id: "eve".into(),
+            name: "Eve".into(),
+            track: "../../etc/passwd".into(),
+            intervals: vec![],
+            origin: None,
+        });
+        Session::create(dir.path(), r).unwrap();
+        let err = Session::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("unsafe id or track path"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum TrackError {
     Packet(#[from] opus::PacketError),
     #[error("file holds no Ogg pages")]
     Empty,
+    #[error("Opus packet of {0} bytes is too large for one Ogg page")]
+    TooLarge(usize),
 }
 
 /// Room-clock flushing: a page is closed once it holds this much audio, so a crash loses at most
@@ -98,6 +100,9 @@ impl<W: Write> TrackWriter<W> {
     /// Appends a packet exactly as given, right after the previous one.
     pub fn append(&mut self, packet: &[u8]) -> Result<(), TrackError> {
         let samples = packet_samples(packet)? as u64;
+        if segments_for(packet.len()) > MAX_SEGMENTS {
+            return Err(TrackError::TooLarge(packet.len()));
+        }
         if self.pending_segments + segments_for(packet.len()) > MAX_SEGMENTS
             || self.granule - self.page_start >= PAGE_SAMPLES
         {
@@ -204,6 +209,7 @@ pub struct TrackReader<R> {
     /// Stream position where the track ends (the last granule seen, end trimming included).
     end: u64,
     done: bool,
+    unmeasurable: u64,
     pub saw_eos: bool,
 }
 
@@ -228,12 +234,18 @@ impl<R: Read> TrackReader<R> {
             ready: Default::default(),
             end: 0,
             done: false,
+            unmeasurable: 0,
             saw_eos: false,
         })
     }
 
     pub fn damage(&self) -> &ReadDamage {
         self.packets.damage()
+    }
+
+    /// Packets lost to damage: continued across a lost page, or unmeasurable.
+    pub fn lost_packets(&self) -> u64 {
+        self.packets.lost_continuations + self.unmeasurable
     }
 
     /// Stream position where the packets read so far end, after end trimming.
@@ -259,8 +271,9 @@ impl<R: Read> TrackReader<R> {
                 break;
             };
             // A packet we cannot measure is damage: skip it rather than misplace the rest.
-            if let Ok(samples) = packet_samples(&raw.data) {
-                group.push((raw.data, samples));
+            match packet_samples(&raw.data) {
+                Ok(samples) => group.push((raw.data, samples)),
+                Err(_) => self.unmeasurable += 1,
             }
             if raw.granule.is_some() || raw.eos {
                 granule = raw.granule;

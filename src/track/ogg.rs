@@ -258,6 +258,9 @@ impl<R: Read> PacketReader<R> {
                 self.lost_continuations += 1;
                 self.partial.clear();
             }
+            // A page that continues a packet whose start we never saw (the page before it was lost,
+            // or we resynchronised onto it): its leading fragment is not a packet.
+            let mut orphan = page.is_continued() && self.partial.is_empty();
             let mut pos = 0usize;
             let mut ended = Vec::new();
             for &lace in &page.lacing {
@@ -265,7 +268,13 @@ impl<R: Read> PacketReader<R> {
                 self.partial.extend_from_slice(&page.body[pos..pos + lace]);
                 pos += lace;
                 if lace < 255 {
-                    ended.push(std::mem::take(&mut self.partial));
+                    let packet = std::mem::take(&mut self.partial);
+                    if orphan {
+                        orphan = false;
+                        self.lost_continuations += 1;
+                    } else {
+                        ended.push(packet);
+                    }
                 }
             }
             let count = ended.len();
