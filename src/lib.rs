@@ -12,6 +12,7 @@
 
 pub mod capture;
 pub mod master;
+pub mod parallel;
 pub mod progress;
 pub mod session;
 pub mod track;

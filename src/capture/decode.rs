@@ -65,17 +65,26 @@ impl FileDecoder {
         if len == 0 {
             return Err(ImportError::EmptyFile(path.to_path_buf()));
         }
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        // Gapless: trim MP3/AAC encoder delay and padding, so imported speech keeps its timing.
+        Self::from_source(Box::new(file), path, true)
+    }
+
+    /// Decodes from any byte source; `path` names it in errors (and gives the format hint).
+    pub fn from_source(
+        source: Box<dyn symphonia::core::io::MediaSource>,
+        path: &Path,
+        gapless: bool,
+    ) -> Result<Self, ImportError> {
+        let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            // Gapless: trim MP3/AAC encoder delay and padding, so imported speech keeps its timing.
             .format(
                 &hint,
                 mss,
-                &FormatOptions { enable_gapless: true, ..Default::default() },
+                &FormatOptions { enable_gapless: gapless, ..Default::default() },
                 &MetadataOptions::default(),
             )
             .map_err(|e| ImportError::Unrecognised { path: path.to_path_buf(), reason: e.to_string() })?;

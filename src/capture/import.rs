@@ -7,7 +7,6 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,7 +16,7 @@ use super::decode::FileDecoder;
 use super::encode::VoiceEncoder;
 use super::resample::To48k;
 use crate::progress::Progress;
-use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, Speaker};
+use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, Speaker, TempGuard};
 use crate::track::{FRAME_20MS, OpusHead, OpusTags, SAMPLE_RATE, TrackReader, TrackWriter};
 
 #[derive(Debug, Clone)]
@@ -92,17 +91,6 @@ struct Done {
     skipped: u64,
 }
 
-/// Removes the temporary folder unless the import got to the final rename.
-struct TempDir(Option<PathBuf>);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_dir_all(p);
-        }
-    }
-}
-
 pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportReport, ImportError> {
     let plans = plan_speakers(req)?;
     check_out(&req.out)?;
@@ -140,13 +128,18 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
     let tmp_dir = parent.join(format!(".{out_name}.roomcast-import-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp_dir);
     fs::create_dir(&tmp_dir).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
-    let guard = TempDir(Some(tmp_dir.clone()));
+    // Removes the temporary folder unless the import gets to the final rename.
+    let guard = TempGuard(tmp_dir.clone());
     fs::create_dir(tmp_dir.join(session::TRACKS_DIR))
         .map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
 
     let title = req.title.clone().unwrap_or_else(|| out_name.clone());
     progress.begin("importing", total_ms);
-    let done = run_parallel(inputs, &plans, &tmp_dir, req, &title, progress)?;
+    let done: Vec<Done> =
+        crate::parallel::map(inputs, |input| run_input(input, &plans, &tmp_dir, req, &title, progress))?
+            .into_iter()
+            .flatten()
+            .collect();
     progress.end();
 
     let room_end = done.iter().map(|d| d.end).max().unwrap_or(0);
@@ -213,7 +206,7 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
         fs::remove_dir(&req.out).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
     }
     fs::rename(&tmp_dir, &req.out).map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
-    std::mem::forget(guard);
+    guard.keep();
     Ok(ImportReport { session: req.out.clone(), id, title, duration, speakers: report_speakers })
 }
 
@@ -308,44 +301,6 @@ fn input_ms(input: &Input) -> u64 {
         }
         Input::Opus { .. } => 0,
     }
-}
-
-fn run_parallel(
-    inputs: Vec<Input>,
-    plans: &[Plan],
-    dir: &Path,
-    req: &ImportRequest,
-    title: &str,
-    progress: &dyn Progress,
-) -> Result<Vec<Done>, ImportError> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(inputs.len()).max(1);
-    let queue = Mutex::new(inputs);
-    let results = Mutex::new(Vec::new());
-    let first_error = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    if first_error.lock().expect("lock").is_some() {
-                        return;
-                    }
-                    let Some(input) = queue.lock().expect("lock").pop() else {
-                        return;
-                    };
-                    match run_input(input, plans, dir, req, title, progress) {
-                        Ok(done) => results.lock().expect("lock").extend(done),
-                        Err(e) => {
-                            first_error.lock().expect("lock").get_or_insert(e);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().expect("lock") {
-        return Err(e);
-    }
-    Ok(results.into_inner().expect("lock"))
 }
 
 fn create_track(dir: &Path, plan: &Plan) -> Result<(PathBuf, BufWriter<File>), ImportError> {

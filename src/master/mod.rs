@@ -216,7 +216,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     // Pass 1: each speaker's speech energy.
     let clock = std::time::Instant::now();
     progress.begin("measuring speakers", total_ms * paths.len() as u64);
-    let measured = parallel_map(&paths, |p| speaker_steps(p, length, progress))?;
+    let measured = crate::parallel::map(paths.iter().collect(), |p| speaker_steps(p, length, progress))?;
     progress.end();
     let mut speakers = Vec::new();
     let mut gains = Vec::new();
@@ -414,53 +414,25 @@ fn open_sink(dir: &Path, s: &MixSettings, meta: &MasterMeta, format: Format) -> 
     })
 }
 
-/// Runs `f` over the tracks on as many threads as there are cores.
-fn parallel_map<T: Send>(
-    paths: &[PathBuf],
-    f: impl Fn(&Path) -> Result<T, MasterError> + Sync,
-) -> Result<Vec<T>, MasterError> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<T, MasterError>>> = (0..paths.len()).map(|_| None).collect();
-    let slots = std::sync::Mutex::new(&mut results);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(paths.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(p) = paths.get(i) else { return };
-                    let r = f(p);
-                    slots.lock().expect("lock")[i] = Some(r);
-                }
-            });
-        }
-    });
-    results.into_iter().map(|r| r.expect("every track processed")).collect()
-}
-
 /// Each speaker's K-weighted energy per 100 ms step, and how many samples were not silence.
 fn speaker_steps(path: &Path, length: u64, progress: &dyn Progress) -> Result<(Vec<f64>, u64), MasterError> {
-    let mut src = TrackSource::open(path)?;
     let mut filter = loudness::KWeighting::default();
-    let mut block = vec![0.0f32; BLOCK];
     let mut steps = Vec::with_capacity((length as usize).div_ceil(BLOCK));
-    let (mut pos, mut audio, mut was_silent) = (0u64, 0u64, false);
-    while pos < length {
-        let n = (BLOCK as u64).min(length - pos) as usize;
-        if src.next_block(&mut block[..n])? {
+    let (mut audio, mut was_silent) = (0u64, false);
+    TrackSource::open(path)?.for_each_block(length, |block, has_audio| {
+        if has_audio {
             if was_silent {
                 filter.reset();
             }
-            steps.push(filter.energy(&block[..n]));
-            audio += n as u64;
-            was_silent = false;
+            steps.push(filter.energy(block));
+            audio += block.len() as u64;
         } else {
             steps.push(0.0);
-            was_silent = true;
         }
-        pos += n as u64;
-        progress.advance(n as u64 * 1000 / SAMPLE_RATE as u64);
-    }
+        was_silent = !has_audio;
+        progress.advance(block.len() as u64 * 1000 / SAMPLE_RATE as u64);
+        Ok(())
+    })?;
     Ok((steps, audio))
 }
 
@@ -630,23 +602,15 @@ fn spawn_decoders<'s>(
         .map(|p| {
             let (tx, rx): (SyncSender<_>, _) = sync_channel(16);
             scope.spawn(move || {
-                let mut src = match TrackSource::open(p) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
-                };
-                let mut pos = 0u64;
-                while pos < length {
-                    let n = (BLOCK as u64).min(length - pos) as usize;
-                    let mut block = vec![0.0f32; n];
-                    let msg = src.next_block(&mut block).map(|audio| audio.then_some(block));
-                    let failed = msg.is_err();
-                    if tx.send(msg).is_err() || failed {
-                        return;
-                    }
-                    pos += n as u64;
+                let run = TrackSource::open(p).and_then(|mut src| {
+                    src.for_each_block(length, |block, audio| {
+                        // A closed channel means the mixer stopped (it has the error to report).
+                        tx.send(Ok(audio.then(|| block.to_vec())))
+                            .map_err(|_| MasterError::Settings("mixer stopped".into()))
+                    })
+                });
+                if let Err(e) = run {
+                    let _ = tx.send(Err(e));
                 }
             });
             rx

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use opus::{Channels, Decoder};
 
-use super::MasterError;
+use super::{BLOCK, MasterError};
 use crate::track::{TrackReader, is_silence_frame};
 
 /// Reads a track as mono 48 kHz blocks. Silence frames after the first are not decoded: they are
@@ -53,6 +53,23 @@ impl TrackSource {
             path: path.to_path_buf(),
             pending: None,
         })
+    }
+
+    /// Reads the first `length` samples of the room in 100 ms blocks: `f(block, has_audio)`.
+    pub fn for_each_block(
+        &mut self,
+        length: u64,
+        mut f: impl FnMut(&[f32], bool) -> Result<(), MasterError>,
+    ) -> Result<(), MasterError> {
+        let mut block = vec![0.0f32; BLOCK];
+        let mut pos = 0u64;
+        while pos < length {
+            let n = (BLOCK as u64).min(length - pos) as usize;
+            let audio = self.next_block(&mut block[..n])?;
+            f(&block[..n], audio)?;
+            pos += n as u64;
+        }
+        Ok(())
     }
 
     /// Fills `out` with the next samples; returns false when all of them are silence.

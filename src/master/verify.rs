@@ -6,12 +6,7 @@
 
 use std::path::Path;
 
-use symphonia::core::audio::{AudioBuffer, Signal};
-use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use crate::capture::decode::FileDecoder;
 
 use super::MasterError;
 use super::limiter::TruePeakMeter;
@@ -114,11 +109,7 @@ impl Mp3Verifier {
         let (tx, rx) = std::sync::mpsc::sync_channel(64);
         let path = path.to_path_buf();
         let handle = std::thread::spawn(move || {
-            measure_encoded(
-                Box::new(PipeReader { rx: std::sync::Mutex::new(rx), chunk: Vec::new(), pos: 0 }),
-                "mp3",
-                &path,
-            )
+            measure_encoded(Box::new(PipeReader { rx: std::sync::Mutex::new(rx), chunk: Vec::new(), pos: 0 }), &path)
         });
         Mp3Verifier { tx: Some(tx), handle: Some(handle) }
     }
@@ -147,55 +138,38 @@ fn codec_err(path: &Path, reason: impl ToString) -> MasterError {
 
 /// Decodes MP3 bytes held in memory and measures them (the codec-loss probe).
 pub fn measure_mp3_bytes(bytes: Vec<u8>) -> Result<Measured, MasterError> {
-    measure_encoded(Box::new(std::io::Cursor::new(bytes)), "mp3", Path::new("(probe).mp3"))
+    measure_encoded(Box::new(std::io::Cursor::new(bytes)), Path::new("(probe).mp3"))
 }
 
-fn measure_encoded(
-    source: Box<dyn symphonia::core::io::MediaSource>,
-    ext: &str,
-    path: &Path,
-) -> Result<Measured, MasterError> {
-    let mss = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    hint.with_extension(ext);
+fn measure_encoded(source: Box<dyn symphonia::core::io::MediaSource>, path: &Path) -> Result<Measured, MasterError> {
     // Not gapless: a stream checked while it is written has only a placeholder LAME tag.
-    let opts = FormatOptions::default();
-    let mut format = symphonia::default::get_probe()
-        .format(&hint, mss, &opts, &MetadataOptions::default())
-        .map_err(|e| codec_err(path, e))?
-        .format;
-    let track = format.default_track().ok_or_else(|| codec_err(path, "no audio track"))?;
-    let (id, params) = (track.id, track.codec_params.clone());
-    let channels = params.channels.map(|c| c.count()).unwrap_or(1);
-    let rate = params.sample_rate.unwrap_or(48_000);
-    let mut decoder =
-        symphonia::default::get_codecs().make(&params, &Default::default()).map_err(|e| codec_err(path, e))?;
-    if rate != 48_000 {
-        return Err(codec_err(path, format!("decoded at {rate} Hz, expected 48000")));
+    let decoder = FileDecoder::from_source(source, path, false).map_err(|e| codec_err(path, e))?;
+    if decoder.info.sample_rate != 48_000 {
+        return Err(codec_err(path, format!("decoded at {} Hz, expected 48000", decoder.info.sample_rate)));
     }
+    let channels = decoder.info.channels;
     let mut meter = StreamMeter::new(channels as u32);
     let mut interleaved = Vec::new();
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(codec_err(path, e)),
-        };
-        if packet.track_id() != id {
-            continue;
-        }
-        let decoded = decoder.decode(&packet).map_err(|e| codec_err(path, e))?;
-        let spec = *decoded.spec();
-        let mut buf = AudioBuffer::<f32>::new(decoded.capacity() as u64, spec);
-        decoded.convert(&mut buf);
-        let n = buf.frames();
-        interleaved.clear();
-        for i in 0..n {
-            for c in 0..channels {
-                interleaved.push(buf.chan(c)[i]);
+    decoder
+        .run(|planes| {
+            match planes {
+                [mono] => meter.add(mono),
+                [left, right] => {
+                    interleaved.clear();
+                    interleaved.extend(left.iter().zip(right).flat_map(|(l, r)| [*l, *r]));
+                    meter.add(&interleaved);
+                }
+                _ => {
+                    interleaved.clear();
+                    let n = planes.first().map(|p| p.len()).unwrap_or(0);
+                    for i in 0..n {
+                        interleaved.extend(planes.iter().map(|p| p[i]));
+                    }
+                    meter.add(&interleaved);
+                }
             }
-        }
-        meter.add(&interleaved);
-    }
+            Ok(())
+        })
+        .map_err(|e| codec_err(path, e))?;
     Ok(meter.finish())
 }

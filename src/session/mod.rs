@@ -164,14 +164,25 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Deletes a temporary output when dropped, so an error or a panic part-way leaves nothing behind.
-/// Harmless after the file was renamed into place.
+/// Deletes a temporary output (file or folder) when dropped, so an error or a panic part-way leaves
+/// nothing behind. Harmless after the output was renamed into place.
 #[derive(Debug)]
 pub struct TempGuard(pub PathBuf);
 
+impl TempGuard {
+    /// The output was renamed into place: nothing to delete.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for TempGuard {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        if self.0.is_dir() {
+            let _ = fs::remove_dir_all(&self.0);
+        } else {
+            let _ = fs::remove_file(&self.0);
+        }
     }
 }
 

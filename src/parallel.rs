@@ -1,0 +1,56 @@
+//! A small worker pool: each item on the first free core, results in input order, and no new item
+//! started once one has failed.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+pub fn map<T: Send, U: Send, E: Send>(items: Vec<T>, f: impl Fn(T) -> Result<U, E> + Sync) -> Result<Vec<U>, E> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(items.len()).max(1);
+    let count = items.len();
+    let queue: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let results: Vec<Mutex<Option<Result<U, E>>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = queue.get(i) else { return };
+                    let Some(item) = slot.lock().ok().and_then(|mut s| s.take()) else { return };
+                    let r = f(item);
+                    failed.fetch_or(r.is_err(), Ordering::Relaxed);
+                    if let Ok(mut out) = results[i].lock() {
+                        *out = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(count);
+    let mut first_error = None;
+    for r in results {
+        match r.into_inner().ok().flatten() {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn results_keep_input_order_and_the_first_error_wins() {
+        let squares = super::map((1..=20).collect(), |i: u64| Ok::<_, String>(i * i)).unwrap();
+        assert_eq!(squares, (1..=20).map(|i| i * i).collect::<Vec<_>>());
+        let err = super::map(vec![1, 2, 3], |i| if i == 2 { Err("two") } else { Ok(i) }).unwrap_err();
+        assert_eq!(err, "two");
+    }
+}
