@@ -14,5 +14,6 @@ pub mod capture;
 pub mod master;
 pub mod parallel;
 pub mod progress;
+pub mod rtp;
 pub mod session;
 pub mod track;
