@@ -14,6 +14,8 @@ pub mod capture;
 pub mod master;
 pub mod parallel;
 pub mod progress;
+pub mod record;
 pub mod rtp;
 pub mod session;
+pub mod speak;
 pub mod track;

@@ -17,7 +17,10 @@ use thiserror::Error;
 use crate::session::SessionError;
 use crate::track::TrackError;
 
+pub use decode::FileDecoder;
+pub use encode::{EncodeError, VoiceEncoder};
 pub use import::{ImportReport, ImportRequest, SpeakerFile, import};
+pub use resample::To48k;
 
 #[derive(Debug, Error)]
 pub enum ImportError {

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, output (text or --json), logging and exit codes.
 
 mod args;
+mod live;
 mod progress;
 
 use std::path::PathBuf;
@@ -59,6 +60,39 @@ master.wav, with master.json describing what was measured. MP3s carry ID3v2.4 ta
 session has markers, chapters.\n\n\
 Examples:\n  roomcast mix ep3\n  roomcast mix ep3 --format mp3,opus,wav --mono\n  roomcast mix ep3 --multitrack wav")]
     Mix(MixArgs),
+    /// Record a live room: one track per speaker, exactly as sent, on the room clock.
+    #[command(long_about = "Record a live room as a silent participant.\n\n\
+Every speaker's Opus is written to a track of their own as it arrives (bit for bit, no re-encoding), \
+placed on the room clock; packet loss, DTX pauses and late joiners are filled with silence frames so \
+all tracks line up. Pages reach the disk at least once a second: a crash loses at most about a \
+second, and `roomcast recover` finalizes what is left. Ctrl-C or SIGTERM stop cleanly.\n\n\
+Rooms:\n  rtp://ADDRESS:PORT        plain RTP/Opus (ffmpeg, GStreamer, Janus rtp_forward, mediasoup \
+PlainTransport); one speaker per SSRC, named by RTCP SDES or --speaker SSRC=NAME; RTCP on PORT and PORT+1\n  \
+janus://HOST:PORT/ROOM    a Janus VideoRoom (HTTP API port); joins without publishing, names speakers \
+by their display names, follows them joining and leaving\n\n\
+Examples:\n  roomcast record rtp://0.0.0.0:5004 --title \"Standup\" --max-duration 30:00\n  \
+roomcast record janus://127.0.0.1:8088/1234 --admin-key KEY --until-empty --out standup")]
+    Record(live::RecordArgs),
+    /// Speak a file into a room in real time (demos, tests, load generation).
+    #[command(long_about = "Speak a file into a room in real time, as a live speaker would.\n\n\
+The file is sent as 20 ms Opus frames over RTP with the RFC 6464 audio-level extension (Ogg Opus \
+packet for packet; other formats are encoded first); silence is not sent (DTX). Into Janus, roomcast \
+joins as a remote publisher (add_remote_publisher). --streams N sends N copies at once, each with its \
+own SSRC: the load generator of the capacity benchmark.\n\n\
+Examples:\n  roomcast speak talk.wav --to rtp://127.0.0.1:5004 --name Ana\n  \
+roomcast speak talk.opus --to janus://127.0.0.1:8088/1234 --name Ana")]
+    Speak(live::SpeakArgs),
+    /// Finalize a session whose recorder was killed: close tracks, fix lengths, mark it interrupted.
+    Recover {
+        /// Session folder.
+        session: PathBuf,
+    },
+    /// The whole job on the shipped sample: a loopback room recorded live, then mastered.
+    #[command(long_about = "Run roomcast end to end on the shipped sample conversation.\n\n\
+A loopback room is opened (the built-in RTP source), the sample's speakers are played into it in \
+real time as real RTP, the recorder records them one track per speaker, and the session is mastered \
+to MP3 and Opus. Nothing else needs to run. It prints where everything is.")]
+    Demo(live::DemoArgs),
     /// Show a session: speakers, track lengths and health.
     Info {
         /// Session folder.
@@ -153,6 +187,10 @@ pub fn main() -> ExitCode {
         Command::Import(a) => import(a, cli.json, &progress),
         Command::Mix(a) => mix(a, cli.json, &progress),
         Command::Info { session } => info(&session, cli.json),
+        Command::Record(a) => live::record(a, cli.json),
+        Command::Speak(a) => live::speak(a, cli.json),
+        Command::Recover { session } => live::recover(&session, cli.json),
+        Command::Demo(a) => live::demo(a, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

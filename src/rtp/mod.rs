@@ -4,5 +4,6 @@
 pub mod packet;
 pub mod receiver;
 pub mod rtcp;
+pub mod sender;
 
 pub use receiver::{Output, Receiver, ReceiverConfig, ReceiverStats, SourceStats, SpeakerKey};

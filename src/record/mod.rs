@@ -1,0 +1,291 @@
+//! Live recording: a room source (plain RTP, Janus) feeds datagrams to the sans-I/O receiver, whose
+//! packets and events the live session writer puts on disk as they come.
+//!
+//! Sources sit behind one trait, so another room system plugs in by producing RTP datagrams (and,
+//! where it knows them, speaker names per SSRC and the end of the room).
+
+pub mod janus;
+pub mod recover;
+pub mod rtp_source;
+pub mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::rtp::{Output, Receiver, ReceiverConfig, ReceiverStats};
+use crate::session::{self, Event, EventKind, TempGuard};
+use crate::track::SAMPLE_RATE;
+pub use writer::LiveSession;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Source(String),
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0} already exists; choose another --out")]
+    Exists(PathBuf),
+}
+
+/// One datagram as it arrived.
+#[derive(Debug, Clone)]
+pub struct Datagram {
+    pub bytes: Vec<u8>,
+    pub at: Instant,
+    pub from: SocketAddr,
+}
+
+/// What a room source tells the recorder.
+#[derive(Debug, Clone)]
+pub enum SourceEvent {
+    /// RTP or RTCP datagrams in arrival order (batched: a source drains its socket per wake-up).
+    Datagrams(Vec<Datagram>),
+    /// The room says who is behind an SSRC.
+    Name { ssrc: u32, name: String },
+    /// The source is listening; `describe` says where (for the user and for tests).
+    Ready(String),
+    /// The room is over (closed by the server, or every speaker left and the source knows it).
+    Ended(String),
+    /// Something to tell the user; recording goes on.
+    Warning(String),
+}
+
+/// Datagrams the recorder wants sent (RTCP receiver reports), and where.
+pub type Outgoing = (Vec<u8>, SocketAddr);
+
+pub type SourceFuture = Pin<Box<dyn Future<Output = Result<(), RecordError>> + Send>>;
+
+/// A room system the recorder can join.
+pub trait RoomSource: Send {
+    /// The room's URL, recorded in room.json.
+    fn url(&self) -> String;
+    /// Joins the room and sends what it hears to `events` until `stop` turns true or the room ends.
+    /// Returning an error before sending `Ready` means the room could not be joined.
+    fn run(
+        self: Box<Self>,
+        events: mpsc::Sender<SourceEvent>,
+        outgoing: mpsc::UnboundedReceiver<Outgoing>,
+        stop: watch::Receiver<bool>,
+    ) -> SourceFuture;
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub out: PathBuf,
+    pub title: String,
+    pub max_duration: Option<Duration>,
+    /// Stop once every speaker who joined has left (after `empty_grace`).
+    pub until_empty: bool,
+    pub empty_grace: Duration,
+    pub receiver: ReceiverConfig,
+    /// `SSRC -> name` given on the command line.
+    pub names: Vec<(u32, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordReport {
+    pub session: PathBuf,
+    pub url: String,
+    pub duration: f64,
+    pub speakers: Vec<String>,
+    pub stopped_by: String,
+    pub network: ReceiverStats,
+    pub write_errors: u64,
+    pub warnings: Vec<String>,
+}
+
+/// Things the recorder reports while it runs (for `-v` logs and the terminal).
+pub trait RecordObserver: Send {
+    fn ready(&self, _where: &str) {}
+    fn joined(&self, _name: &str, _at: f64) {}
+    fn left(&self, _name: &str, _at: f64) {}
+    fn warning(&self, _message: &str) {}
+}
+
+pub struct Quiet;
+impl RecordObserver for Quiet {}
+
+fn room_samples(since: Duration) -> u64 {
+    (since.as_nanos() * SAMPLE_RATE as u128 / 1_000_000_000) as u64
+}
+
+/// Records a room until the source ends it, the time limit, `--until-empty`, or `stop` (Ctrl-C).
+pub async fn record(
+    source: Box<dyn RoomSource>,
+    options: RecordOptions,
+    mut stop: watch::Receiver<bool>,
+    observer: &dyn RecordObserver,
+) -> Result<RecordReport, RecordError> {
+    if options.out.exists() {
+        return Err(RecordError::Exists(options.out.clone()));
+    }
+    let url = source.url();
+    let (event_tx, mut events) = mpsc::channel(1024);
+    let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
+    let (stop_source_tx, stop_source) = watch::channel(false);
+    let mut source_task = tokio::spawn(source.run(event_tx, outgoing_rx, stop_source));
+
+    // Wait until the source has joined: a room that cannot be joined leaves no session behind.
+    let ready = loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(SourceEvent::Ready(at)) => break at,
+                Some(SourceEvent::Warning(w)) => observer.warning(&w),
+                Some(_) => {}
+                None => {
+                    let result = (&mut source_task).await.map_err(|e| RecordError::Source(e.to_string()))?;
+                    result?;
+                    return Err(RecordError::Source(format!("{url}: the source stopped before joining the room")));
+                }
+            },
+            _ = stop.changed() => {
+                let _ = stop_source_tx.send(true);
+                return Err(RecordError::Source("stopped before the room was joined".into()));
+            }
+        }
+    };
+    observer.ready(&ready);
+
+    let start = Instant::now();
+    let started_at = Utc::now();
+    let id = format!("{}-{}", started_at.format("%Y%m%d-%H%M%S"), session::slug(&options.title));
+    let guard = TempGuard(options.out.clone());
+    let mut live = LiveSession::create(&options.out, id, options.title.clone(), url.clone(), started_at)?;
+    // From here on the folder is the recording: keep it whatever happens.
+    guard.keep();
+    let mut receiver = Receiver::new(options.receiver.clone(), rand_ssrc());
+    for (ssrc, name) in &options.names {
+        receiver.set_name(*ssrc, name);
+    }
+    let mut warnings = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_flush = Instant::now();
+    let mut last_report = Instant::now();
+    let mut rtcp_peers: Vec<SocketAddr> = Vec::new();
+    let mut empty_since: Option<Instant> = None;
+    let deadline = options.max_duration.map(|d| tokio::time::Instant::from_std(start + d));
+    let max_duration = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(max_duration);
+
+    let stopped_by = loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(SourceEvent::Datagrams(batch)) => {
+                    for d in batch {
+                        if crate::rtp::rtcp::is_rtcp(&d.bytes) && !rtcp_peers.contains(&d.from) {
+                            rtcp_peers.push(d.from);
+                        }
+                        receiver.handle_datagram(&d.bytes, d.at.saturating_duration_since(start));
+                    }
+                }
+                Some(SourceEvent::Name { ssrc, name }) => receiver.set_name(ssrc, &name),
+                Some(SourceEvent::Warning(w)) => {
+                    observer.warning(&w);
+                    warnings.push(w);
+                }
+                Some(SourceEvent::Ready(_)) => {}
+                Some(SourceEvent::Ended(why)) => break why,
+                None => break "the source stopped".to_string(),
+            },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                receiver.handle_timeout(now.saturating_duration_since(start));
+                if now.duration_since(last_report) >= Duration::from_secs(5) {
+                    last_report = now;
+                    if let Some(rr) = receiver.receiver_report(now.saturating_duration_since(start)) {
+                        for peer in &rtcp_peers {
+                            let _ = outgoing_tx.send((rr.clone(), *peer));
+                        }
+                    }
+                }
+                if options.until_empty && live.speaker_count() > 0 && live.present() == 0 {
+                    let since = *empty_since.get_or_insert(now);
+                    if now.duration_since(since) >= options.empty_grace {
+                        break "every speaker left".to_string();
+                    }
+                } else {
+                    empty_since = None;
+                }
+            },
+            _ = &mut max_duration => break "the time limit".to_string(),
+            _ = stop.changed() => break "a stop signal".to_string(),
+        }
+        drain(&mut receiver, &mut live, observer, &mut warnings)?;
+        if last_flush.elapsed() >= Duration::from_millis(500) {
+            last_flush = Instant::now();
+            live.flush();
+        }
+    };
+    let _ = stop_source_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), &mut source_task).await;
+    let end = start.elapsed();
+    receiver.finish(end);
+    drain(&mut receiver, &mut live, observer, &mut warnings)?;
+    let write_errors = live.stats.write_errors;
+    let speakers = live.session.room.speakers.iter().map(|s| s.name.clone()).collect();
+    let session = live.finish(room_samples(end), Utc::now())?;
+    Ok(RecordReport {
+        session: session.dir,
+        url,
+        duration: session.room.duration,
+        speakers,
+        stopped_by,
+        network: receiver.stats.clone(),
+        write_errors,
+        warnings,
+    })
+}
+
+fn drain(
+    receiver: &mut Receiver,
+    live: &mut LiveSession,
+    observer: &dyn RecordObserver,
+    warnings: &mut Vec<String>,
+) -> Result<(), RecordError> {
+    while let Some(output) = receiver.poll_output() {
+        match &output {
+            Output::Joined { name, at, .. } => observer.joined(name, *at as f64 / SAMPLE_RATE as f64),
+            Output::Left { speaker, at } => {
+                let name = receiver.speaker_name(*speaker).unwrap_or_default().to_string();
+                observer.left(&name, *at as f64 / SAMPLE_RATE as f64);
+            }
+            Output::Warning(w) => {
+                observer.warning(w);
+                warnings.push(w.clone());
+            }
+            _ => {}
+        }
+        live.apply(output)?;
+    }
+    for problem in live.problems.drain(..) {
+        observer.warning(&problem);
+        warnings.push(problem);
+    }
+    Ok(())
+}
+
+/// A marker event (chapter) at the current room time.
+pub fn marker_event(t: f64, title: &str) -> Event {
+    Event { t, kind: EventKind::Marker { title: title.to_string() } }
+}
+
+/// An SSRC for our own receiver reports: random enough not to collide with the senders'.
+pub fn rand_ssrc() -> u32 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (nanos as u32) ^ (std::process::id().rotate_left(16)) | 1
+}

@@ -1,0 +1,242 @@
+//! Writing a session while the room goes on: tracks grow packet by packet and are flushed at least
+//! once a second, events are appended as they happen, and room.json is rewritten atomically whenever
+//! the roster changes. A `kill -9` at any moment leaves every track readable up to its last page.
+//!
+//! Plain and synchronous: the recorder's event loop hands it what the receiver produced.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::rtp::{Output, SpeakerKey};
+use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, Speaker};
+use crate::track::{OpusHead, OpusTags, SAMPLE_RATE, TrackWriter};
+
+/// Pre-skip written into live tracks: libopus' usual encoder lookahead at 48 kHz (312 samples). The
+/// sender's real value is not on the wire; this one trims the same delay from the first packet.
+pub const LIVE_PRE_SKIP: u16 = 312;
+
+struct LiveTrack {
+    speaker_id: String,
+    path: PathBuf,
+    writer: Option<TrackWriter<BufWriter<File>>>,
+    /// Set once a write failed (disk full, say): the track keeps what it had; others go on.
+    failed: bool,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WriteStats {
+    pub packets: u64,
+    pub write_errors: u64,
+}
+
+pub struct LiveSession {
+    pub session: Session,
+    tracks: HashMap<SpeakerKey, LiveTrack>,
+    vendor: String,
+    pub stats: WriteStats,
+    /// Problems worth a line in the log (a track that could not be written), drained by the caller.
+    pub problems: Vec<String>,
+}
+
+fn secs(samples: u64) -> f64 {
+    samples as f64 / SAMPLE_RATE as f64
+}
+
+impl LiveSession {
+    /// Creates the session folder with room.json marked `recording`.
+    pub fn create(
+        dir: &Path,
+        id: String,
+        title: String,
+        source: String,
+        started_at: DateTime<Utc>,
+    ) -> session::Result<Self> {
+        let room = Room::new(id, title, source, started_at);
+        let session = Session::create(dir, room)?;
+        Ok(LiveSession {
+            session,
+            tracks: HashMap::new(),
+            vendor: format!("roomcast {}", env!("CARGO_PKG_VERSION")),
+            stats: WriteStats::default(),
+            problems: Vec::new(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.session.dir
+    }
+
+    pub fn speaker_count(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Speakers in the room right now (joined, not left).
+    pub fn present(&self) -> usize {
+        self.session.room.speakers.iter().filter(|s| s.intervals.last().is_some_and(|i| i.end.is_none())).count()
+    }
+
+    /// Applies one receiver output. Errors here are about room.json and events.jsonl; a track that
+    /// cannot be written is recorded in `problems` and the rest of the room goes on.
+    pub fn apply(&mut self, output: Output) -> session::Result<()> {
+        match output {
+            Output::Joined { speaker, name, origin, at } => self.joined(speaker, &name, &origin, at),
+            Output::Renamed { speaker, name } => {
+                let Some(track) = self.tracks.get(&speaker) else { return Ok(()) };
+                let id = track.speaker_id.clone();
+                if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id) {
+                    s.name = name;
+                }
+                self.session.save()
+            }
+            Output::Packet { speaker, pos, payload } => {
+                self.packet(speaker, pos, &payload);
+                Ok(())
+            }
+            Output::Talking { speaker, at } => self.event(speaker, at, |s| EventKind::Talking { speaker: s }),
+            Output::StoppedTalking { speaker, at } => {
+                self.event(speaker, at, |s| EventKind::StoppedTalking { speaker: s })
+            }
+            Output::Left { speaker, at } => self.left(speaker, at),
+            Output::Warning(_) => Ok(()),
+        }
+    }
+
+    fn joined(&mut self, key: SpeakerKey, name: &str, origin: &str, at: u64) -> session::Result<()> {
+        let t = secs(at);
+        if let Some(track) = self.tracks.get(&key) {
+            // Back after leaving: a new presence interval on the same track.
+            let id = track.speaker_id.clone();
+            if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id) {
+                s.intervals.push(Interval { start: t, end: None });
+            }
+            self.session.save()?;
+            return self.session.append_event(&Event { t, kind: EventKind::Joined { speaker: id } });
+        }
+        let id = self.unique_id(name);
+        let track_rel = format!("{}/{id}.opus", session::TRACKS_DIR);
+        let path = self.session.dir.join(&track_rel);
+        let tags = OpusTags::new(&self.vendor).with("ARTIST", name).with("TITLE", &self.session.room.title);
+        // WebRTC negotiates opus/48000/2 whatever the packets carry; stereo packets decode fine from
+        // a stereo head, mono ones too.
+        let head = OpusHead::new(2, LIVE_PRE_SKIP);
+        let writer = File::create(&path).map_err(session::io_err(&path)).and_then(|f| {
+            TrackWriter::new(BufWriter::new(f), &head, &tags, key as u32 + 1).map_err(session::io_err(&path))
+        });
+        let (writer, failed) = match writer {
+            Ok(w) => (Some(w), false),
+            Err(e) => {
+                self.problems.push(format!("{name}: cannot create {}: {e}", path.display()));
+                (None, true)
+            }
+        };
+        self.tracks.insert(key, LiveTrack { speaker_id: id.clone(), path, writer, failed });
+        self.session.room.speakers.push(Speaker {
+            id: id.clone(),
+            name: name.to_string(),
+            track: track_rel,
+            intervals: vec![Interval { start: t, end: None }],
+            origin: Some(origin.to_string()),
+        });
+        self.session.save()?;
+        self.session.append_event(&Event { t, kind: EventKind::Joined { speaker: id } })
+    }
+
+    fn unique_id(&self, name: &str) -> String {
+        let base = match session::slug(name) {
+            s if s.is_empty() => "speaker".to_string(),
+            s => s,
+        };
+        let taken = |id: &str| self.session.room.speakers.iter().any(|s| s.id == id);
+        if !taken(&base) {
+            return base;
+        }
+        (2..).map(|n| format!("{base}-{n}")).find(|id| !taken(id)).unwrap_or(base)
+    }
+
+    fn packet(&mut self, key: SpeakerKey, pos: u64, payload: &[u8]) {
+        let Some(track) = self.tracks.get_mut(&key) else { return };
+        let Some(writer) = track.writer.as_mut() else { return };
+        self.stats.packets += 1;
+        if let Err(e) = writer.write_at(pos + LIVE_PRE_SKIP as u64, payload) {
+            self.stats.write_errors += 1;
+            if !track.failed {
+                track.failed = true;
+                self.problems.push(format!("{}: writing {} failed: {e}", track.speaker_id, track.path.display()));
+            }
+        }
+    }
+
+    fn event(&mut self, key: SpeakerKey, at: u64, kind: impl FnOnce(String) -> EventKind) -> session::Result<()> {
+        let Some(track) = self.tracks.get(&key) else { return Ok(()) };
+        self.session.append_event(&Event { t: secs(at), kind: kind(track.speaker_id.clone()) })
+    }
+
+    fn left(&mut self, key: SpeakerKey, at: u64) -> session::Result<()> {
+        let Some(track) = self.tracks.get(&key) else { return Ok(()) };
+        let id = track.speaker_id.clone();
+        let t = secs(at);
+        if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id)
+            && let Some(last) = s.intervals.last_mut()
+            && last.end.is_none()
+        {
+            last.end = Some(t.max(last.start));
+        }
+        self.session.save()?;
+        self.session.append_event(&Event { t, kind: EventKind::Left { speaker: id } })
+    }
+
+    /// A room event that did not come from RTP (Janus talking events, markers).
+    pub fn room_event(&mut self, event: Event) -> session::Result<()> {
+        self.session.append_event(&event)
+    }
+
+    /// The id of the track a receiver speaker writes to.
+    pub fn speaker_id(&self, key: SpeakerKey) -> Option<&str> {
+        self.tracks.get(&key).map(|t| t.speaker_id.as_str())
+    }
+
+    /// Hands every track's complete pages to the OS. Called at least once a second.
+    pub fn flush(&mut self) {
+        for track in self.tracks.values_mut() {
+            if let Some(writer) = track.writer.as_mut()
+                && let Err(e) = writer.flush()
+                && !track.failed
+            {
+                track.failed = true;
+                self.stats.write_errors += 1;
+                self.problems.push(format!("{}: writing {} failed: {e}", track.speaker_id, track.path.display()));
+            }
+        }
+    }
+
+    /// Ends the recording at `room_end` (48 kHz samples): every track is filled to that length and
+    /// closed, open intervals end there, room.json says complete.
+    pub fn finish(mut self, room_end: u64, ended_at: DateTime<Utc>) -> session::Result<Session> {
+        let end = secs(room_end);
+        for track in self.tracks.values_mut() {
+            if let Some(writer) = track.writer.take()
+                && let Err(e) = writer.finish(Some(room_end))
+            {
+                self.problems.push(format!("{}: closing {} failed: {e}", track.speaker_id, track.path.display()));
+            }
+        }
+        let room = &mut self.session.room;
+        for s in &mut room.speakers {
+            for interval in &mut s.intervals {
+                if interval.end.is_none() {
+                    interval.end = Some(end);
+                }
+            }
+        }
+        room.duration = end;
+        room.ended_at = Some(ended_at);
+        room.status =
+            if self.tracks.values().any(|t| t.failed) { RoomStatus::Interrupted } else { RoomStatus::Complete };
+        self.session.save()?;
+        Ok(self.session)
+    }
+}
