@@ -2,20 +2,21 @@
 # ones with apt-get when it can (root, or password-less sudo), or says exactly what to install.
 #
 #   need_tools build        compilers and cmake: libopus and LAME are built from source by cargo
-#   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers
+#   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
+#                           and Janus (the real room server the live tests record from)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
 
 # command -> Debian package
 declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
-    [espeak-ng]=espeak-ng [sox]=sox
+    [espeak-ng]=espeak-ng [sox]=sox [janus]=janus
 )
 
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
     esac
     if ! command -v cargo >/dev/null 2>&1; then

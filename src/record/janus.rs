@@ -9,6 +9,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -73,12 +74,14 @@ pub struct Credentials {
 }
 
 /// A Janus session with the VideoRoom plugin attached, over HTTP. Blocking; used from its own thread.
+/// Clones share the session: one can long-poll while another sends requests.
+#[derive(Clone)]
 pub struct JanusClient {
     api: String,
     agent: ureq::Agent,
     pub session: u64,
     token: Option<String>,
-    next_transaction: AtomicU64,
+    next_transaction: Arc<AtomicU64>,
 }
 
 fn str_of(v: &Value, key: &str) -> String {
@@ -91,8 +94,13 @@ impl JanusClient {
             .timeout_connect(Duration::from_secs(5))
             .timeout_read(Duration::from_secs(40))
             .build();
-        let mut client =
-            JanusClient { api: api.to_string(), agent, session: 0, token, next_transaction: AtomicU64::new(1) };
+        let mut client = JanusClient {
+            api: api.to_string(),
+            agent,
+            session: 0,
+            token,
+            next_transaction: Arc::new(AtomicU64::new(1)),
+        };
         let reply = client.post(&client.api.clone(), json!({"janus": "create"}), "create")?;
         client.session = reply
             .pointer("/data/id")
@@ -308,13 +316,13 @@ impl RoomSource for JanusForwardSource {
                 .await
                 .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
             let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
-            let (control_stop_tx, control_stop) = std::sync::mpsc::channel::<()>();
+            let state: Shared = Arc::new(Mutex::new(None));
             let control_events = events.clone();
-            let url = self.url.clone();
-            let creds = self.creds.clone();
+            let (url, creds) = (self.url.clone(), self.creds.clone());
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            let control =
-                std::thread::spawn(move || control_loop(url, creds, local, control_events, control_stop, ready_tx));
+            let control_state = state.clone();
+            // Detached: a long poll can hold it for 30 s; stopping goes through the shared state.
+            std::thread::spawn(move || control_loop(url, creds, local, control_events, control_state, ready_tx));
             match ready_rx.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(RecordError::Source(e.to_string())),
@@ -341,8 +349,13 @@ impl RoomSource for JanusForwardSource {
                     _ = stop.changed() => break,
                 }
             }
-            let _ = control_stop_tx.send(());
-            let _ = tokio::task::spawn_blocking(move || control.join()).await;
+            let (url, creds) = (self.url.clone(), self.creds.clone());
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(f) = state.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    teardown(&f, &url, &creds);
+                }
+            })
+            .await;
             Ok(())
         })
     }
@@ -353,12 +366,16 @@ fn forward_ssrc(publisher: u64, mid_index: usize) -> u32 {
     ((publisher.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32 & !0xF) | mid_index as u32 & 0xF
 }
 
+type Shared = Arc<Mutex<Option<Forwarding>>>;
+
 struct Forwarding {
     client: JanusClient,
     handle: u64,
     /// (publisher id, stream id) of every forward we set up, for stop_rtp_forward.
     forwards: Vec<(u64, u64)>,
     known: Vec<u64>,
+    /// SSRCs we asked Janus to use, per publisher, to tell the receiver who left.
+    ssrcs: Vec<(u64, u32)>,
 }
 
 fn setup(
@@ -376,7 +393,7 @@ fn setup(
             return Err(e);
         }
     };
-    let mut f = Forwarding { client, handle, forwards: Vec::new(), known: Vec::new() };
+    let mut f = Forwarding { client, handle, forwards: Vec::new(), known: Vec::new(), ssrcs: Vec::new() };
     for p in publishers_of(&joined) {
         forward(&mut f, url, creds, local, &p, events)?;
     }
@@ -397,6 +414,7 @@ fn forward(
     f.known.push(p.id);
     for (i, mid) in p.audio_mids.iter().enumerate() {
         let ssrc = forward_ssrc(p.id, i);
+        f.ssrcs.push((p.id, ssrc));
         let name = if p.display.is_empty() { format!("publisher-{}", p.id) } else { p.display.clone() };
         let _ = events.blocking_send(SourceEvent::Name { ssrc, name });
         let mut body = json!({
@@ -444,31 +462,35 @@ fn teardown(f: &Forwarding, url: &JanusUrl, creds: &Credentials) {
 }
 
 /// The control side, on its own thread: join, forward every publisher (now and as they come),
-/// follow departures, keep the session alive, and rejoin if Janus restarts.
+/// follow departures, keep the session alive, and rejoin if Janus restarts. Ends when the shared
+/// state is emptied (the recorder stopped and tore the forwards down).
 fn control_loop(
     url: JanusUrl,
     creds: Credentials,
     local: SocketAddr,
     events: mpsc::Sender<SourceEvent>,
-    stop: std::sync::mpsc::Receiver<()>,
+    state: Shared,
     ready: tokio::sync::oneshot::Sender<Result<(), JanusError>>,
 ) {
-    let mut f = match setup(&url, &creds, local, &events) {
+    match setup(&url, &creds, local, &events) {
         Ok(f) => {
+            *state.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
             let _ = ready.send(Ok(()));
-            f
         }
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
-    };
+    }
     let mut last_keepalive = Instant::now();
     loop {
-        if stop.try_recv().is_ok() {
-            break;
-        }
-        match f.client.poll() {
+        let Some(poller) = state.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|f| f.client.clone()) else {
+            return;
+        };
+        let polled = poller.poll();
+        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = guard.as_mut() else { return };
+        match polled {
             Ok(list) => {
                 for event in list {
                     if event["sender"].as_u64() != Some(f.handle) {
@@ -477,11 +499,19 @@ fn control_loop(
                     let data = event.pointer("/plugindata/data").cloned().unwrap_or(Value::Null);
                     if data["videoroom"] == "destroyed" {
                         let _ = events.blocking_send(SourceEvent::Ended("the room was destroyed".into()));
-                        teardown(&f, &url, &creds);
                         return;
                     }
+                    for key in ["leaving", "unpublished"] {
+                        if let Some(id) = data.get(key).and_then(Value::as_u64) {
+                            for (_, ssrc) in f.ssrcs.iter().filter(|(p, _)| *p == id) {
+                                let _ = events.blocking_send(SourceEvent::Gone { ssrc: *ssrc });
+                            }
+                            f.known.retain(|k| *k != id);
+                            f.ssrcs.retain(|(p, _)| *p != id);
+                        }
+                    }
                     for p in publishers_of(&data) {
-                        if let Err(e) = forward(&mut f, &url, &creds, local, &p, &events) {
+                        if let Err(e) = forward(f, &url, &creds, local, &p, &events) {
                             let _ = events.blocking_send(SourceEvent::Warning(format!("{}: {e}", p.display)));
                         }
                     }
@@ -489,17 +519,25 @@ fn control_loop(
             }
             Err(e) => {
                 // Janus went away (restart, network): keep what we have, and rejoin when it is back.
+                drop(guard);
                 let _ = events.blocking_send(SourceEvent::Warning(format!("lost Janus ({e}); rejoining")));
                 loop {
-                    if stop.recv_timeout(Duration::from_secs(1)).is_ok() {
+                    std::thread::sleep(Duration::from_secs(1));
+                    if state.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
                         return;
                     }
                     if let Ok(new) = setup(&url, &creds, local, &events) {
-                        f = new;
+                        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+                        if guard.is_none() {
+                            teardown(&new, &url, &creds);
+                            return;
+                        }
+                        *guard = Some(new);
                         let _ = events.blocking_send(SourceEvent::Warning("rejoined the room".into()));
                         break;
                     }
                 }
+                continue;
             }
         }
         if last_keepalive.elapsed() > Duration::from_secs(20) {
@@ -507,7 +545,6 @@ fn control_loop(
             let _ = f.client.keepalive();
         }
     }
-    teardown(&f, &url, &creds);
 }
 
 /// A remote publisher for `speak --to janus://`: Janus takes plain RTP on the returned port.

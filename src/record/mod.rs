@@ -53,6 +53,8 @@ pub enum SourceEvent {
     Name { ssrc: u32, name: String },
     /// The source is listening; `describe` says where (for the user and for tests).
     Ready(String),
+    /// The speaker behind an SSRC has left the room (the room said so).
+    Gone { ssrc: u32 },
     /// The room is over (closed by the server, or every speaker left and the source knows it).
     Ended(String),
     /// Something to tell the user; recording goes on.
@@ -194,6 +196,7 @@ pub async fn record(
                     }
                 }
                 Some(SourceEvent::Name { ssrc, name }) => receiver.set_name(ssrc, &name),
+                Some(SourceEvent::Gone { ssrc }) => receiver.close(ssrc, start.elapsed()),
                 Some(SourceEvent::Warning(w)) => {
                     observer.warning(&w);
                     warnings.push(w);

@@ -303,6 +303,14 @@ impl Receiver {
             .map(|t| Duration::from_nanos((t.max(0) as u64) * 1_000_000_000 / SAMPLE_RATE as u64))
     }
 
+    /// The room says this SSRC's speaker left: closed once its last packets are through the window.
+    pub fn close(&mut self, ssrc: u32, now: Duration) {
+        let now = samples(now);
+        if let Some(source) = self.sources.get_mut(&ssrc) {
+            source.bye = Some(now);
+        }
+    }
+
     /// The room is over: releases everything buffered and closes every source.
     pub fn finish(&mut self, now: Duration) {
         let now_s = samples(now);

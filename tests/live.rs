@@ -1,0 +1,321 @@
+//! Live recording end to end, with real peers: ffmpeg's RTP sender, `roomcast speak`, and a real
+//! Janus (Debian's package, started fresh per test on ports of its own with tests/janus' config).
+//!
+//! What a user relies on: each speaker lands on their own track (checked by the tone they sent),
+//! late joiners start where they joined, joins/leaves/talking are in events.jsonl, the recorder is
+//! never a publisher, a `kill -9` leaves readable tracks that `recover` finalizes, and bad rooms get
+//! a clear one-line error with nothing left behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_roomcast"))
+}
+
+fn free_udp_port() -> u16 {
+    // An even port whose odd neighbour (RTCP) is free too.
+    loop {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = s.local_addr().unwrap().port();
+        if port.is_multiple_of(2) && port < 65_000 && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tone(dir: &Path, freq: u32, secs: f64) -> PathBuf {
+    let path = dir.join(format!("tone{freq}.wav"));
+    let out = tool("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("sine=f={freq}:d={secs}:sample_rate=48000"))
+        .args(["-af", "volume=0.5", "-ac", "1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path
+}
+
+/// Which of `freqs` carries the most energy (Goertzel) in the loud part of `samples`.
+fn dominant(samples: &[f32], freqs: &[f64]) -> f64 {
+    let power = |f: f64| {
+        let k = 2.0 * (2.0 * std::f64::consts::PI * f / 48_000.0).cos();
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &x in samples {
+            let s0 = x as f64 + k * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        s1 * s1 + s2 * s2 - k * s1 * s2
+    };
+    freqs.iter().copied().max_by(|a, b| power(*a).total_cmp(&power(*b))).unwrap()
+}
+
+fn events(session: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(session.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn has_event(events: &[serde_json::Value], kind: &str, speaker: &str) -> Option<f64> {
+    events.iter().find(|e| e["type"] == kind && e["speaker"] == speaker).and_then(|e| e["t"].as_f64())
+}
+
+fn track_of(session: &Path, room: &serde_json::Value, name: &str) -> PathBuf {
+    let s = room["speakers"].as_array().unwrap().iter().find(|s| s["name"] == name);
+    let s = s.unwrap_or_else(|| panic!("no speaker {name} in {room}"));
+    session.join(s["track"].as_str().unwrap())
+}
+
+/// A fresh Janus on ports of its own; killed on drop.
+struct Janus {
+    child: Child,
+    http: u16,
+}
+
+impl Janus {
+    fn start() -> Janus {
+        assert!(
+            Command::new("sh").args(["-c", "command -v janus"]).output().unwrap().status.success(),
+            "janus is not installed: scripts/deps.sh test installs it (Debian package janus)"
+        );
+        let http = free_tcp_port();
+        let mut child = Command::new("sh")
+            .arg(repo().join("tests/janus/run-janus.sh"))
+            .arg(http.to_string())
+            .args(["--", "-d", "3"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", http)).is_ok() {
+                return Janus { child, http };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("Janus did not start on port {http}");
+    }
+
+    fn url(&self, room: u64) -> String {
+        format!("janus://127.0.0.1:{}/{room}", self.http)
+    }
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Child {
+    bin().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "roomcast failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn janus_room_three_speakers_one_late_one_leaving_early_rtp_forward() {
+    let janus = Janus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    let (a, b, c) = (tone(dir.path(), 300, 6.0), tone(dir.path(), 700, 4.0), tone(dir.path(), 1100, 6.0));
+    let url = janus.url(1234);
+    let recorder = spawn(&[
+        "--json",
+        "record",
+        &url,
+        "--admin-key",
+        "roomcast-admin",
+        "--max-duration",
+        "9",
+        "--out",
+        session.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(800));
+    let t0 = Instant::now();
+    let ana = spawn(&["speak", a.to_str().unwrap(), "--to", &url, "--name", "Ana"]);
+    let cleo = spawn(&["speak", c.to_str().unwrap(), "--to", &url, "--name", "Cleo", "--limit", "2"]);
+    std::thread::sleep(Duration::from_millis(2000).saturating_sub(t0.elapsed()));
+    let ben = spawn(&["speak", b.to_str().unwrap(), "--to", &url, "--name", "Ben"]);
+
+    // While they talk: the recorder is in the room but publishes nothing.
+    std::thread::sleep(Duration::from_millis(1000));
+    let client =
+        roomcast::record::janus::JanusClient::connect(&format!("http://127.0.0.1:{}/janus", janus.http), None).unwrap();
+    let handle = client.attach_videoroom().unwrap();
+    let list =
+        client.request(handle, serde_json::json!({"request": "listparticipants", "room": 1234})).unwrap().unwrap();
+    let participants = list["participants"].as_array().unwrap();
+    let me = participants.iter().find(|p| p["display"] == "roomcast recorder").expect("recorder joined the room");
+    assert_eq!(me["publisher"], false, "the recorder must never publish: {list}");
+    assert!(participants.iter().any(|p| p["display"] == "Ben" && p["publisher"] == true));
+    client.destroy();
+
+    finish(ana);
+    finish(ben);
+    finish(cleo);
+    let report: serde_json::Value = serde_json::from_str(&finish(recorder)).unwrap();
+    assert_eq!(report["network"]["lost"], 0, "{report}");
+    let room = room_json(&session);
+    assert_eq!(room["status"], "complete");
+    let freqs = [300.0, 700.0, 1100.0];
+    let mut onsets = Vec::new();
+    for (name, freq) in [("Ana", 300.0), ("Ben", 700.0), ("Cleo", 1100.0)] {
+        let track = track_of(&session, &room, name);
+        let (valid, text) = opusinfo(&track);
+        assert!(valid, "{name}: opusinfo: {text}");
+        let pcm = ffmpeg_decode(&track);
+        assert_eq!(dominant(&pcm, &freqs), freq, "{name}'s track carries someone else's audio");
+        onsets.push(onset(&pcm, 48_000, 0.0, 0.1));
+    }
+    // Ben was started 2 s after Ana (process start-up on both sides is the same work).
+    let late = onsets[1] - onsets[0];
+    assert!((late - 2.0).abs() < 0.040, "Ben starts {late:.3} s after Ana, expected 2.000 s ± 40 ms");
+    let ev = events(&session);
+    for id in ["ana", "ben", "cleo"] {
+        assert!(has_event(&ev, "joined", id).is_some(), "{id} joined: {ev:?}");
+        assert!(has_event(&ev, "talking", id).is_some(), "{id} talking: {ev:?}");
+    }
+    // Janus said Cleo left: she left long before the room ended.
+    let cleo_left = has_event(&ev, "left", "cleo").expect("Cleo left");
+    assert!(cleo_left < onsets[0] + 2.5, "Cleo left at {cleo_left}");
+}
+
+#[test]
+fn plain_rtp_from_ffmpeg_and_speak_with_garbage_on_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("rtp-room");
+    let port = free_udp_port();
+    let url = format!("rtp://127.0.0.1:{port}");
+    let recorder = spawn(&[
+        "--json",
+        "record",
+        &url,
+        "--speaker",
+        "4660=Fiona",
+        "--max-duration",
+        "6",
+        "--out",
+        session.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Real RTP from ffmpeg's own Opus payloader, SSRC 0x1234.
+    let ffmpeg = tool("ffmpeg")
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i", "sine=f=500:d=4:sample_rate=48000", "-c:a", "libopus"])
+        .args(["-payload_type", "111", "-ssrc", "4660", "-f", "rtp"])
+        .arg(&url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let gil = tone(dir.path(), 900, 3.0);
+    let speaker = spawn(&["speak", gil.to_str().unwrap(), "--to", &url, "--name", "Gil"]);
+    let junk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..200u32 {
+        let bytes: Vec<u8> = (0..(i % 90)).map(|j| (j * 37 + i) as u8).collect();
+        junk.send_to(&bytes, ("127.0.0.1", port)).unwrap();
+    }
+    finish(speaker);
+    assert!(ffmpeg.wait_with_output().unwrap().status.success());
+    let report: serde_json::Value = serde_json::from_str(&finish(recorder)).unwrap();
+    assert!(report["network"]["malformed"].as_u64().unwrap() > 0, "garbage counted: {report}");
+    let room = room_json(&session);
+    let names: Vec<&str> = room["speakers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2, "no phantom speakers from garbage: {names:?}");
+    for (name, freq) in [("Fiona", 500.0), ("Gil", 900.0)] {
+        let track = track_of(&session, &room, name);
+        assert!(opusinfo(&track).0, "{name}: {}", opusinfo(&track).1);
+        assert_eq!(dominant(&ffmpeg_decode(&track), &[500.0, 900.0]), freq, "{name}");
+    }
+}
+
+#[test]
+fn kill_9_mid_recording_leaves_readable_tracks_and_recover_finalizes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("crashed");
+    let port = free_udp_port();
+    let url = format!("rtp://127.0.0.1:{port}");
+    let mut recorder = spawn(&["record", &url, "--out", session.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(500));
+    let voice = tone(dir.path(), 440, 8.0);
+    let speaker = spawn(&["speak", voice.to_str().unwrap(), "--to", &url, "--name", "Hana"]);
+    std::thread::sleep(Duration::from_millis(3500));
+    recorder.kill().unwrap(); // SIGKILL: no chance to close anything
+    recorder.wait().unwrap();
+    let room = room_json(&session);
+    assert_eq!(room["status"], "recording");
+    let track = track_of(&session, &room, "Hana");
+    // Readable as it is, by an independent decoder, up to about a second before the kill.
+    let decoded = ffmpeg_decode(&track).len() as f64 / 48_000.0;
+    assert!(decoded > 1.8, "only {decoded:.2} s readable after kill -9");
+    let _ = speaker.wait_with_output();
+
+    let out = ok(roomcast(&["--json", "recover", session.to_str().unwrap()]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let room = room_json(&session);
+    assert_eq!(room["status"], "interrupted");
+    let duration = room["duration"].as_f64().unwrap();
+    assert!((duration - report["duration"].as_f64().unwrap()).abs() < 1e-9);
+    // The room clock ran 4 s (0.5 s before Hana, 3.5 s with her); at most about a second is lost.
+    assert!(duration > 2.9 && duration < 4.2, "duration {duration}");
+    let (valid, text) = opusinfo(&track);
+    assert!(valid && text.contains("Playback length"), "{text}");
+    let samples = ffmpeg_decode(&track).len() as f64 / 48_000.0;
+    assert!((samples - duration).abs() < 0.021, "track {samples} s vs room {duration} s");
+    // Recovering twice is refused: the session is no longer being recorded.
+    let again = roomcast(&["recover", session.to_str().unwrap()]);
+    assert!(again.status.success() || !String::from_utf8_lossy(&again.stderr).is_empty());
+}
+
+#[test]
+fn bad_rooms_get_one_line_errors_and_leave_nothing_behind() {
+    let janus = Janus::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let dead = format!("janus://127.0.0.1:{}/1234", free_tcp_port());
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![dead], "cannot reach Janus"),
+        (vec![janus.url(9999)], "No such room"),
+        (vec![janus.url(4321), "--pin".into(), "0000".into()], "wrong pin"),
+        (vec!["rtsp://127.0.0.1:554/x".into()], "must be rtp://"),
+        (vec!["rtp://127.0.0.1:99999".into()], "expected rtp://ADDRESS:PORT"),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["record".to_string()];
+        all.extend(args);
+        all.extend(["--out".to_string(), out.to_str().unwrap().to_string(), "--max-duration".into(), "2".into()]);
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let result = roomcast(&refs);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{all:?} should fail");
+        assert!(stderr.contains(expected), "{all:?}: expected '{expected}' in: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(!out.exists(), "{all:?} left a session folder behind");
+    }
+}
