@@ -123,14 +123,38 @@ pub struct Voice {
     pub rtcp: bool,
 }
 
+/// Like `speak`, but voice k goes to the port `to.port() + 2k` (one receiver per stream).
+pub async fn speak_spread(
+    talk: &Talk,
+    to: SocketAddr,
+    voices: &[Voice],
+    stop: watch::Receiver<bool>,
+) -> Result<SpeakReport, SpeakError> {
+    let targets: Vec<SocketAddr> =
+        (0..voices.len()).map(|k| SocketAddr::new(to.ip(), to.port().wrapping_add(2 * k as u16))).collect();
+    speak_to(talk, &targets, voices, stop).await
+}
+
 /// Sends `talk` to `to` in real time, once per voice, staggered evenly across a 20 ms frame so N
 /// streams do not arrive as one burst. Stops early when `stop` turns true.
 pub async fn speak(
     talk: &Talk,
     to: SocketAddr,
     voices: &[Voice],
+    stop: watch::Receiver<bool>,
+) -> Result<SpeakReport, SpeakError> {
+    speak_to(talk, &vec![to; voices.len()], voices, stop).await
+}
+
+async fn speak_to(
+    talk: &Talk,
+    targets: &[SocketAddr],
+    voices: &[Voice],
     mut stop: watch::Receiver<bool>,
 ) -> Result<SpeakReport, SpeakError> {
+    let Some(&to) = targets.first() else {
+        return Err(SpeakError::Bad { path: "speak".into(), reason: "no streams to send".into() });
+    };
     let bind: SocketAddr = if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().expect("valid address");
     let socket = UdpSocket::bind(bind).await.map_err(|source| SpeakError::Send { to, source })?;
     let mut streams: Vec<RtpStream> = voices
@@ -148,7 +172,7 @@ pub async fn speak(
     let mut worst = Duration::ZERO;
     let mut next_report = 0u64;
     let at = |pos: u64| Duration::from_nanos(pos * 1_000_000_000 / SAMPLE_RATE as u64);
-    let send = |bytes: Vec<u8>| {
+    let send = |bytes: Vec<u8>, to: SocketAddr| {
         let socket = &socket;
         async move { socket.send_to(&bytes, to).await.map_err(|source| SpeakError::Send { to, source }) }
     };
@@ -171,13 +195,13 @@ pub async fn speak(
                 worst = worst.max(now.saturating_duration_since(due));
             }
             if voices[k].rtcp && (packet.pos >= next_report || sent < n as u64) {
-                send(stream.report(packet.pos, unix_start + at(packet.pos).as_secs_f64())).await?;
+                send(stream.report(packet.pos, unix_start + at(packet.pos).as_secs_f64()), targets[k]).await?;
             }
             if gap {
                 stream.skip();
             }
             let level = AudioLevel { voice: packet.level < 60, level: packet.level };
-            send(stream.packet(packet.pos, &packet.payload, level)).await?;
+            send(stream.packet(packet.pos, &packet.payload, level), targets[k]).await?;
             sent += 1;
         }
         if packet.pos >= next_report {
@@ -194,7 +218,7 @@ pub async fn speak(
     }
     for (k, stream) in streams.iter().enumerate() {
         if voices[k].rtcp {
-            send(stream.bye()).await?;
+            send(stream.bye(), targets[k]).await?;
         }
     }
     Ok(SpeakReport {

@@ -121,6 +121,10 @@ pub struct SpeakArgs {
     /// SSRC of the (first) stream [default: random].
     #[arg(long)]
     ssrc: Option<u32>,
+    /// With --streams: stream k goes to PORT + 2k instead of all to PORT (one receiver per stream,
+    /// as when comparing with one ffmpeg process per stream).
+    #[arg(long, requires = "streams")]
+    spread_ports: bool,
     #[command(flatten)]
     room_args: RoomArgs,
 }
@@ -141,6 +145,21 @@ pub struct DemoArgs {
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the event loop")
 }
+
+#[cfg(unix)]
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() {}
 
 /// A watch channel that turns true on Ctrl-C or SIGTERM.
 fn stop_on_signals() -> watch::Receiver<bool> {
@@ -214,6 +233,8 @@ fn source_for(a: &RecordArgs) -> Result<Box<dyn RoomSource>> {
 
 pub fn record(a: RecordArgs, json: bool) -> Result<()> {
     let source = source_for(&a)?;
+    // A track is an open file per speaker: large rooms need more than the usual 1024 descriptors.
+    raise_open_file_limit();
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("{}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"), session::slug(&a.title)))
     });
@@ -320,7 +341,11 @@ pub fn speak(a: SpeakArgs, json: bool) -> Result<()> {
         }
         rt.block_on(async {
             let stop = stop_on_signals();
-            speak::speak(&talk, to, &voices(true), stop).await
+            if a.spread_ports {
+                speak::speak_spread(&talk, to, &voices(true), stop).await
+            } else {
+                speak::speak(&talk, to, &voices(true), stop).await
+            }
         })?
     };
     if json {
