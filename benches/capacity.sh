@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 need_tools test
 
-STREAMS=${STREAMS:-"250 500 1000 1500"}
+STREAMS=${STREAMS:-"100 1000 2000 3000"}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
-FFMPEG_STREAMS=${FFMPEG_STREAMS:-40}
+FFMPEG_STREAMS=${FFMPEG_STREAMS:-100}
 BENCH_DIR=${BENCH_DIR:-bench-data/capacity}
 voice=samples/conversation/maya.opus
 

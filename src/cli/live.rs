@@ -142,8 +142,14 @@ pub struct DemoArgs {
     limit: Option<f64>,
 }
 
+/// Two threads: the room source keeps draining its socket while the writer waits on the disk (a
+/// thousand speakers joining means a thousand files created at once).
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the event loop")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the event loop")
 }
 
 #[cfg(unix)]

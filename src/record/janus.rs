@@ -316,6 +316,7 @@ impl RoomSource for JanusForwardSource {
                 .await
                 .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
             let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
+            super::enlarge_receive_buffer(&socket);
             let state: Shared = Arc::new(Mutex::new(None));
             let control_events = events.clone();
             let (url, creds) = (self.url.clone(), self.creds.clone());

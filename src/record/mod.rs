@@ -169,7 +169,7 @@ pub async fn record(
         receiver.set_name(*ssrc, name);
     }
     let mut warnings = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_flush = Instant::now();
     let mut last_report = Instant::now();
@@ -194,6 +194,8 @@ pub async fn record(
                         }
                         receiver.handle_datagram(&d.bytes, d.at.saturating_duration_since(start));
                     }
+                    // Release what waited out its window now rather than at the next tick.
+                    receiver.handle_timeout(start.elapsed());
                 }
                 Some(SourceEvent::Name { ssrc, name }) => receiver.set_name(ssrc, &name),
                 Some(SourceEvent::Gone { ssrc }) => receiver.close(ssrc, start.elapsed()),
@@ -280,6 +282,27 @@ fn drain(
         warnings.push(problem);
     }
     Ok(())
+}
+
+/// Asks for a large socket receive buffer (8 MB; as root past the system cap): a burst from many
+/// speakers, or a moment of disk latency, is then absorbed instead of dropped by the kernel.
+pub fn enlarge_receive_buffer(socket: &tokio::net::UdpSocket) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let size: libc::c_int = 8 << 20;
+        let fd = socket.as_raw_fd();
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let ptr = &size as *const libc::c_int as *const libc::c_void;
+        // SAFETY: setsockopt reads `len` bytes from `ptr`, a live c_int; the fd belongs to `socket`.
+        unsafe {
+            if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, ptr, len) != 0 {
+                libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, ptr, len);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = socket;
 }
 
 /// A marker event (chapter) at the current room time.

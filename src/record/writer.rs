@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::rtp::{Output, SpeakerKey};
+use crate::session::events::EventLog;
 use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, Speaker};
 use crate::track::{OpusHead, OpusTags, SAMPLE_RATE, TrackWriter};
 
@@ -35,6 +36,10 @@ pub struct WriteStats {
 
 pub struct LiveSession {
     pub session: Session,
+    events: EventLog,
+    /// room.json is rewritten (atomically, with fsync) at the next flush rather than per change: a
+    /// thousand speakers joining at once must not mean a thousand rewrites of a growing file.
+    room_changed: bool,
     tracks: HashMap<SpeakerKey, LiveTrack>,
     vendor: String,
     pub stats: WriteStats,
@@ -57,8 +62,11 @@ impl LiveSession {
     ) -> session::Result<Self> {
         let room = Room::new(id, title, source, started_at);
         let session = Session::create(dir, room)?;
+        let events = EventLog::open(&session.events_path())?;
         Ok(LiveSession {
             session,
+            events,
+            room_changed: false,
             tracks: HashMap::new(),
             vendor: format!("roomcast {}", env!("CARGO_PKG_VERSION")),
             stats: WriteStats::default(),
@@ -90,7 +98,8 @@ impl LiveSession {
                 if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id) {
                     s.name = name;
                 }
-                self.session.save()
+                self.room_changed = true;
+                Ok(())
             }
             Output::Packet { speaker, pos, payload } => {
                 self.packet(speaker, pos, &payload);
@@ -113,8 +122,8 @@ impl LiveSession {
             if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id) {
                 s.intervals.push(Interval { start: t, end: None });
             }
-            self.session.save()?;
-            return self.session.append_event(&Event { t, kind: EventKind::Joined { speaker: id } });
+            self.room_changed = true;
+            return self.append(Event { t, kind: EventKind::Joined { speaker: id } });
         }
         let id = self.unique_id(name);
         let track_rel = format!("{}/{id}.opus", session::TRACKS_DIR);
@@ -141,8 +150,8 @@ impl LiveSession {
             intervals: vec![Interval { start: t, end: None }],
             origin: Some(origin.to_string()),
         });
-        self.session.save()?;
-        self.session.append_event(&Event { t, kind: EventKind::Joined { speaker: id } })
+        self.room_changed = true;
+        self.append(Event { t, kind: EventKind::Joined { speaker: id } })
     }
 
     fn unique_id(&self, name: &str) -> String {
@@ -172,7 +181,8 @@ impl LiveSession {
 
     fn event(&mut self, key: SpeakerKey, at: u64, kind: impl FnOnce(String) -> EventKind) -> session::Result<()> {
         let Some(track) = self.tracks.get(&key) else { return Ok(()) };
-        self.session.append_event(&Event { t: secs(at), kind: kind(track.speaker_id.clone()) })
+        let event = Event { t: secs(at), kind: kind(track.speaker_id.clone()) };
+        self.append(event)
     }
 
     fn left(&mut self, key: SpeakerKey, at: u64) -> session::Result<()> {
@@ -185,13 +195,18 @@ impl LiveSession {
         {
             last.end = Some(t.max(last.start));
         }
-        self.session.save()?;
-        self.session.append_event(&Event { t, kind: EventKind::Left { speaker: id } })
+        self.room_changed = true;
+        self.append(Event { t, kind: EventKind::Left { speaker: id } })
     }
 
     /// A room event that did not come from RTP (Janus talking events, markers).
     pub fn room_event(&mut self, event: Event) -> session::Result<()> {
-        self.session.append_event(&event)
+        self.append(event)
+    }
+
+    fn append(&mut self, event: Event) -> session::Result<()> {
+        self.events.push(&event);
+        Ok(())
     }
 
     /// The id of the track a receiver speaker writes to.
@@ -199,8 +214,17 @@ impl LiveSession {
         self.tracks.get(&key).map(|t| t.speaker_id.as_str())
     }
 
-    /// Hands every track's complete pages to the OS. Called at least once a second.
+    /// Hands every track's complete pages and the pending events to the OS. Called at least once a
+    /// second.
     pub fn flush(&mut self) {
+        if let Err(e) = self.events.flush() {
+            self.problems.push(e.to_string());
+        }
+        if std::mem::take(&mut self.room_changed)
+            && let Err(e) = self.session.save()
+        {
+            self.problems.push(e.to_string());
+        }
         for track in self.tracks.values_mut() {
             if let Some(writer) = track.writer.as_mut()
                 && let Err(e) = writer.flush()
@@ -217,6 +241,7 @@ impl LiveSession {
     /// closed, open intervals end there, room.json says complete.
     pub fn finish(mut self, room_end: u64, ended_at: DateTime<Utc>) -> session::Result<Session> {
         let end = secs(room_end);
+        self.events.flush()?;
         for track in self.tracks.values_mut() {
             if let Some(writer) = track.writer.take()
                 && let Err(e) = writer.finish(Some(room_end))

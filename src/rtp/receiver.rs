@@ -272,11 +272,15 @@ impl Receiver {
             }
         } else {
             match RtpPacket::parse(datagram) {
-                Ok(packet) => self.handle_rtp(&packet, now),
+                Ok(packet) => {
+                    self.handle_rtp(&packet, now);
+                    // Only this source can have something new to release; the others wait for
+                    // `handle_timeout` (per datagram, a scan of every source would cost O(sources)).
+                    self.release(packet.ssrc, now);
+                }
                 Err(_) => self.stats.malformed += 1,
             }
         }
-        self.release_all(now);
     }
 
     /// Lets time pass: releases packets whose reorder window has run out and closes silent sources.

@@ -51,6 +51,36 @@ pub fn append(path: &Path, event: &Event) -> Result<()> {
     f.write_all(line.as_bytes()).map_err(io_err(path))
 }
 
+/// An events.jsonl kept open while a room is recorded: lines are gathered and written together on
+/// `flush` (the recorder flushes with its tracks, at least once a second), one write each time, so a
+/// crash cuts at most a line that the reader then ignores.
+pub struct EventLog {
+    file: File,
+    path: std::path::PathBuf,
+    pending: String,
+}
+
+impl EventLog {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io_err(path))?;
+        Ok(EventLog { file, path: path.to_path_buf(), pending: String::new() })
+    }
+
+    pub fn push(&mut self, event: &Event) {
+        self.pending.push_str(&serde_json::to_string(event).expect("event serializes"));
+        self.pending.push('\n');
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = self.file.write_all(self.pending.as_bytes()).map_err(io_err(&self.path));
+        self.pending.clear();
+        result
+    }
+}
+
 /// Reads every event. A last line cut off by a crash is ignored; a bad line elsewhere is an error.
 pub fn read(path: &Path) -> Result<Vec<Event>> {
     let f = match File::open(path) {
