@@ -146,7 +146,7 @@ pub struct DemoArgs {
 /// thousand speakers joining means a thousand files created at once).
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("starting the event loop")

@@ -13,10 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
-use super::{Datagram, Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
+use super::{Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JanusError {
@@ -312,8 +311,7 @@ impl RoomSource for JanusForwardSource {
         Box::pin(async move {
             let ip = self.listen.map(|a| a.ip()).or_else(|| local_ip_towards(&self.url.host, self.url.port));
             let listen = self.listen.unwrap_or_else(|| SocketAddr::new(ip.unwrap_or([127, 0, 0, 1].into()), 0));
-            let socket = UdpSocket::bind(listen)
-                .await
+            let socket = StdUdpSocket::bind(listen)
                 .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
             let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
             super::enlarge_receive_buffer(&socket);
@@ -330,26 +328,11 @@ impl RoomSource for JanusForwardSource {
                 Err(_) => return Err(RecordError::Source("Janus control thread ended".into())),
             }
             let _ = events.send(SourceEvent::Ready(format!("{} (forwarded to {local})", self.url))).await;
-            let mut buf = vec![0u8; 65_536];
-            loop {
-                tokio::select! {
-                    ready = socket.readable() => {
-                        if ready.is_err() { continue; }
-                        let at = Instant::now();
-                        let mut batch = Vec::new();
-                        while batch.len() < 256 {
-                            match socket.try_recv_from(&mut buf) {
-                                Ok((n, from)) => batch.push(Datagram { bytes: buf[..n].to_vec(), at, from }),
-                                Err(_) => break,
-                            }
-                        }
-                        if !batch.is_empty() && events.send(SourceEvent::Datagrams(batch)).await.is_err() {
-                            break;
-                        }
-                    }
-                    _ = stop.changed() => break,
-                }
-            }
+            let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let thread = super::recv::spawn(vec![socket], events, stop_flag.clone());
+            let _ = stop.changed().await;
+            stop_flag.store(true, Ordering::Relaxed);
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
             let (url, creds) = (self.url.clone(), self.creds.clone());
             let _ = tokio::task::spawn_blocking(move || {
                 if let Some(f) = state.lock().unwrap_or_else(|e| e.into_inner()).take() {

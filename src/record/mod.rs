@@ -6,6 +6,7 @@
 
 pub mod janus;
 pub mod recover;
+pub mod recv;
 pub mod rtp_source;
 pub mod writer;
 
@@ -286,7 +287,7 @@ fn drain(
 
 /// Asks for a large socket receive buffer (8 MB; as root past the system cap): a burst from many
 /// speakers, or a moment of disk latency, is then absorbed instead of dropped by the kernel.
-pub fn enlarge_receive_buffer(socket: &tokio::net::UdpSocket) {
+pub fn enlarge_receive_buffer(socket: &std::net::UdpSocket) {
     #[cfg(unix)]
     {
         use std::os::fd::AsRawFd;
