@@ -14,6 +14,7 @@ use roomcast::progress::Silent;
 use roomcast::record::janus::{Credentials, JanusForwardSource, JanusUrl, REMOTE_PUBLISHER_SSRC, RemotePublisher};
 use roomcast::record::recover::recover as recover_session;
 use roomcast::record::rtp_source::{RtpSource, parse_rtp_url};
+use roomcast::record::webrtc::JanusWebrtcSource;
 use roomcast::record::{self, RecordObserver, RecordOptions, RoomSource};
 use roomcast::rtp::ReceiverConfig;
 use roomcast::session::{self, Session};
@@ -25,7 +26,7 @@ use super::{args, clock, print_json};
 pub enum Media {
     /// Janus forwards each publisher's audio to a local UDP port (needs the admin key or secret).
     RtpForward,
-    /// A WebRTC subscriber (not built yet: use rtp-forward).
+    /// A WebRTC subscriber, as a browser in the room would be (needs no admin rights).
     Webrtc,
 }
 
@@ -76,9 +77,10 @@ pub struct RecordArgs {
     #[arg(long = "speaker", value_name = "SSRC=NAME", value_parser = ssrc_name)]
     speakers: Vec<(u32, String)>,
     /// How Janus audio reaches roomcast.
-    #[arg(long, value_enum, default_value = "rtp-forward")]
+    #[arg(long, value_enum, default_value = "webrtc")]
     media: Media,
-    /// Local address Janus forwards to [default: ours on the route to Janus, any free port].
+    /// Local address for the media: the WebRTC candidate (port ignored), or where Janus forwards to
+    /// [default: ours on the route to Janus, any free port].
     #[arg(long, value_name = "ADDRESS:PORT")]
     listen: Option<SocketAddr>,
     /// Reorder window (jitter buffer) in milliseconds.
@@ -230,7 +232,8 @@ fn source_for(a: &RecordArgs) -> Result<Box<dyn RoomSource>> {
     if a.room.starts_with("janus://") {
         let url = JanusUrl::parse(&a.room).map_err(anyhow::Error::msg)?;
         if a.media == Media::Webrtc {
-            bail!("--media webrtc is not built yet; use --media rtp-forward (the default)");
+            let ip = a.listen.map(|l| l.ip());
+            return Ok(Box::new(JanusWebrtcSource { url, creds: a.room_args.credentials(), ip }));
         }
         return Ok(Box::new(JanusForwardSource { url, creds: a.room_args.credentials(), listen: a.listen }));
     }

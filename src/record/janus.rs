@@ -149,9 +149,18 @@ impl JanusClient {
     /// Sends a plugin request. Synchronous requests return their `plugindata.data`; asynchronous
     /// ones (join, leave) return `None` and answer on the long poll.
     pub fn request(&self, handle: u64, body: Value) -> Result<Option<Value>, JanusError> {
-        let name = str_of(&body, "request");
+        self.message(handle, json!({"janus": "message", "body": body}))
+    }
+
+    /// A plugin request carrying a JSEP offer or answer (`start` with our answer, say).
+    pub fn request_with_jsep(&self, handle: u64, body: Value, jsep: Value) -> Result<Option<Value>, JanusError> {
+        self.message(handle, json!({"janus": "message", "body": body, "jsep": jsep}))
+    }
+
+    fn message(&self, handle: u64, message: Value) -> Result<Option<Value>, JanusError> {
+        let name = str_of(&message["body"], "request");
         let url = format!("{}/{}/{}", self.api, self.session, handle);
-        let reply = self.post(&url, json!({"janus": "message", "body": body}), &name)?;
+        let reply = self.post(&url, message, &name)?;
         if reply["janus"] == "ack" {
             return Ok(None);
         }
@@ -280,7 +289,7 @@ pub fn join_passive(client: &JanusClient, handle: u64, room: u64, creds: &Creden
 }
 
 /// The local address Janus should send to: the one the OS would use to reach the Janus host.
-fn local_ip_towards(host: &str, port: u16) -> Option<std::net::IpAddr> {
+pub(crate) fn local_ip_towards(host: &str, port: u16) -> Option<std::net::IpAddr> {
     let target = (host, port).to_socket_addrs().ok()?.next()?;
     let probe = StdUdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }).ok()?;
     probe.connect(target).ok()?;

@@ -8,6 +8,7 @@ pub mod janus;
 pub mod recover;
 pub mod recv;
 pub mod rtp_source;
+pub mod webrtc;
 pub mod writer;
 
 use std::future::Future;

@@ -18,7 +18,11 @@ pub const COALESCE: Duration = Duration::from_millis(20);
 
 /// Spawns the receiving thread for `sockets` (set non-blocking here). It stops when `stop` is set or
 /// the recorder hangs up.
-pub fn spawn(sockets: Vec<UdpSocket>, events: mpsc::Sender<SourceEvent>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn spawn(
+    sockets: Vec<UdpSocket>,
+    events: mpsc::Sender<SourceEvent>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for s in &sockets {
             let _ = s.set_nonblocking(true);
@@ -115,7 +119,13 @@ impl BatchReceiver {
             // SAFETY: every header points at a live buffer and address slot of ours, for the call's
             // duration; the kernel writes at most the lengths given.
             let n = unsafe {
-                libc::recvmmsg(fd, msgs.as_mut_ptr(), PER_CALL as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
+                libc::recvmmsg(
+                    fd,
+                    msgs.as_mut_ptr(),
+                    PER_CALL as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
             };
             if n < 0 {
                 return Err(std::io::Error::last_os_error());

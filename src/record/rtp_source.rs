@@ -35,7 +35,8 @@ impl RoomSource for RtpSource {
         mut stop: watch::Receiver<bool>,
     ) -> SourceFuture {
         Box::pin(async move {
-            let bind_err = |addr: SocketAddr, e: std::io::Error| RecordError::Source(format!("cannot listen on {addr}: {e}"));
+            let bind_err =
+                |addr: SocketAddr, e: std::io::Error| RecordError::Source(format!("cannot listen on {addr}: {e}"));
             let rtp = UdpSocket::bind(self.addr).map_err(|e| bind_err(self.addr, e))?;
             let local = rtp.local_addr().map_err(|e| bind_err(self.addr, e))?;
             super::enlarge_receive_buffer(&rtp);
@@ -43,7 +44,9 @@ impl RoomSource for RtpSource {
             let rtcp_addr = SocketAddr::new(local.ip(), local.port().wrapping_add(1));
             let rtcp = UdpSocket::bind(rtcp_addr).ok();
             if rtcp.is_none() {
-                let _ = events.send(SourceEvent::Warning(format!("RTCP port {rtcp_addr} is taken; RTCP only on {local}"))).await;
+                let _ = events
+                    .send(SourceEvent::Warning(format!("RTCP port {rtcp_addr} is taken; RTCP only on {local}")))
+                    .await;
             }
             // Receiver reports leave from the socket RTCP arrives on.
             let sender = rtcp.as_ref().unwrap_or(&rtp).try_clone().map_err(|e| bind_err(local, e))?;
