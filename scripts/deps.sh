@@ -10,13 +10,13 @@
 declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
-    [espeak-ng]=espeak-ng [sox]=sox [janus]=janus
+    [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2
 )
 
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
     esac
     if ! command -v cargo >/dev/null 2>&1; then

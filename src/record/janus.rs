@@ -386,6 +386,20 @@ fn setup(
             return Err(e);
         }
     };
+    // The secret and admin key are only checked when a forward is asked for, which may be long
+    // after joining (an empty room): check them now, with a request that needs the same rights.
+    let mut check = json!({"request": "listforwarders", "room": url.room});
+    if let Some(k) = &creds.admin_key {
+        check["admin_key"] = json!(k);
+    }
+    if let Some(s) = &creds.secret {
+        check["secret"] = json!(s);
+    }
+    if let Err(e) = client.request(handle, check) {
+        let _ = client.request(handle, json!({"request": "leave"}));
+        client.destroy();
+        return Err(e);
+    }
     let mut f = Forwarding { client, handle, forwards: Vec::new(), known: Vec::new(), ssrcs: Vec::new() };
     for p in publishers_of(&joined) {
         forward(&mut f, url, creds, local, &p, events)?;

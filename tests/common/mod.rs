@@ -2,6 +2,8 @@
 //! opusinfo) and small generated audio fixtures.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
