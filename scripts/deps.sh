@@ -3,7 +3,8 @@
 #
 #   need_tools build        compilers and cmake: libopus and LAME are built from source by cargo
 #   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
-#                           and Janus (the real room server the live tests record from)
+#                           Janus (the real room server the live tests record from), iproute2 (a veth
+#                           for the WebRTC test) and GStreamer (a second real RTP sender)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
 
 # command -> Debian package
@@ -11,12 +12,13 @@ declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
     [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2
+    [gst-launch-1.0]="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
 )
 
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
     esac
     if ! command -v cargo >/dev/null 2>&1; then
@@ -27,7 +29,8 @@ need_tools() {
     for c in "${cmds[@]}"; do
         if ! command -v "$c" >/dev/null 2>&1; then
             missing+=("$c")
-            [[ " ${pkgs[*]} " == *" ${ROOMCAST_PKG[$c]} "* ]] || pkgs+=("${ROOMCAST_PKG[$c]}")
+            # shellcheck disable=SC2206 # a command may need several packages (GStreamer and its plugins)
+            [[ " ${pkgs[*]} " == *" ${ROOMCAST_PKG[$c]} "* ]] || pkgs+=(${ROOMCAST_PKG[$c]})
         fi
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0

@@ -14,6 +14,18 @@ use std::time::{Duration, Instant};
 use common::live::*;
 use common::*;
 
+/// Where a `tone` comes back after its 200 ms silence (TONE_LANDMARK into the file), in seconds.
+fn landmark(pcm: &[f32]) -> f64 {
+    let first = onset(pcm, 48_000, 0.0, 0.1);
+    let win = 480;
+    let from = ((first + 0.3) * 48_000.0) as usize;
+    let gap = (from..pcm.len().saturating_sub(win))
+        .step_by(win)
+        .find(|&i| pcm[i..i + win].iter().all(|s| s.abs() < 0.005))
+        .expect("the tone's 200 ms silence");
+    onset(pcm, 48_000, gap as f64 / 48_000.0, 0.1)
+}
+
 /// Three speakers into a Janus room recorded with `media` options: Ana from the start, Ben 2 s late,
 /// Cleo leaving after 2 s.
 fn janus_room_three_speakers(janus: &Janus, media: &[&str]) {
@@ -59,9 +71,10 @@ fn janus_room_three_speakers(janus: &Janus, media: &[&str]) {
         assert!(valid, "{name}: opusinfo: {text}");
         let pcm = ffmpeg_decode(&track);
         assert_eq!(dominant(&pcm, &freqs), freq, "{name}'s track carries someone else's audio");
-        onsets.push(onset(&pcm, 48_000, 0.0, 0.1));
+        onsets.push(landmark(&pcm));
     }
-    // Ben was started 2 s after Ana (process start-up on both sides is the same work).
+    // Ben was started 2 s after Ana (process start-up on both sides is the same work); compared at
+    // the landmark inside their audio, since a subscriber may miss a speaker's first packets.
     let late = onsets[1] - onsets[0];
     assert!((late - 2.0).abs() < 0.040, "Ben starts {late:.3} s after Ana, expected 2.000 s ± 40 ms");
     let ev = events(&session);
@@ -204,4 +217,88 @@ fn bad_rooms_get_one_line_errors_and_leave_nothing_behind() {
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
         assert!(!out.exists(), "{all:?} left a session folder behind");
     }
+}
+
+#[test]
+fn receiver_reports_reach_a_sender_that_sends_rtcp() {
+    use roomcast::rtp::packet::{AudioLevel, build_rtp};
+    use roomcast::rtp::rtcp::{self, Rtcp, SenderReport};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_udp_port();
+    let out = dir.path().join("room");
+    let recorder =
+        spawn(&["record", &format!("rtp://127.0.0.1:{port}"), "--max-duration", "8", "--out", out.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(400));
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ssrc = 0xC0FFEE;
+    let start = std::time::Instant::now();
+    for n in 0..300u16 {
+        if n % 50 == 0 {
+            let mut compound = rtcp::build_sender_report(&SenderReport {
+                ssrc,
+                ntp: rtcp::ntp_from_secs(3.9e9 + n as f64 / 50.0),
+                rtp_timestamp: n as u32 * 960,
+                packets: n as u32,
+                octets: 0,
+            });
+            compound.extend(rtcp::build_sdes(ssrc, "mo@test", Some("Mo")));
+            sender.send_to(&compound, ("127.0.0.1", port)).unwrap();
+        }
+        // Every tenth packet lost on the way: the report must say so.
+        if n % 10 != 5 {
+            let level = AudioLevel { voice: true, level: 30 };
+            let packet = build_rtp(111, false, n, n as u32 * 960, ssrc, Some((1, level)), &[0xF8, 0xFF, 0xFE]);
+            sender.send_to(&packet, ("127.0.0.1", port)).unwrap();
+        }
+        std::thread::sleep(
+            (start + Duration::from_millis(20 * (n as u64 + 1))).saturating_duration_since(std::time::Instant::now()),
+        );
+    }
+    sender.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut block = None;
+    while let Ok(n) = sender.recv(&mut buf) {
+        for report in rtcp::parse(&buf[..n]).unwrap_or_default() {
+            if let Rtcp::ReceiverReport { reports, .. } = report {
+                block = reports.into_iter().find(|b| b.ssrc == ssrc).or(block);
+            }
+        }
+    }
+    finish(recorder);
+    let block = block.expect("a receiver report about our stream came back");
+    assert!(block.cumulative_lost >= 20, "losses reported: {block:?}");
+    assert!(block.last_sr != 0, "our last sender report is acknowledged: {block:?}");
+}
+
+#[test]
+fn a_gstreamer_sender_is_recorded_under_the_name_given_for_its_ssrc() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("gst-room");
+    let port = free_udp_port();
+    let recorder = spawn(&[
+        "record",
+        &format!("rtp://127.0.0.1:{port}"),
+        "--speaker",
+        "0x6057=Gus",
+        "--max-duration",
+        "5",
+        "--out",
+        session.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(400));
+    // GStreamer's own Opus encoder and RTP payloader, in real time.
+    let pipeline = format!(
+        "audiotestsrc is-live=true freq=650 volume=0.3 samplesperbuffer=960 num-buffers=150 ! audio/x-raw,rate=48000 ! \
+         audioconvert ! opusenc ! rtpopuspay pt=111 ssrc=24663 ! udpsink host=127.0.0.1 port={port}"
+    );
+    let gst = tool("gst-launch-1.0").arg("-q").args(pipeline.split_whitespace()).output().unwrap();
+    assert!(gst.status.success(), "{}", String::from_utf8_lossy(&gst.stderr));
+    finish(recorder);
+    let room = room_json(&session);
+    let track = track_of(&session, &room, "Gus");
+    assert!(opusinfo(&track).0, "{}", opusinfo(&track).1);
+    let pcm = ffmpeg_decode(&track);
+    assert_eq!(dominant(&pcm, &[400.0, 650.0, 900.0]), 650.0);
+    let heard = pcm.iter().filter(|s| s.abs() > 0.05).count() as f64 / 48_000.0;
+    assert!(heard > 2.5, "about 3 s of tone recorded, got {heard:.2} s");
 }

@@ -87,6 +87,18 @@ fn str_of(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
+impl Credentials {
+    /// Adds the rights a forwarding request needs: the admin key and the room secret, when given.
+    fn authorize(&self, body: &mut Value) {
+        if let Some(k) = &self.admin_key {
+            body["admin_key"] = json!(k);
+        }
+        if let Some(s) = &self.secret {
+            body["secret"] = json!(s);
+        }
+    }
+}
+
 impl JanusClient {
     pub fn connect(api: &str, token: Option<String>) -> Result<Self, JanusError> {
         let agent = ureq::AgentBuilder::new()
@@ -389,12 +401,7 @@ fn setup(
     // The secret and admin key are only checked when a forward is asked for, which may be long
     // after joining (an empty room): check them now, with a request that needs the same rights.
     let mut check = json!({"request": "listforwarders", "room": url.room});
-    if let Some(k) = &creds.admin_key {
-        check["admin_key"] = json!(k);
-    }
-    if let Some(s) = &creds.secret {
-        check["secret"] = json!(s);
-    }
+    creds.authorize(&mut check);
     if let Err(e) = client.request(handle, check) {
         let _ = client.request(handle, json!({"request": "leave"}));
         client.destroy();
@@ -429,12 +436,7 @@ fn forward(
             "host": local.ip().to_string(), "host_family": if local.is_ipv4() { "ipv4" } else { "ipv6" },
             "streams": [{"mid": mid, "port": local.port(), "ssrc": ssrc}],
         });
-        if let Some(k) = &creds.admin_key {
-            body["admin_key"] = json!(k);
-        }
-        if let Some(s) = &creds.secret {
-            body["secret"] = json!(s);
-        }
+        creds.authorize(&mut body);
         let data = f.client.request(f.handle, body)?.unwrap_or(Value::Null);
         let forwarders = data.get("forwarders").and_then(Value::as_array).cloned().unwrap_or_default();
         if forwarders.is_empty() {
@@ -456,12 +458,7 @@ fn teardown(f: &Forwarding, url: &JanusUrl, creds: &Credentials) {
     for (publisher, stream) in &f.forwards {
         let mut body =
             json!({"request": "stop_rtp_forward", "room": url.room, "publisher_id": publisher, "stream_id": stream});
-        if let Some(k) = &creds.admin_key {
-            body["admin_key"] = json!(k);
-        }
-        if let Some(s) = &creds.secret {
-            body["secret"] = json!(s);
-        }
+        creds.authorize(&mut body);
         let _ = f.client.request(f.handle, body);
     }
     let _ = f.client.request(f.handle, json!({"request": "leave"}));

@@ -317,10 +317,11 @@ impl Receiver {
 
     /// The room is over: releases everything buffered and closes every source.
     pub fn finish(&mut self, now: Duration) {
-        let now_s = samples(now);
-        let ssrcs: Vec<u32> = self.sources.keys().copied().collect();
-        for ssrc in ssrcs {
-            self.close_source(ssrc, now_s);
+        let now = samples(now);
+        let mut ssrcs: Vec<(i64, u32)> = self.sources.values().map(|s| (s.first_arrival, s.ssrc)).collect();
+        ssrcs.sort_unstable();
+        for (_, ssrc) in ssrcs {
+            self.close_source(ssrc, now);
         }
     }
 
@@ -419,23 +420,21 @@ impl Receiver {
         if let Some(next) = source.next_seq
             && seq < next
         {
-            {
-                let received = next - seq < HISTORY as i64 && source.history[(seq as u64 % HISTORY) as usize];
-                if received {
-                    source.stats.duplicates += 1;
-                    self.stats.duplicates += 1;
-                } else {
-                    source.stats.late += 1;
-                    self.stats.late += 1;
-                    if next - seq < HISTORY as i64 {
-                        // It was counted lost when its turn passed; it did arrive, just too late.
-                        source.stats.lost = source.stats.lost.saturating_sub(1);
-                        self.stats.lost = self.stats.lost.saturating_sub(1);
-                        source.history[(seq as u64 % HISTORY) as usize] = true;
-                    }
+            let received = next - seq < HISTORY as i64 && source.history[(seq as u64 % HISTORY) as usize];
+            if received {
+                source.stats.duplicates += 1;
+                self.stats.duplicates += 1;
+            } else {
+                source.stats.late += 1;
+                self.stats.late += 1;
+                if next - seq < HISTORY as i64 {
+                    // It was counted lost when its turn passed; it did arrive, just too late.
+                    source.stats.lost = source.stats.lost.saturating_sub(1);
+                    self.stats.lost = self.stats.lost.saturating_sub(1);
+                    source.history[(seq as u64 % HISTORY) as usize] = true;
                 }
-                return;
             }
+            return;
         }
         if source.buffer.contains_key(&seq) {
             source.stats.duplicates += 1;

@@ -25,12 +25,17 @@ pub fn free_tcp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Seconds into every `tone` file where a 200 ms silence ends: a landmark inside the audio for
+/// alignment checks that must not depend on a track's very first packets (a WebRTC subscription
+/// made while someone already talks starts with what is in flight once it connects).
+pub const TONE_LANDMARK: f64 = 1.2;
+
 pub fn tone(dir: &Path, freq: u32, secs: f64) -> PathBuf {
     let path = dir.join(format!("tone{freq}.wav"));
     let out = tool("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
         .arg(format!("sine=f={freq}:d={secs}:sample_rate=48000"))
-        .args(["-af", "volume=0.5", "-ac", "1"])
+        .args(["-af", "volume=0.5,volume=enable='between(t,1,1.2)':volume=0", "-ac", "1"])
         .arg(&path)
         .output()
         .unwrap();
