@@ -302,3 +302,33 @@ fn a_gstreamer_sender_is_recorded_under_the_name_given_for_its_ssrc() {
     let heard = pcm.iter().filter(|s| s.abs() > 0.05).count() as f64 / 48_000.0;
     assert!(heard > 2.5, "about 3 s of tone recorded, got {heard:.2} s");
 }
+
+#[test]
+fn demo_records_the_sample_live_and_masters_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let sample = repo().join("samples/conversation");
+    let stdout = ok(roomcast(&[
+        "--json",
+        "demo",
+        "--limit",
+        "6",
+        "--out",
+        out.to_str().unwrap(),
+        "--sample",
+        sample.to_str().unwrap(),
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["record"]["network"]["lost"], 0);
+    let room = room_json(&out);
+    let mut names: Vec<&str> =
+        room["speakers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["Maya", "Theo"], "Priya joins at 38 s, after the 6 s played");
+    for name in ["Maya", "Theo"] {
+        assert!(opusinfo(&track_of(&out, &room, name)).0);
+    }
+    let master = out.join("master.mp3");
+    let decoded = ffmpeg_decode(&master).len() as f64 / 48_000.0;
+    assert!((decoded - room["duration"].as_f64().unwrap()).abs() < 0.05, "master {decoded} s");
+}

@@ -504,3 +504,40 @@ fn receiver_reports_tell_the_sender_about_loss_and_jitter() {
     assert_eq!(reports[0].highest_sequence, 99);
     assert_eq!(reports[0].fraction_lost, (10 * 256 / 100) as u8);
 }
+
+#[test]
+fn corrupted_datagrams_never_panic_the_receiver() {
+    // Valid RTP, RTCP and extension-bearing packets with random bytes flipped, truncated or grown:
+    // whatever arrives, the receiver counts and carries on.
+    let mut rng = Rng(0xbad_5eed);
+    let mut receiver = Receiver::new(ReceiverConfig::default(), 1);
+    let level = AudioLevel { voice: true, level: 40 };
+    let mut templates = [
+        build_rtp(111, true, 1, 960, 5, Some((1, level)), &[0xFC, 0xFF, 0xFE]),
+        rtcp::build_sender_report(&SenderReport { ssrc: 5, ntp: 1 << 40, rtp_timestamp: 0, packets: 1, octets: 3 }),
+        rtcp::build_sdes(5, "x@y", Some("X")),
+        rtcp::build_bye(5),
+        rtcp::build_receiver_report(9, &[Default::default()]),
+    ];
+    templates[2].extend(rtcp::build_bye(6));
+    for i in 0..200_000u64 {
+        let mut d = templates[(rng.next() % templates.len() as u64) as usize].clone();
+        for _ in 0..1 + rng.next() % 4 {
+            let at = (rng.next() as usize) % d.len();
+            d[at] ^= 1 << (rng.next() % 8);
+        }
+        match rng.next() % 4 {
+            0 => d.truncate((rng.next() as usize) % (d.len() + 1)),
+            1 => d.extend((0..rng.next() % 20).map(|_| rng.next() as u8)),
+            _ => {}
+        }
+        receiver.handle_datagram(&d, Duration::from_millis(i / 10));
+        if i % 1000 == 0 {
+            receiver.handle_timeout(Duration::from_millis(i / 10));
+            while receiver.poll_output().is_some() {}
+            let _ = receiver.receiver_report(Duration::from_millis(i / 10));
+        }
+    }
+    receiver.finish(Duration::from_secs(30));
+    assert!(receiver.stats.malformed > 0);
+}
