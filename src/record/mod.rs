@@ -196,8 +196,6 @@ pub async fn record(
                         }
                         receiver.handle_datagram(&d.bytes, d.at.saturating_duration_since(start));
                     }
-                    // Release what waited out its window now rather than at the next tick.
-                    receiver.handle_timeout(start.elapsed());
                 }
                 Some(SourceEvent::Name { ssrc, name }) => receiver.set_name(ssrc, &name),
                 Some(SourceEvent::Gone { ssrc }) => receiver.close(ssrc, start.elapsed()),

@@ -201,6 +201,8 @@ pub struct Receiver {
     names: HashMap<u32, String>,
     /// Room seconds minus sender NTP seconds, shared by every source with sender reports.
     ntp_offset: Option<f64>,
+    /// Some source said BYE and is waiting out its window.
+    byes_pending: bool,
     outputs: VecDeque<Output>,
     pub stats: ReceiverStats,
 }
@@ -225,6 +227,7 @@ impl Receiver {
             speakers: Vec::new(),
             names: HashMap::new(),
             ntp_offset: None,
+            byes_pending: false,
             outputs: VecDeque::new(),
             stats: ReceiverStats::default(),
         }
@@ -312,6 +315,7 @@ impl Receiver {
         let now = samples(now);
         if let Some(source) = self.sources.get_mut(&ssrc) {
             source.bye = Some(now);
+            self.byes_pending = true;
         }
     }
 
@@ -495,6 +499,7 @@ impl Receiver {
                 for ssrc in ssrcs {
                     if let Some(source) = self.sources.get_mut(&ssrc) {
                         source.bye = Some(now);
+                        self.byes_pending = true;
                     }
                 }
             }
@@ -503,13 +508,18 @@ impl Receiver {
     }
 
     fn release_all(&mut self, now: i64) {
-        // In order of first arrival, so speakers are numbered in the order they were heard.
-        let mut ssrcs: Vec<(i64, u32)> = self.sources.values().map(|s| (s.first_arrival, s.ssrc)).collect();
+        // Only sources with packets waiting (in-order packets leave on arrival), in order of first
+        // arrival, so speakers are numbered in the order they were heard.
+        let mut ssrcs: Vec<(i64, u32)> =
+            self.sources.values().filter(|s| !s.buffer.is_empty()).map(|s| (s.first_arrival, s.ssrc)).collect();
         ssrcs.sort_unstable();
         for (_, ssrc) in ssrcs {
             self.release(ssrc, now);
         }
         let window = samples(self.config.reorder_window);
+        if !self.byes_pending {
+            return;
+        }
         let said_bye: Vec<u32> = self
             .sources
             .values()
@@ -519,6 +529,7 @@ impl Receiver {
         for ssrc in said_bye {
             self.close_source(ssrc, now);
         }
+        self.byes_pending = self.sources.values().any(|s| !s.closed && s.bye.is_some());
     }
 
     fn release(&mut self, ssrc: u32, now: i64) {
