@@ -196,30 +196,66 @@ fn stop_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
+/// The recorder's terminal: joined/left lines, and on a terminal a status line kept up to date.
 struct Console {
     json: bool,
+    tty: bool,
+}
+
+impl Console {
+    fn new(json: bool) -> Self {
+        use std::io::IsTerminal;
+        Console { json, tty: !json && std::io::stderr().is_terminal() }
+    }
+
+    /// Clears the status line (before the final summary).
+    fn done(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    /// A line of its own, clearing the status line first.
+    fn line(&self, text: &str) {
+        if self.json {
+            return;
+        }
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+        eprintln!("{text}");
+    }
 }
 
 impl RecordObserver for Console {
     fn ready(&self, at: &str) {
         tracing::info!("joined {at}");
-        if !self.json {
-            eprintln!("Recording {at} (Ctrl-C to stop)");
+        self.line(&format!("Recording {at} (Ctrl-C to stop)"));
+    }
+    fn status(&self, s: &record::LiveStatus) {
+        if self.tty {
+            eprint!(
+                "\r\x1b[K  {}  {} of {} speaker(s) in the room  {} packets  {} lost",
+                clock(s.elapsed),
+                s.present,
+                s.speakers,
+                s.packets,
+                s.lost
+            );
         }
     }
     fn joined(&self, name: &str, at: f64) {
         tracing::info!("{name} joined at {}", clock(at));
-        if !self.json {
-            eprintln!("  {} {name} joined", clock(at));
-        }
+        self.line(&format!("  {} {name} joined", clock(at)));
     }
     fn left(&self, name: &str, at: f64) {
         tracing::info!("{name} left at {}", clock(at));
-        if !self.json {
-            eprintln!("  {} {name} left", clock(at));
-        }
+        self.line(&format!("  {} {name} left", clock(at)));
     }
     fn warning(&self, message: &str) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
         eprintln!("roomcast: warning: {message}");
     }
 }
@@ -257,10 +293,13 @@ pub fn record(a: RecordArgs, json: bool) -> Result<()> {
         names: a.speakers.clone(),
     };
     let rt = runtime()?;
+    let console = Console::new(json);
     let report = rt.block_on(async {
         let stop = stop_on_signals();
-        record::record(source, options, stop, &Console { json }).await
-    })?;
+        record::record(source, options, stop, &console).await
+    });
+    console.done();
+    let report = report?;
     if json {
         return print_json(&report);
     }
@@ -434,7 +473,7 @@ pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
         receiver: ReceiverConfig::default(),
         names: Vec::new(),
     };
-    let console = Console { json };
+    let console = Console::new(json);
     let rt = runtime()?;
     if !json {
         eprintln!(
@@ -478,6 +517,7 @@ pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
             result
         };
         let (recorded, spoken) = tokio::join!(recorder, speakers);
+        console.done();
         spoken?;
         anyhow::Ok(recorded?)
     })?;

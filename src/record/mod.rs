@@ -107,9 +107,20 @@ pub struct RecordReport {
     pub warnings: Vec<String>,
 }
 
+/// Where a recording stands, reported about once a second.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveStatus {
+    pub elapsed: f64,
+    pub present: usize,
+    pub speakers: usize,
+    pub packets: u64,
+    pub lost: u64,
+}
+
 /// Things the recorder reports while it runs (for `-v` logs and the terminal).
 pub trait RecordObserver: Send {
     fn ready(&self, _where: &str) {}
+    fn status(&self, _status: &LiveStatus) {}
     fn joined(&self, _name: &str, _at: f64) {}
     fn left(&self, _name: &str, _at: f64) {}
     fn warning(&self, _message: &str) {}
@@ -175,6 +186,7 @@ pub async fn record(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_flush = Instant::now();
     let mut last_report = Instant::now();
+    let mut last_status = Instant::now();
     let mut rtcp_peers: Vec<SocketAddr> = Vec::new();
     let mut empty_since: Option<Instant> = None;
     let deadline = options.max_duration.map(|d| tokio::time::Instant::from_std(start + d));
@@ -217,6 +229,16 @@ pub async fn record(
                             let _ = outgoing_tx.send((rr.clone(), *peer));
                         }
                     }
+                }
+                if now.duration_since(last_status) >= Duration::from_secs(1) {
+                    last_status = now;
+                    observer.status(&LiveStatus {
+                        elapsed: now.duration_since(start).as_secs_f64(),
+                        present: live.present(),
+                        speakers: live.speaker_count(),
+                        packets: receiver.stats.packets,
+                        lost: receiver.stats.lost,
+                    });
                 }
                 if options.until_empty && live.speaker_count() > 0 && live.present() == 0 {
                     let since = *empty_since.get_or_insert(now);
