@@ -19,3 +19,4 @@ pub mod rtp;
 pub mod session;
 pub mod speak;
 pub mod track;
+pub mod transcript;
