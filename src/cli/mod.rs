@@ -93,10 +93,35 @@ A loopback room is opened (the built-in RTP source), the sample's speakers are p
 real time as real RTP, the recorder records them one track per speaker, and the session is mastered \
 to MP3 and Opus. Nothing else needs to run. It prints where everything is.")]
     Demo(live::DemoArgs),
+    /// Whisper and VAD models: list them, or download one (verified against its pinned SHA-1).
+    #[command(long_about = "Whisper and VAD models.\n\n\
+roomcast knows the whisper.cpp models tiny.en, tiny, base.en, base and the Silero VAD model \
+silero-v6.2.0, each with its published SHA-1. It looks for them in $ROOMCAST_MODELS, ./models and \
+~/.local/share/roomcast/models (in that order), and downloads only when asked: `transcribe` never \
+downloads anything.\n\nExamples:\n  roomcast models list\n  roomcast models download tiny.en\n  \
+roomcast models download silero-v6.2.0")]
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
     /// Show a session: speakers, track lengths and health.
     Info {
         /// Session folder.
         session: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Every known model, and where it is when downloaded.
+    List,
+    /// Fetch a model from the whisper.cpp model hub and verify it.
+    Download {
+        /// Model name (see `roomcast models list`).
+        name: String,
+        /// Folder to put it in [default: $ROOMCAST_MODELS, else ~/.local/share/roomcast/models].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -191,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Speak(a) => live::speak(a, cli.json),
         Command::Recover { session } => live::recover(&session, cli.json),
         Command::Demo(a) => live::demo(a, cli.json),
+        Command::Models { action } => models(action, cli.json, &progress),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -385,6 +411,52 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<()> {
+    use roomcast::progress::Progress;
+    use roomcast::transcript::models as m;
+    match action {
+        ModelsAction::List => {
+            let listed = m::list();
+            if json {
+                return print_json(&listed);
+            }
+            for l in &listed {
+                let size = l.model.bytes.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_default();
+                let at = l.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "not downloaded".into());
+                println!(
+                    "  {:<14} {:<8} {:>7}  {}",
+                    l.model.name,
+                    format!("{:?}", l.model.kind).to_lowercase(),
+                    size,
+                    at
+                );
+            }
+            let dirs: Vec<String> = m::search_dirs().iter().map(|d| d.display().to_string()).collect();
+            println!("Looked in: {}", dirs.join(", "));
+            Ok(())
+        }
+        ModelsAction::Download { name, dir } => {
+            let model = m::info(&name).ok_or_else(|| m::ModelError::Unknown(name.clone()))?;
+            let dir = dir.unwrap_or_else(m::download_dir);
+            let seen = std::cell::Cell::new(None::<u64>);
+            let path = m::download(model, &dir, &|done, total| {
+                let before = seen.get().unwrap_or_else(|| {
+                    progress.begin(&format!("downloading {}", model.name), total);
+                    0
+                });
+                progress.advance(done - before);
+                seen.set(Some(done));
+            })?;
+            progress.end();
+            if json {
+                return print_json(&serde_json::json!({"model": model.name, "path": path, "sha1": model.sha1}));
+            }
+            println!("Downloaded {} to {} (SHA-1 verified)", model.name, path.display());
+            Ok(())
+        }
+    }
 }
 
 /// h:mm:ss.s for people.
