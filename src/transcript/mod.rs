@@ -7,6 +7,7 @@
 pub mod export;
 pub mod models;
 pub mod pack;
+pub mod vad;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,77 @@
+//! Speech detection with whisper.cpp's Silero VAD (the real weights in ../shared/models) on real
+//! speech: what transcription relies on to send whisper speech only.
+
+mod common;
+
+use common::*;
+use roomcast::transcript::pack::Region;
+use roomcast::transcript::vad::Vad;
+
+fn read_16k(path: &std::path::Path) -> Vec<f32> {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    assert_eq!(reader.spec().sample_rate, 16_000);
+    reader.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect()
+}
+
+fn vad() -> Vad {
+    Vad::load(&shared().join("models/ggml-silero-v6.2.0.bin")).expect("the real Silero VAD loads")
+}
+
+#[test]
+fn jfk_has_whisper_cpps_four_speech_segments() {
+    let samples = read_16k(&shared().join("samples/jfk/jfk.wav"));
+    let regions = vad().speech(&samples).unwrap();
+    assert_eq!(regions.len(), 4, "whisper.cpp's own test expects 4 segments: {regions:?}");
+    for pair in regions.windows(2) {
+        assert!(pair[0].end <= pair[1].start, "ordered and apart: {regions:?}");
+    }
+    assert!(regions[0].start < 0.6 && regions[3].end > 10.0, "{regions:?}");
+}
+
+/// Frame-level (10 ms) F1 of detected regions against reference turns.
+fn f1(detected: &[Region], reference: &[Region], seconds: f64) -> f64 {
+    let frames = (seconds * 100.0) as usize;
+    let mark = |regions: &[Region]| {
+        let mut v = vec![false; frames];
+        for r in regions {
+            let (a, b) = ((r.start * 100.0) as usize, ((r.end * 100.0) as usize).min(frames));
+            v[a.min(b)..b].fill(true);
+        }
+        v
+    };
+    let (d, r) = (mark(detected), mark(reference));
+    let tp = d.iter().zip(&r).filter(|(a, b)| **a && **b).count() as f64;
+    let (dp, rp) = (d.iter().filter(|x| **x).count() as f64, r.iter().filter(|x| **x).count() as f64);
+    2.0 * tp / (dp + rp)
+}
+
+#[test]
+fn per_speaker_tracks_from_a_real_call_give_each_speakers_turns() {
+    // The pyannote sample: a real two-speaker call with reference turns. Each speaker's track is
+    // the call with everything outside their turns silenced, as a per-speaker recording would be.
+    let dir = shared().join("samples/pyannote_sample");
+    let call = read_16k(&dir.join("sample.wav"));
+    let rttm = std::fs::read_to_string(dir.join("sample.rttm")).unwrap();
+    let mut turns: std::collections::BTreeMap<String, Vec<Region>> = Default::default();
+    for line in rttm.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first() != Some(&"SPEAKER") {
+            continue;
+        }
+        let (start, len): (f64, f64) = (f[3].parse().unwrap(), f[4].parse().unwrap());
+        turns.entry(f[7].to_string()).or_default().push(Region { start, end: start + len });
+    }
+    assert_eq!(turns.len(), 2);
+    let mut vad = vad();
+    for (speaker, reference) in &turns {
+        let mut track = vec![0.0f32; call.len()];
+        for r in reference {
+            let (a, b) = ((r.start * 16_000.0) as usize, ((r.end * 16_000.0) as usize).min(call.len()));
+            track[a..b].copy_from_slice(&call[a..b]);
+        }
+        let detected = vad.speech(&track).unwrap();
+        let score = f1(&detected, reference, call.len() as f64 / 16_000.0);
+        eprintln!("{speaker}: {} turns, {} regions, F1 {score:.3}", reference.len(), detected.len());
+        assert!(score >= 0.9, "{speaker}: frame-level F1 {score:.3} < 0.9");
+    }
+}
