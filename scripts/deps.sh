@@ -1,7 +1,8 @@
 # Sourced by the other scripts: checks for the programs roomcast needs and installs the missing
 # ones with apt-get when it can (root, or password-less sudo), or says exactly what to install.
 #
-#   need_tools build        compilers and cmake: libopus and LAME are built from source by cargo
+#   need_tools build        compilers, cmake and libclang: libopus, LAME and whisper.cpp are built from
+#                           source by cargo
 #   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
 #                           for the WebRTC test) and GStreamer (a second real RTP sender)
@@ -33,6 +34,11 @@ need_tools() {
             [[ " ${pkgs[*]} " == *" ${ROOMCAST_PKG[$c]} "* ]] || pkgs+=(${ROOMCAST_PKG[$c]})
         fi
     done
+    # whisper-rs generates its bindings with bindgen, which loads libclang (a library, not a command).
+    if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
+        missing+=(libclang)
+        pkgs+=(libclang-dev)
+    fi
     [[ ${#missing[@]} -eq 0 ]] && return 0
 
     echo "roomcast: missing ${missing[*]} (Debian packages: ${pkgs[*]})" >&2

@@ -8,6 +8,7 @@ pub mod export;
 pub mod models;
 pub mod pack;
 pub mod vad;
+pub mod whisper;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
-//! Speech detection with whisper.cpp's Silero VAD (the real weights in ../shared/models) on real
-//! speech: what transcription relies on to send whisper speech only.
+//! Transcription building blocks on real data: whisper.cpp's Silero VAD (the real weights in
+//! ../shared/models) on real speech, and the real whisper path on the stand-in model: what transcription relies
+//! on to send whisper speech only, and to put its words on the room clock.
 
 mod common;
 
@@ -74,4 +75,41 @@ fn per_speaker_tracks_from_a_real_call_give_each_speakers_turns() {
         eprintln!("{speaker}: {} turns, {} regions, F1 {score:.3}", reference.len(), detected.len());
         assert!(score >= 0.9, "{speaker}: frame-level F1 {score:.3} < 0.9");
     }
+}
+
+#[test]
+fn the_real_whisper_path_loads_and_runs_a_packed_window_on_the_stand_in_model() {
+    use roomcast::transcript::pack::{PackOptions, pack};
+    use roomcast::transcript::whisper::{Engine, to_room};
+    // whisper.cpp's stand-in model: real file format, no weights. It loads and runs; its text is
+    // meaningless, so only the plumbing is asserted here.
+    let engine = Engine::load(&shared().join("models/for-tests-ggml-tiny.en.bin"), 2).expect("stand-in model loads");
+    let samples = read_16k(&shared().join("samples/jfk/jfk.wav"));
+    let regions = vad().speech(&samples).unwrap();
+    let windows = pack(&regions, &PackOptions { room_end: samples.len() as f64 / 16_000.0, ..Default::default() });
+    assert_eq!(windows.len(), 1, "11 s of speech fit one window");
+    let audio: Vec<f32> = windows[0]
+        .pieces
+        .iter()
+        .flat_map(|p| {
+            let (a, b) = ((p.room_start * 16_000.0) as usize, ((p.room_start + p.len) * 16_000.0) as usize);
+            samples[a..b.min(samples.len())].iter().copied().chain(std::iter::repeat_n(0.0, 4_800))
+        })
+        .collect();
+    let result = engine.run(&audio, Some("en")).expect("whisper runs");
+    let segments = to_room(&windows[0], &result.segments, "jfk", "JFK");
+    for s in &segments {
+        assert!(s.start >= 0.0 && s.end <= 11.1, "on the room clock: {s:?}");
+    }
+    assert_eq!(result.language.as_deref(), Some("en"));
+}
+
+#[test]
+fn a_missing_or_broken_model_is_a_clear_error() {
+    use roomcast::transcript::whisper::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("ggml-broken.bin");
+    std::fs::write(&broken, b"not a model").unwrap();
+    let e = Engine::load(&broken, 1).err().expect("refused").to_string();
+    assert!(e.contains("ggml-broken.bin") && e.contains("cannot load"), "{e}");
 }
