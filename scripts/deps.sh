@@ -39,6 +39,14 @@ need_tools() {
         missing+=(libclang)
         pkgs+=(libclang-dev)
     fi
+    if [[ ${1:-build} == test ]] && ! python3 -c 'import webvtt, srt' >/dev/null 2>&1; then
+        # Independent parsers for the transcript exports (PyPI: webvtt-py, srt).
+        echo "roomcast: installing the Python packages webvtt-py and srt (transcript format checks)" >&2
+        python3 -m pip install --quiet webvtt-py srt >&2 || {
+            echo "roomcast: could not install webvtt-py and srt; run: python3 -m pip install webvtt-py srt" >&2
+            return 1
+        }
+    fi
     [[ ${#missing[@]} -eq 0 ]] && return 0
 
     echo "roomcast: missing ${missing[*]} (Debian packages: ${pkgs[*]})" >&2

@@ -5,7 +5,21 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub fn map<T: Send, U: Send, E: Send>(items: Vec<T>, f: impl Fn(T) -> Result<U, E> + Sync) -> Result<Vec<U>, E> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(items.len()).max(1);
+    map_with(cores(), items, f)
+}
+
+/// The machine's cores.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// `map` with at most `workers` items at a time (work that is itself multi-threaded).
+pub fn map_with<T: Send, U: Send, E: Send>(
+    workers: usize,
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<U, E> + Sync,
+) -> Result<Vec<U>, E> {
+    let workers = workers.min(items.len()).max(1);
     let count = items.len();
     let queue: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
     let results: Vec<Mutex<Option<Result<U, E>>>> = (0..count).map(|_| Mutex::new(None)).collect();

@@ -93,6 +93,29 @@ A loopback room is opened (the built-in RTP source), the sample's speakers are p
 real time as real RTP, the recorder records them one track per speaker, and the session is mastered \
 to MP3 and Opus. Nothing else needs to run. It prints where everything is.")]
     Demo(live::DemoArgs),
+    /// Transcribe every speaker with whisper: exact speaker names, word timings, one timeline.
+    #[command(long_about = "Transcribe every speaker's track with whisper (whisper.cpp).\n\n\
+Each track is decoded at 16 kHz, Silero VAD finds the speech, and the speech is packed into windows \
+of at most 30 s so whisper never spends a window on silence. Whisper's times are mapped back to the \
+room clock, words get their own times, and all speakers are merged into one timeline in which \
+overlapping speech is kept for both and marked. Speaker names come from the tracks: exact, no \
+guessing. The transcript is written into the session as transcript.json, .vtt, .srt, \
+.podcast.json (Podcasting 2.0), .txt and .html.\n\n\
+Models are never downloaded here: see `roomcast models`.\n\n\
+Examples:\n  roomcast transcribe room1\n  roomcast transcribe room1 --model base.en --threads 2\n  \
+roomcast transcribe room1 --model ./models/ggml-small.bin --language de")]
+    Transcribe(TranscribeArgs),
+    /// Write transcript files from a session's transcript.json.
+    Export {
+        /// Session folder.
+        session: PathBuf,
+        /// Formats: vtt, srt, json, podcast-json, txt, html.
+        #[arg(long, value_delimiter = ',', default_value = "vtt,srt,json,podcast-json,txt,html")]
+        transcript: Vec<String>,
+        /// Folder for the files [default: the session folder].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Whisper and VAD models: list them, or download one (verified against its pinned SHA-1).
     #[command(long_about = "Whisper and VAD models.\n\n\
 roomcast knows the whisper.cpp models tiny.en, tiny, base.en, base and the Silero VAD model \
@@ -109,6 +132,24 @@ roomcast models download silero-v6.2.0")]
         /// Session folder.
         session: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct TranscribeArgs {
+    /// Session folder.
+    session: PathBuf,
+    /// Whisper model: a name (tiny.en, base, ...) or a path to a ggml .bin file.
+    #[arg(long, default_value = "tiny.en", env = "ROOMCAST_MODEL")]
+    model: String,
+    /// VAD model: a name or a path.
+    #[arg(long, default_value = "silero-v6.2.0")]
+    vad_model: String,
+    /// Language code (en, de, ...), or auto to detect it per speaker.
+    #[arg(long, default_value = "auto")]
+    language: String,
+    /// Whisper threads per speaker [default: the cores shared among the speakers run at once].
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -217,6 +258,8 @@ pub fn main() -> ExitCode {
         Command::Recover { session } => live::recover(&session, cli.json),
         Command::Demo(a) => live::demo(a, cli.json),
         Command::Models { action } => models(action, cli.json, &progress),
+        Command::Transcribe(a) => transcribe(a, cli.json, &progress),
+        Command::Export { session, transcript, out } => export(&session, &transcript, out, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -409,6 +452,87 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
             t.track.display(),
             if t.complete { "" } else { "  [not finalized]" }
         );
+    }
+    Ok(())
+}
+
+fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<()> {
+    use roomcast::transcript::{self as t, export::ExportFormat, run};
+    let session = Session::open(&a.session)?;
+    let options = run::TranscribeOptions {
+        model: a.model,
+        vad_model: a.vad_model,
+        language: Some(a.language).filter(|l| l != "auto"),
+        threads: a.threads,
+    };
+    let (segments, report) = run::transcribe(&session, &options, progress)?;
+    let doc = t::TranscriptDoc {
+        format: t::TRANSCRIPT_FORMAT.into(),
+        version: t::TRANSCRIPT_VERSION,
+        room: session.room.id.clone(),
+        title: session.room.title.clone(),
+        duration: session.room.duration,
+        speakers: report
+            .speakers
+            .iter()
+            .map(|s| t::TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language: s.language.clone() })
+            .collect(),
+        segments,
+    };
+    let files = t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
+    if json {
+        return print_json(&serde_json::json!({"report": report, "files": files}));
+    }
+    println!(
+        "Transcribed '{}' ({}): {} segments; {} windows, {:.0} s of audio sent to whisper (one pass over the room: {} windows)",
+        session.room.title,
+        clock(report.room_duration),
+        doc.segments.len(),
+        report.windows,
+        report.seconds_sent_to_whisper,
+        report.one_pass_windows
+    );
+    for s in &report.speakers {
+        println!(
+            "  {:<16} speech {:>7.1} s  sent {:>7.1} s  {} window(s)  {} segment(s)  language {}",
+            s.name,
+            s.speech_seconds,
+            s.seconds_sent_to_whisper,
+            s.windows,
+            s.segments,
+            s.language.as_deref().unwrap_or("?")
+        );
+    }
+    for f in &files {
+        println!("  -> {}", f.display());
+    }
+    Ok(())
+}
+
+fn export(dir: &std::path::Path, formats: &[String], out: Option<PathBuf>, json: bool) -> Result<()> {
+    use roomcast::transcript::{TRANSCRIPT_FILE, TranscriptDoc, export::ExportFormat};
+    let session = Session::open(dir)?;
+    let formats: Vec<ExportFormat> = formats
+        .iter()
+        .map(|f| {
+            ExportFormat::parse(f.trim())
+                .with_context(|| format!("'{f}' is not a transcript format (vtt, srt, json, podcast-json, txt, html)"))
+        })
+        .collect::<Result<_>>()?;
+    let path = session.dir.join(TRANSCRIPT_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("{}: no transcript yet; run: roomcast transcribe {}", path.display(), dir.display())
+    })?;
+    let doc: TranscriptDoc =
+        serde_json::from_str(&text).with_context(|| format!("{}: not a transcript", path.display()))?;
+    let out = out.unwrap_or_else(|| session.dir.clone());
+    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+    let files = roomcast::transcript::export::write(&doc, &out, &formats)?;
+    if json {
+        return print_json(&files);
+    }
+    for f in &files {
+        println!("{}", f.display());
     }
     Ok(())
 }

@@ -260,3 +260,67 @@ mod tests {
         assert!(!page.contains("<script"));
     }
 }
+
+/// The transcript formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Vtt,
+    Srt,
+    Json,
+    PodcastJson,
+    Txt,
+    Html,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 6] = [Self::Vtt, Self::Srt, Self::Json, Self::PodcastJson, Self::Txt, Self::Html];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "vtt" => Self::Vtt,
+            "srt" => Self::Srt,
+            "json" => Self::Json,
+            "podcast-json" => Self::PodcastJson,
+            "txt" => Self::Txt,
+            "html" => Self::Html,
+            _ => return None,
+        })
+    }
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Vtt => "transcript.vtt",
+            Self::Srt => "transcript.srt",
+            Self::Json => super::TRANSCRIPT_FILE,
+            Self::PodcastJson => "transcript.podcast.json",
+            Self::Txt => "transcript.txt",
+            Self::Html => "transcript.html",
+        }
+    }
+
+    pub fn render(self, doc: &super::TranscriptDoc) -> String {
+        match self {
+            Self::Vtt => vtt(&doc.segments),
+            Self::Srt => srt(&doc.segments),
+            Self::Json => serde_json::to_string_pretty(doc).expect("transcript serializes") + "\n",
+            Self::PodcastJson => podcast_json(&doc.segments) + "\n",
+            Self::Txt => text(&doc.segments),
+            Self::Html => html(&doc.title, &doc.segments),
+        }
+    }
+}
+
+/// Writes each format into `dir` (atomically: temporary file, then rename).
+pub fn write(
+    doc: &super::TranscriptDoc,
+    dir: &std::path::Path,
+    formats: &[ExportFormat],
+) -> Result<Vec<std::path::PathBuf>, crate::session::SessionError> {
+    let mut written = Vec::new();
+    for f in formats {
+        let path = dir.join(f.file_name());
+        crate::session::write_atomic(&path, f.render(doc).as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}

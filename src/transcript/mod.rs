@@ -7,6 +7,7 @@
 pub mod export;
 pub mod models;
 pub mod pack;
+pub mod run;
 pub mod vad;
 pub mod whisper;
 
@@ -95,3 +96,27 @@ mod tests {
         assert!(merged.iter().all(|s| !s.overlap), "{merged:?}");
     }
 }
+
+/// The session's transcript file (transcript.json): our own versioned format, from which every
+/// export is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptDoc {
+    pub format: String,
+    pub version: u32,
+    pub room: String,
+    pub title: String,
+    pub duration: f64,
+    pub speakers: Vec<TranscriptSpeaker>,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptSpeaker {
+    pub id: String,
+    pub name: String,
+    pub language: Option<String>,
+}
+
+pub const TRANSCRIPT_FORMAT: &str = "roomcast-transcript";
+pub const TRANSCRIPT_VERSION: u32 = 1;
+pub const TRANSCRIPT_FILE: &str = "transcript.json";

@@ -1,0 +1,167 @@
+//! `roomcast transcribe`: each speaker's track is decoded at 16 kHz, Silero VAD finds the speech,
+//! the speech is packed into windows of at most 30 s, whisper runs on each window, and the words
+//! are put back on the room clock under the speaker's exact name. Speakers run in parallel where
+//! the cores allow (whisper threads x tracks at once fit the machine).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::models::{self, ModelError};
+use super::pack::{PackOptions, Window, pack};
+use super::vad::{VAD_RATE, Vad, VadError};
+use super::whisper::{Engine, WhisperFailure, to_room};
+use super::{Segment, merge};
+use crate::progress::Progress;
+use crate::session::{self, Session};
+use crate::track::{TrackError, TrackReader};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Vad(#[from] VadError),
+    #[error(transparent)]
+    Whisper(#[from] WhisperFailure),
+    #[error("{path}: {source}")]
+    Track { path: PathBuf, source: TrackError },
+    #[error("{path}: cannot decode: {reason}")]
+    Decode { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Session(#[from] session::SessionError),
+}
+
+#[derive(Debug, Clone)]
+pub struct TranscribeOptions {
+    /// Model name or path.
+    pub model: String,
+    pub vad_model: String,
+    /// A language code, or `None` to detect per speaker.
+    pub language: Option<String>,
+    /// Whisper threads per speaker; `None`: the cores divided among the speakers run at once.
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerTranscript {
+    pub speaker: String,
+    pub name: String,
+    pub speech_seconds: f64,
+    pub seconds_sent_to_whisper: f64,
+    pub windows: usize,
+    pub language: Option<String>,
+    pub segments: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TranscribeReport {
+    pub session: PathBuf,
+    pub model: PathBuf,
+    pub room_duration: f64,
+    pub speakers: Vec<SpeakerTranscript>,
+    pub windows: usize,
+    pub seconds_sent_to_whisper: f64,
+    /// What one pass over the mixed room would run: ceil(duration / 30 s) windows.
+    pub one_pass_windows: usize,
+}
+
+/// A track decoded at 16 kHz mono on the room clock (libopus decodes at 16 kHz natively).
+pub fn decode_16k(path: &Path) -> Result<Vec<f32>, TranscribeError> {
+    let track_err = |source| TranscribeError::Track { path: path.to_path_buf(), source };
+    let decode_err = |e: opus::Error| TranscribeError::Decode { path: path.to_path_buf(), reason: e.to_string() };
+    let mut reader = TrackReader::open(path).map_err(track_err)?;
+    let mut decoder = opus::Decoder::new(VAD_RATE, opus::Channels::Mono).map_err(decode_err)?;
+    decoder.set_gain(reader.head.output_gain as i32).map_err(decode_err)?;
+    let ratio = (crate::track::SAMPLE_RATE / VAD_RATE) as u64;
+    let mut out: Vec<f32> = Vec::new();
+    let mut pcm = vec![0f32; 5760 / ratio as usize];
+    while let Some(p) = reader.next_packet().map_err(track_err)? {
+        // A gap left by lost pages is silence, so later audio stays in place.
+        let at = (p.start / ratio) as usize;
+        if out.len() < at {
+            out.resize(at, 0.0);
+        }
+        let n = decoder.decode_float(&p.data, &mut pcm, false).map_err(decode_err)?;
+        out.extend_from_slice(&pcm[..n]);
+    }
+    out.truncate((reader.end() / ratio) as usize);
+    let pre_skip = (reader.head.pre_skip as u64 / ratio) as usize;
+    out.drain(..pre_skip.min(out.len()));
+    Ok(out)
+}
+
+/// The window's audio: its pieces of the track, with the silences between them.
+fn window_audio(window: &Window, audio: &[f32], gap: f64) -> Vec<f32> {
+    let rate = VAD_RATE as f64;
+    let mut out = Vec::with_capacity((window.duration * rate) as usize + 1);
+    for (i, p) in window.pieces.iter().enumerate() {
+        if i > 0 {
+            out.resize(out.len() + (gap * rate) as usize, 0.0);
+        }
+        let (a, b) = ((p.room_start * rate) as usize, (((p.room_start + p.len) * rate) as usize).min(audio.len()));
+        out.extend_from_slice(&audio[a.min(b)..b]);
+    }
+    out
+}
+
+/// Transcribes every speaker; returns the merged timeline and what was done.
+pub fn transcribe(
+    session: &Session,
+    options: &TranscribeOptions,
+    progress: &dyn Progress,
+) -> Result<(Vec<Segment>, TranscribeReport), TranscribeError> {
+    let model = models::locate(&options.model)?;
+    let vad_model = models::locate(&options.vad_model)?;
+    let speakers = session.room.speakers.clone();
+    let cores = crate::parallel::cores();
+    let at_once = options.threads.map_or(cores.min(speakers.len()).max(1), |t| (cores / t.max(1)).max(1));
+    let threads = options.threads.unwrap_or((cores / at_once).max(1));
+    let engine = Engine::load(&model.path, threads as i32)?;
+    let language = options.language.as_deref().filter(|l| *l != "auto");
+    // Progress in seconds of speech sent to whisper, which is what takes the time.
+    progress.begin("transcribing", (session.room.duration * 1000.0) as u64 * speakers.len() as u64);
+    let pack_options = PackOptions { room_end: session.room.duration, ..Default::default() };
+    let per_speaker = crate::parallel::map_with(at_once, speakers, |speaker| {
+        let path = session.track_path(&speaker);
+        let audio = decode_16k(&path)?;
+        let mut vad = Vad::load(&vad_model.path)?;
+        let regions = vad.speech(&audio)?;
+        let windows = pack(&regions, &pack_options);
+        let mut segments = Vec::new();
+        let mut detected = None;
+        for window in &windows {
+            let result = engine.run(&window_audio(window, &audio, pack_options.gap), language)?;
+            detected = detected.or(result.language);
+            segments.extend(to_room(window, &result.segments, &speaker.id, &speaker.name));
+        }
+        progress.advance((session.room.duration * 1000.0) as u64);
+        let report = SpeakerTranscript {
+            speaker: speaker.id.clone(),
+            name: speaker.name.clone(),
+            speech_seconds: regions.iter().map(|r| r.end - r.start).sum(),
+            seconds_sent_to_whisper: windows.iter().map(|w| w.duration).sum(),
+            windows: windows.len(),
+            language: language.map(str::to_string).or(detected),
+            segments: segments.len(),
+        };
+        Ok::<_, TranscribeError>((segments, report))
+    })?;
+    progress.end();
+    let mut all = Vec::new();
+    let mut reports = Vec::new();
+    for (segments, report) in per_speaker {
+        all.extend(segments);
+        reports.push(report);
+    }
+    let report = TranscribeReport {
+        session: session.dir.clone(),
+        model: model.path,
+        room_duration: session.room.duration,
+        windows: reports.iter().map(|r| r.windows).sum(),
+        seconds_sent_to_whisper: reports.iter().map(|r| r.seconds_sent_to_whisper).sum(),
+        one_pass_windows: (session.room.duration / 30.0).ceil() as usize,
+        speakers: reports,
+    };
+    Ok((merge(all), report))
+}

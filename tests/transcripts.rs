@@ -1,0 +1,162 @@
+//! `roomcast transcribe` and `roomcast export` end to end. The real whisper path runs on
+//! whisper.cpp's stand-in model (its text is meaningless; the plumbing, windows and files are
+//! checked), and the export formats are checked by independent parsers on a constructed transcript
+//! with known speakers, times and awkward text.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn transcribe(session: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_MODELS", shared().join("models"))
+        .args(["--json", "transcribe"])
+        .arg(session)
+        .arg("--model")
+        .arg(shared().join("models/for-tests-ggml-tiny.en.bin"))
+        .args(["--language", "en"])
+        .output()
+        .unwrap();
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+#[test]
+fn transcribing_the_sample_room_sends_whisper_speech_only_and_writes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    let result = transcribe(&session);
+    let report = &result["report"];
+    let duration = report["room_duration"].as_f64().unwrap();
+    assert!((duration - 80.0).abs() < 2.0, "{report}");
+    let speakers = report["speakers"].as_array().unwrap();
+    assert_eq!(speakers.len(), 3);
+    for s in speakers {
+        let (speech, sent) = (s["speech_seconds"].as_f64().unwrap(), s["seconds_sent_to_whisper"].as_f64().unwrap());
+        // Each speaker talks for a part of the room; whisper gets that (padded), not the room.
+        assert!(speech > 3.0 && speech < duration * 0.7, "{s}");
+        assert!(sent >= speech && sent < speech * 1.6 + 2.0, "sent {sent} s for {speech} s of speech: {s}");
+        assert!(s["windows"].as_u64().unwrap() >= 1);
+        assert_eq!(s["language"], "en");
+    }
+    // Three speakers' speech in fewer windows than one pass over the mixed room would need... or
+    // at most as many.
+    assert!(report["windows"].as_u64().unwrap() <= report["one_pass_windows"].as_u64().unwrap() + 3, "{report}");
+    for file in [
+        "transcript.json",
+        "transcript.vtt",
+        "transcript.srt",
+        "transcript.podcast.json",
+        "transcript.txt",
+        "transcript.html",
+    ] {
+        assert!(session.join(file).is_file(), "{file} written");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
+    assert_eq!(doc["format"], "roomcast-transcript");
+    let names: Vec<&str> = doc["speakers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Maya", "Theo", "Priya"]);
+}
+
+#[test]
+fn a_missing_model_names_the_command_that_fixes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_MODELS", dir.path())
+        .env("HOME", dir.path())
+        .args(["transcribe"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("roomcast models download tiny.en"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1);
+    assert!(!session.join("transcript.json").exists());
+}
+
+const PARSE_VTT_SRT: &str = r#"
+import html, json, sys, webvtt, srt
+def secs(t):
+    h, m, s = t.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+vtt = [{"voice": c.voice, "start": secs(c.start), "end": secs(c.end), "text": html.unescape(c.text), "raw": c.text}
+       for c in webvtt.read(sys.argv[1])]
+subs = [{"start": s.start.total_seconds(), "end": s.end.total_seconds(), "text": s.content}
+        for s in srt.parse(open(sys.argv[2], encoding="utf-8").read())]
+print(json.dumps({"vtt": vtt, "srt": subs}))
+"#;
+
+#[test]
+fn exports_read_back_with_independent_parsers() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    let long: Vec<String> = (0..30).map(|i| format!("word{i}")).collect();
+    let doc = serde_json::json!({
+        "format": "roomcast-transcript", "version": 1, "room": "r", "title": "Room <Notes> & friends", "duration": 80.0,
+        "speakers": [{"id": "maya", "name": "Maya", "language": "en"}, {"id": "theo", "name": "Théo", "language": "fr"}],
+        "segments": [
+            {"speaker": "maya", "name": "Maya", "start": 1.0, "end": 7.0, "text": long.join(" "), "words": [], "overlap": false},
+            {"speaker": "theo", "name": "Théo", "start": 6.5, "end": 8.0, "text": "Tom & <Jerry> --> yes", "words": [], "overlap": true}
+        ]
+    });
+    std::fs::write(session.join("transcript.json"), serde_json::to_string(&doc).unwrap()).unwrap();
+    let out_dir = dir.path().join("exports");
+    ok(roomcast(&["export", session.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]));
+
+    // WebVTT and SRT through webvtt-py and srt (PyPI).
+    let parsed = tool("python3")
+        .args(["-c", PARSE_VTT_SRT])
+        .arg(out_dir.join("transcript.vtt"))
+        .arg(out_dir.join("transcript.srt"))
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "python parsers: {}", String::from_utf8_lossy(&parsed.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&parsed.stdout).unwrap();
+    let vtt = parsed["vtt"].as_array().unwrap();
+    assert!(vtt.len() >= 4, "30 words are more than one readable cue: {vtt:?}");
+    assert!(vtt.iter().take_while(|c| c["voice"] == "Maya").count() >= 3);
+    assert_eq!(vtt[0]["start"], 1.0);
+    for c in vtt {
+        assert!(c["text"].as_str().unwrap().chars().count() <= 65, "{c}");
+    }
+    let theo = vtt.iter().find(|c| c["voice"] == "Théo").expect("Théo's cue");
+    assert_eq!(theo["start"], 6.5);
+    // WebVTT cue text escapes '&' and '<' (and "-->" may not appear); a player shows it unescaped.
+    assert_eq!(theo["raw"], "Tom &amp; &lt;Jerry&gt; -&gt; yes");
+    assert_eq!(theo["text"], "Tom & <Jerry> -> yes");
+    let subs = parsed["srt"].as_array().unwrap();
+    assert_eq!(subs.len(), vtt.len());
+    assert!(subs.iter().any(|s| s["text"] == "Théo: Tom & <Jerry> --> yes"), "{subs:?}");
+
+    // Podcasting 2.0 JSON and our own, as JSON.
+    let p20: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("transcript.podcast.json")).unwrap()).unwrap();
+    assert_eq!(p20["version"], "1.0.0");
+    assert_eq!(
+        p20["segments"][1],
+        serde_json::json!({"speaker": "Théo", "startTime": 6.5, "endTime": 8.0, "body": "Tom & <Jerry> --> yes"})
+    );
+
+    // HTML through Python's own parser: the text comes back, no markup got in.
+    let html = tool("python3")
+        .args([
+            "-c",
+            "import sys, html.parser\nclass P(html.parser.HTMLParser):\n    def __init__(s):\n        super().__init__(); s.tags=[]; s.text=''\n    def handle_starttag(s, t, a): s.tags.append(t)\n    def handle_data(s, d): s.text += d\np=P(); p.feed(open(sys.argv[1], encoding='utf-8').read()); print(sorted(set(p.tags))); print(p.text)",
+        ])
+        .arg(out_dir.join("transcript.html"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&html.stdout);
+    assert!(text.lines().next().unwrap().contains("'p'") && !text.contains("'jerry'"), "{text}");
+    assert!(text.contains("Tom & <Jerry> --> yes") && text.contains("Room <Notes> & friends"), "{text}");
+    let txt = std::fs::read_to_string(out_dir.join("transcript.txt")).unwrap();
+    assert!(txt.starts_with("[00:00:01] Maya: word0 word1"), "{txt}");
+    assert!(txt.contains("[00:00:06] Théo: Tom & <Jerry> --> yes"), "{txt}");
+}
