@@ -97,7 +97,7 @@ fn the_real_whisper_path_loads_and_runs_a_packed_window_on_the_stand_in_model() 
         })
         .collect();
     let result = engine.run(&audio, Some("en")).expect("whisper runs");
-    let segments = to_room(&windows[0], &result.segments, "jfk", "JFK");
+    let segments = to_room(&windows[0], &result.segments, &[("jfk".to_string(), "JFK".to_string())]);
     for s in &segments {
         assert!(s.start >= 0.0 && s.end <= 11.1, "on the room clock: {s:?}");
     }

@@ -10,12 +10,14 @@ pub struct Region {
     pub end: f64,
 }
 
-/// Room audio placed in a window: `len` seconds from `room_start`, at `at` seconds into the window.
+/// Room audio placed in a window: `len` seconds of track `source` from `room_start`, at `at`
+/// seconds into the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Piece {
     pub room_start: f64,
     pub len: f64,
     pub at: f64,
+    pub source: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,8 +45,13 @@ impl Default for PackOptions {
     }
 }
 
-/// Packs regions (in any order) into windows.
+/// Packs one track's regions (in any order) into windows.
 pub fn pack(regions: &[Region], options: &PackOptions) -> Vec<Window> {
+    pack_tracks(&[regions.to_vec()], options)
+}
+
+/// Pads and merges one track's regions, and cuts what is longer than a window.
+fn pieces_of(regions: &[Region], options: &PackOptions) -> Vec<Region> {
     let mut padded: Vec<Region> = regions
         .iter()
         .filter(|r| r.end > r.start)
@@ -59,21 +66,41 @@ pub fn pack(regions: &[Region], options: &PackOptions) -> Vec<Window> {
             _ => merged.push(r),
         }
     }
-    let mut windows: Vec<Window> = Vec::new();
-    let mut current = Window::default();
+    let mut out = Vec::new();
     for r in merged {
         let mut start = r.start;
         while start < r.end {
             let len = (r.end - start).min(options.max_window);
-            let at = if current.pieces.is_empty() { 0.0 } else { current.duration + options.gap };
-            if at + len > options.max_window + 1e-9 {
-                windows.push(std::mem::take(&mut current));
-                continue;
-            }
-            current.pieces.push(Piece { room_start: start, len, at });
-            current.duration = at + len;
+            out.push(Region { start, end: start + len });
             start += len;
         }
+    }
+    out
+}
+
+/// Packs the speech of several tracks (one per speaker) into shared windows, in room order: a
+/// window may hold pieces of different speakers, each piece remembering whose it is, so a room
+/// needs no more windows than its speech fills, whoever speaks.
+pub fn pack_tracks(tracks: &[Vec<Region>], options: &PackOptions) -> Vec<Window> {
+    let mut all: Vec<(Region, usize)> = tracks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, regions)| pieces_of(regions, options).into_iter().map(move |r| (r, i)))
+        .collect();
+    all.sort_by(|a, b| a.0.start.total_cmp(&b.0.start).then(a.1.cmp(&b.1)));
+    let mut windows: Vec<Window> = Vec::new();
+    let mut current = Window::default();
+    for (r, source) in all {
+        let len = r.end - r.start;
+        let at = if current.pieces.is_empty() { 0.0 } else { current.duration + options.gap };
+        let at = if at + len > options.max_window + 1e-9 {
+            windows.push(std::mem::take(&mut current));
+            0.0
+        } else {
+            at
+        };
+        current.pieces.push(Piece { room_start: r.start, len, at, source });
+        current.duration = at + len;
     }
     if !current.pieces.is_empty() {
         windows.push(current);
@@ -85,19 +112,25 @@ impl Window {
     /// Room time of `t` seconds into the window. A time in a silence between pieces goes to the
     /// nearer piece edge.
     pub fn to_room(&self, t: f64) -> f64 {
-        let mut best = (f64::INFINITY, 0.0);
+        self.locate(t).map_or(0.0, |(_, room)| room)
+    }
+
+    /// The piece `t` seconds into the window belongs to (the nearer one in a silence), and the room
+    /// time there.
+    pub fn locate(&self, t: f64) -> Option<(&Piece, f64)> {
+        let mut best: Option<(f64, &Piece, f64)> = None;
         for p in &self.pieces {
             if t >= p.at && t <= p.at + p.len {
-                return p.room_start + (t - p.at);
+                return Some((p, p.room_start + (t - p.at)));
             }
             for (edge, room) in [(p.at, p.room_start), (p.at + p.len, p.room_start + p.len)] {
                 let d = (t - edge).abs();
-                if d < best.0 {
-                    best = (d, room);
+                if best.is_none_or(|(bd, _, _)| d < bd) {
+                    best = Some((d, p, room));
                 }
             }
         }
-        best.1
+        best.map(|(_, p, room)| (p, room))
     }
 
     /// Seconds of room audio in the window (silences between pieces not counted).

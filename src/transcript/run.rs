@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::models::{self, ModelError};
-use super::pack::{PackOptions, Window, pack};
+use super::pack::{PackOptions, Window, pack_tracks};
 use super::vad::{VAD_RATE, Vad, VadError};
-use super::whisper::{Engine, WhisperFailure, to_room};
+use super::whisper::{Engine, SpeakerName, WhisperFailure, to_room};
 use super::{Segment, merge};
 use crate::progress::Progress;
 use crate::session::{self, Session};
@@ -91,14 +91,15 @@ pub fn decode_16k(path: &Path) -> Result<Vec<f32>, TranscribeError> {
     Ok(out)
 }
 
-/// The window's audio: its pieces of the track, with the silences between them.
-fn window_audio(window: &Window, audio: &[f32], gap: f64) -> Vec<f32> {
+/// The window's audio: its pieces of the speakers' tracks, with the silences between them.
+fn window_audio(window: &Window, tracks: &[Vec<f32>], gap: f64) -> Vec<f32> {
     let rate = VAD_RATE as f64;
     let mut out = Vec::with_capacity((window.duration * rate) as usize + 1);
     for (i, p) in window.pieces.iter().enumerate() {
         if i > 0 {
             out.resize(out.len() + (gap * rate) as usize, 0.0);
         }
+        let audio = &tracks[p.source];
         let (a, b) = ((p.room_start * rate) as usize, (((p.room_start + p.len) * rate) as usize).min(audio.len()));
         out.extend_from_slice(&audio[a.min(b)..b]);
     }
@@ -119,47 +120,75 @@ pub fn transcribe(
     let threads = options.threads.unwrap_or((cores / at_once).max(1));
     let engine = Engine::load(&model.path, threads as i32)?;
     let language = options.language.as_deref().filter(|l| *l != "auto");
-    // Progress in seconds of speech sent to whisper, which is what takes the time.
-    progress.begin("transcribing", (session.room.duration * 1000.0) as u64 * speakers.len() as u64);
+    let total = (session.room.duration * 1000.0) as u64 * speakers.len() as u64 * 2;
+    progress.begin("transcribing", total);
     let pack_options = PackOptions { room_end: session.room.duration, ..Default::default() };
-    let per_speaker = crate::parallel::map_with(at_once, speakers, |speaker| {
-        let path = session.track_path(&speaker);
-        let audio = decode_16k(&path)?;
-        let mut vad = Vad::load(&vad_model.path)?;
-        let regions = vad.speech(&audio)?;
-        let windows = pack(&regions, &pack_options);
-        let mut segments = Vec::new();
-        let mut detected = None;
-        for window in &windows {
-            let result = engine.run(&window_audio(window, &audio, pack_options.gap), language)?;
-            detected = detected.or(result.language);
-            segments.extend(to_room(window, &result.segments, &speaker.id, &speaker.name));
-        }
-        progress.advance((session.room.duration * 1000.0) as u64);
-        let report = SpeakerTranscript {
-            speaker: speaker.id.clone(),
-            name: speaker.name.clone(),
-            speech_seconds: regions.iter().map(|r| r.end - r.start).sum(),
-            seconds_sent_to_whisper: windows.iter().map(|w| w.duration).sum(),
-            windows: windows.len(),
-            language: language.map(str::to_string).or(detected),
-            segments: segments.len(),
-        };
-        Ok::<_, TranscribeError>((segments, report))
+    let unit = (session.room.duration * 1000.0) as u64;
+    // 1. Every speaker's speech (decode at 16 kHz, VAD), tracks side by side.
+    let found = crate::parallel::map_with(cores, speakers.clone(), |speaker| {
+        let audio = decode_16k(&session.track_path(&speaker))?;
+        let regions = Vad::load(&vad_model.path)?.speech(&audio)?;
+        progress.advance(unit);
+        Ok::<_, TranscribeError>((audio, regions))
+    })?;
+    let (audio, regions): (Vec<Vec<f32>>, Vec<Vec<super::pack::Region>>) = found.into_iter().unzip();
+    // 2. Windows. With a language given, speakers share windows (a window holds whoever spoke
+    //    then), so the room needs no more windows than its speech fills. To detect each speaker's
+    //    language, each speaker gets windows of their own.
+    let windows: Vec<Window> = if language.is_some() {
+        pack_tracks(&regions, &pack_options)
+    } else {
+        (0..regions.len())
+            .flat_map(|i| {
+                let mut only = vec![Vec::new(); regions.len()];
+                only[i] = regions[i].clone();
+                pack_tracks(&only, &pack_options)
+            })
+            .collect()
+    };
+    let names: Vec<SpeakerName> = speakers.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
+    let per_window = windows.len().max(1) as u64;
+    // 3. Whisper on every window, as many at once as the cores allow.
+    let results = crate::parallel::map_with(at_once, windows.clone(), |window| {
+        let result = engine.run(&window_audio(&window, &audio, pack_options.gap), language)?;
+        progress.advance(unit * speakers.len() as u64 / per_window);
+        let segments = to_room(&window, &result.segments, &names);
+        let source = window.pieces.first().map_or(0, |p| p.source);
+        Ok::<_, TranscribeError>((segments, result.language, source))
     })?;
     progress.end();
     let mut all = Vec::new();
-    let mut reports = Vec::new();
-    for (segments, report) in per_speaker {
+    let mut detected: Vec<Option<String>> = vec![None; speakers.len()];
+    for (segments, lang, source) in results {
         all.extend(segments);
-        reports.push(report);
+        if detected[source].is_none() {
+            detected[source] = lang;
+        }
     }
+    let reports: Vec<SpeakerTranscript> = speakers
+        .iter()
+        .enumerate()
+        .map(|(i, speaker)| SpeakerTranscript {
+            speaker: speaker.id.clone(),
+            name: speaker.name.clone(),
+            speech_seconds: regions[i].iter().map(|r| r.end - r.start).sum(),
+            seconds_sent_to_whisper: windows
+                .iter()
+                .flat_map(|w| &w.pieces)
+                .filter(|p| p.source == i)
+                .map(|p| p.len)
+                .sum(),
+            windows: windows.iter().filter(|w| w.pieces.iter().any(|p| p.source == i)).count(),
+            language: language.map(str::to_string).or_else(|| detected[i].clone()),
+            segments: all.iter().filter(|s| s.speaker == speaker.id).count(),
+        })
+        .collect();
     let report = TranscribeReport {
         session: session.dir.clone(),
         model: model.path,
         room_duration: session.room.duration,
-        windows: reports.iter().map(|r| r.windows).sum(),
-        seconds_sent_to_whisper: reports.iter().map(|r| r.seconds_sent_to_whisper).sum(),
+        windows: windows.len(),
+        seconds_sent_to_whisper: windows.iter().map(|w| w.duration).sum(),
         one_pass_windows: (session.room.duration / 30.0).ceil() as usize,
         speakers: reports,
     };

@@ -137,25 +137,56 @@ fn words(tokens: &[RawToken], window: &Window) -> Vec<Word> {
     out
 }
 
-/// Puts whisper's segments of one window on the room clock, for one speaker.
-pub fn to_room(window: &Window, raw: &[RawSegment], speaker: &str, name: &str) -> Vec<Segment> {
-    raw.iter()
-        .filter(|s| !s.text.trim().is_empty())
-        .map(|s| {
-            let words = words(&s.tokens, window);
-            let start = window.to_room(s.t0 as f64 / 100.0);
-            let end = window.to_room(s.t1 as f64 / 100.0).max(start);
-            Segment {
-                speaker: speaker.to_string(),
-                name: name.to_string(),
+/// A speaker as the transcript names them: (id, display name).
+pub type SpeakerName = (String, String);
+
+/// Puts whisper's segments of one window on the room clock. A window can hold several speakers'
+/// pieces: every token goes to the speaker of the piece it lies in, and a segment whose tokens
+/// come from two speakers is split between them, so names stay exact.
+pub fn to_room(window: &Window, raw: &[RawSegment], speakers: &[SpeakerName]) -> Vec<Segment> {
+    let source_at = |cs: f64| window.locate(cs / 100.0).map_or(0, |(p, _)| p.source);
+    let mut out = Vec::new();
+    for s in raw.iter().filter(|s| !s.text.trim().is_empty()) {
+        // Runs of tokens from one piece's speaker.
+        let mut groups: Vec<(usize, Vec<RawToken>)> = Vec::new();
+        for t in &s.tokens {
+            let source = source_at((t.t0 + t.t1) as f64 / 2.0);
+            match groups.last_mut() {
+                Some((g, tokens)) if *g == source => tokens.push(t.clone()),
+                _ => groups.push((source, vec![t.clone()])),
+            }
+        }
+        if groups.is_empty() {
+            groups.push((source_at((s.t0 + s.t1) as f64 / 2.0), Vec::new()));
+        }
+        let single = groups.len() == 1;
+        for (source, tokens) in groups {
+            let Some((id, name)) = speakers.get(source) else { continue };
+            let words = words(&tokens, window);
+            let (t0, t1) =
+                if single || tokens.is_empty() { (s.t0, s.t1) } else { (tokens[0].t0, tokens[tokens.len() - 1].t1) };
+            let start = window.to_room(t0 as f64 / 100.0);
+            let end = window.to_room(t1 as f64 / 100.0).max(start);
+            let text = if single {
+                s.text.trim().to_string()
+            } else {
+                tokens.iter().map(|t| t.text.as_str()).collect::<String>().trim().to_string()
+            };
+            if text.is_empty() {
+                continue;
+            }
+            out.push(Segment {
+                speaker: id.clone(),
+                name: name.clone(),
                 start: words.first().map_or(start, |w| w.start.min(start.max(w.start))),
                 end: words.last().map_or(end, |w| w.end.max(end.min(w.end))),
-                text: s.text.trim().to_string(),
+                text,
                 words,
                 overlap: false,
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -183,7 +214,7 @@ mod tests {
             },
             RawSegment { t0: 290, t1: 390, text: " Bye.".into(), tokens: vec![token(290, 390, " Bye.")] },
         ];
-        let segments = to_room(window, &raw, "maya", "Maya");
+        let segments = to_room(window, &raw, &[("maya".into(), "Maya".into())]);
         assert_eq!(segments.len(), 2);
         let words: Vec<(&str, f64, f64)> =
             segments[0].words.iter().map(|w| (w.text.as_str(), w.start, w.end)).collect();
@@ -198,5 +229,33 @@ mod tests {
             segments[1]
         );
         assert_eq!((segments[1].name.as_str(), segments[1].text.as_str()), ("Maya", "Bye."));
+    }
+
+    #[test]
+    fn a_window_shared_by_two_speakers_gives_each_their_own_words() {
+        use crate::transcript::pack::pack_tracks;
+        // Maya speaks 10-12 s, Theo 20-21 s: one window, Maya's piece at 0, Theo's after a silence.
+        let tracks = vec![vec![Region { start: 10.0, end: 12.0 }], vec![Region { start: 20.0, end: 21.0 }]];
+        let windows = pack_tracks(&tracks, &PackOptions::default());
+        assert_eq!(windows.len(), 1);
+        let theo_at = windows[0].pieces[1].at;
+        let theo_cs = (theo_at * 100.0).round() as i64;
+        // Whisper ran the two together into one segment.
+        let raw = vec![RawSegment {
+            t0: 0,
+            t1: theo_cs + 100,
+            text: " Over to you. Thanks.".into(),
+            tokens: vec![
+                token(30, 80, " Over"),
+                token(80, 120, " to"),
+                token(120, 200, " you."),
+                token(theo_cs + 20, theo_cs + 90, " Thanks."),
+            ],
+        }];
+        let speakers = [("maya".to_string(), "Maya".to_string()), ("theo".to_string(), "Theo".to_string())];
+        let segments = to_room(&windows[0], &raw, &speakers);
+        let got: Vec<(&str, &str)> = segments.iter().map(|s| (s.name.as_str(), s.text.as_str())).collect();
+        assert_eq!(got, vec![("Maya", "Over to you."), ("Theo", "Thanks.")]);
+        assert!((segments[1].words[0].start - 20.0).abs() < 1e-9, "Theo's word at his room time: {:?}", segments[1]);
     }
 }
