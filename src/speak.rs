@@ -15,6 +15,7 @@ use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use crate::capture::import::{downmix, is_ogg_opus};
 use crate::capture::{FileDecoder, ImportError, To48k, VoiceEncoder};
 use crate::rtp::packet::AudioLevel;
 use crate::rtp::sender::{RtpStream, level_of};
@@ -49,9 +50,8 @@ pub struct Talk {
 /// Loads FILE as 20 ms Opus packets with levels; `limit` cuts it (seconds).
 pub fn load(path: &Path, limit: Option<f64>) -> Result<Talk, SpeakError> {
     let bad = |reason: String| SpeakError::Bad { path: path.display().to_string(), reason };
-    let is_ogg_opus =
-        std::fs::File::open(path).ok().and_then(|f| TrackReader::new(std::io::BufReader::new(f)).ok()).is_some();
-    let track_bytes = if is_ogg_opus { std::fs::read(path).map_err(|e| bad(e.to_string()))? } else { encode(path)? };
+    let track_bytes =
+        if is_ogg_opus(path)? { std::fs::read(path).map_err(|e| bad(e.to_string()))? } else { encode(path)? };
     let mut reader = TrackReader::new(Cursor::new(track_bytes)).map_err(|e| bad(e.to_string()))?;
     let pre_skip = reader.head.pre_skip as u64;
     let limit = limit.map(|s| (s * SAMPLE_RATE as f64) as u64).unwrap_or(u64::MAX);
@@ -89,9 +89,7 @@ fn encode(path: &Path) -> Result<Vec<u8>, SpeakError> {
         source: std::io::Error::other(e.to_string()),
     };
     decoder.run(|planes| {
-        mono.clear();
-        let n = planes.first().map_or(0, Vec::len);
-        mono.extend((0..n).map(|i| planes.iter().map(|p| p[i]).sum::<f32>() / planes.len() as f32));
+        downmix(planes, &mut mono);
         out.clear();
         resampler.push(&mono, &mut out);
         encoder.push(&out).map_err(encode_err)

@@ -268,7 +268,8 @@ fn check_out(out: &Path) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn is_ogg_opus(path: &Path) -> Result<bool, ImportError> {
+/// Whether the file is Ogg Opus (copied packet for packet rather than decoded), from its first page.
+pub(crate) fn is_ogg_opus(path: &Path) -> Result<bool, ImportError> {
     let mut f = File::open(path).map_err(|e| ImportError::read(path, e))?;
     let mut head = [0u8; 64];
     let mut got = 0;
@@ -375,7 +376,8 @@ fn run_input(
     }
 }
 
-fn downmix(planes: &[Vec<f32>], out: &mut Vec<f32>) {
+/// The average of the channels, into `out`.
+pub(crate) fn downmix(planes: &[Vec<f32>], out: &mut Vec<f32>) {
     out.clear();
     let n = planes.first().map(|p| p.len()).unwrap_or(0);
     let scale = 1.0 / planes.len().max(1) as f32;

@@ -7,7 +7,7 @@
 //! `error_code`); `join` is acknowledged and answered on the long poll; forwarded RTP keeps the
 //! publisher's sequence numbers and header extensions, and Janus sends no sender reports.
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket as StdUdpSocket};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -300,8 +300,32 @@ pub fn join_passive(client: &JanusClient, handle: u64, room: u64, creds: &Creden
     Err(JanusError::Protocol { request: "join".into(), reply: "no answer within 10 s".into() })
 }
 
+/// Connects, attaches the VideoRoom plugin and joins `url`'s room as the passive participant.
+/// Returns the client, the passive handle and the `joined` event; a refused join leaves no session.
+pub(crate) fn join_room(url: &JanusUrl, creds: &Credentials) -> Result<(JanusClient, u64, Value), JanusError> {
+    let client = JanusClient::connect(&url.api(), creds.token.clone())?;
+    let handle = client.attach_videoroom()?;
+    match join_passive(&client, handle, url.room, creds) {
+        Ok(joined) => Ok((client, handle, joined)),
+        Err(e) => {
+            client.destroy();
+            Err(e)
+        }
+    }
+}
+
+/// The publisher a room event says left (`leaving`, or `unpublished` for a feed that stopped).
+pub(crate) fn departed(data: &Value) -> Option<u64> {
+    ["leaving", "unpublished"].into_iter().find_map(|key| data.get(key).and_then(Value::as_u64))
+}
+
+/// Our address for media from Janus: the one given, else ours on the route to Janus.
+pub(crate) fn media_ip(given: Option<IpAddr>, url: &JanusUrl) -> IpAddr {
+    given.or_else(|| local_ip_towards(&url.host, url.port)).unwrap_or([127, 0, 0, 1].into())
+}
+
 /// The local address Janus should send to: the one the OS would use to reach the Janus host.
-pub(crate) fn local_ip_towards(host: &str, port: u16) -> Option<std::net::IpAddr> {
+fn local_ip_towards(host: &str, port: u16) -> Option<std::net::IpAddr> {
     let target = (host, port).to_socket_addrs().ok()?.next()?;
     let probe = StdUdpSocket::bind(if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }).ok()?;
     probe.connect(target).ok()?;
@@ -330,8 +354,7 @@ impl RoomSource for JanusForwardSource {
         mut stop: watch::Receiver<bool>,
     ) -> SourceFuture {
         Box::pin(async move {
-            let ip = self.listen.map(|a| a.ip()).or_else(|| local_ip_towards(&self.url.host, self.url.port));
-            let listen = self.listen.unwrap_or_else(|| SocketAddr::new(ip.unwrap_or([127, 0, 0, 1].into()), 0));
+            let listen = self.listen.unwrap_or_else(|| SocketAddr::new(media_ip(None, &self.url), 0));
             let socket = StdUdpSocket::bind(listen)
                 .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
             let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
@@ -389,15 +412,7 @@ fn setup(
     local: SocketAddr,
     events: &mpsc::Sender<SourceEvent>,
 ) -> Result<Forwarding, JanusError> {
-    let client = JanusClient::connect(&url.api(), creds.token.clone())?;
-    let handle = client.attach_videoroom()?;
-    let joined = match join_passive(&client, handle, url.room, creds) {
-        Ok(j) => j,
-        Err(e) => {
-            client.destroy();
-            return Err(e);
-        }
-    };
+    let (client, handle, joined) = join_room(url, creds)?;
     // The secret and admin key are only checked when a forward is asked for, which may be long
     // after joining (an empty room): check them now, with a request that needs the same rights.
     let mut check = json!({"request": "listforwarders", "room": url.room});
@@ -505,14 +520,12 @@ fn control_loop(
                         let _ = events.blocking_send(SourceEvent::Ended("the room was destroyed".into()));
                         return;
                     }
-                    for key in ["leaving", "unpublished"] {
-                        if let Some(id) = data.get(key).and_then(Value::as_u64) {
-                            for (_, ssrc) in f.ssrcs.iter().filter(|(p, _)| *p == id) {
-                                let _ = events.blocking_send(SourceEvent::Gone { ssrc: *ssrc });
-                            }
-                            f.known.retain(|k| *k != id);
-                            f.ssrcs.retain(|(p, _)| *p != id);
+                    if let Some(id) = departed(&data) {
+                        for (_, ssrc) in f.ssrcs.iter().filter(|(p, _)| *p == id) {
+                            let _ = events.blocking_send(SourceEvent::Gone { ssrc: *ssrc });
                         }
+                        f.known.retain(|k| *k != id);
+                        f.ssrcs.retain(|(p, _)| *p != id);
                     }
                     for p in publishers_of(&data) {
                         if let Err(e) = forward(f, &url, &creds, local, &p, &events) {

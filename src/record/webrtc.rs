@@ -21,7 +21,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::{mpsc, watch};
 
-use super::janus::{Credentials, JanusClient, JanusError, JanusUrl, join_passive, local_ip_towards, publishers_of};
+use super::janus::{Credentials, JanusClient, JanusError, JanusUrl, departed, join_room, media_ip, publishers_of};
 use super::{Datagram, Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
 use crate::rtp::packet::{AudioLevel, build_rtp};
 
@@ -49,8 +49,7 @@ impl RoomSource for JanusWebrtcSource {
         mut stop: watch::Receiver<bool>,
     ) -> SourceFuture {
         Box::pin(async move {
-            let ip =
-                self.ip.or_else(|| local_ip_towards(&self.url.host, self.url.port)).unwrap_or([127, 0, 0, 1].into());
+            let ip = media_ip(self.ip, &self.url);
             let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
                 .map_err(|e| RecordError::Source(format!("cannot open a UDP socket on {ip} for WebRTC: {e}")))?;
             super::enlarge_receive_buffer(&socket);
@@ -232,15 +231,7 @@ fn control_loop(
     ready: tokio::sync::oneshot::Sender<Result<(), JanusError>>,
 ) {
     let setup = || -> Result<(JanusClient, u64, u64, Value), JanusError> {
-        let client = JanusClient::connect(&url.api(), creds.token.clone())?;
-        let passive = client.attach_videoroom()?;
-        let joined = match join_passive(&client, passive, url.room, &creds) {
-            Ok(j) => j,
-            Err(e) => {
-                client.destroy();
-                return Err(e);
-            }
-        };
+        let (client, passive, joined) = join_room(&url, &creds)?;
         let subscriber = client.attach_videoroom()?;
         Ok((client, passive, subscriber, joined))
     };
@@ -311,13 +302,11 @@ fn control_loop(
                     .collect();
                 wanted.extend(&new);
                 subscribe(&client, &mut sub, new);
-                for key in ["leaving", "unpublished"] {
-                    if let Some(id) = data.get(key).and_then(Value::as_u64) {
-                        wanted.retain(|w| *w != id);
-                        for (_, mid, _) in sub.feeds.iter().filter(|(f, _, _)| *f == id) {
-                            for (_, ssrc) in sub.ssrcs.iter().filter(|(m, _)| m == mid) {
-                                let _ = events.blocking_send(SourceEvent::Gone { ssrc: *ssrc });
-                            }
+                if let Some(id) = departed(&data) {
+                    wanted.retain(|w| *w != id);
+                    for (_, mid, _) in sub.feeds.iter().filter(|(f, _, _)| *f == id) {
+                        for (_, ssrc) in sub.ssrcs.iter().filter(|(m, _)| m == mid) {
+                            let _ = events.blocking_send(SourceEvent::Gone { ssrc: *ssrc });
                         }
                     }
                 }
