@@ -10,13 +10,17 @@ use std::process::Command;
 use common::*;
 
 fn transcribe(session: &std::path::Path) -> serde_json::Value {
+    transcribe_with(session, "for-tests-ggml-tiny.en.bin", "en")
+}
+
+fn transcribe_with(session: &std::path::Path, model: &str, language: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
         .env("ROOMCAST_MODELS", shared().join("models"))
         .args(["--json", "transcribe"])
         .arg(session)
         .arg("--model")
-        .arg(shared().join("models/for-tests-ggml-tiny.en.bin"))
-        .args(["--language", "en"])
+        .arg(shared().join("models").join(model))
+        .args(["--language", language])
         .output()
         .unwrap();
     serde_json::from_str(&ok(out)).unwrap()
@@ -59,6 +63,34 @@ fn transcribing_the_sample_room_sends_whisper_speech_only_and_writes_every_file(
     assert_eq!(doc["format"], "roomcast-transcript");
     let names: Vec<&str> = doc["speakers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Maya", "Theo", "Priya"]);
+}
+
+#[test]
+fn language_auto_detects_each_speakers_language_once_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    // The multilingual stand-in: detection runs for real, though with no weights what it hears is
+    // arbitrary; what is asserted is that each speaker gets one recorded language and that speakers
+    // of one language still share windows.
+    let report = transcribe_with(&session, "for-tests-ggml-tiny.bin", "auto")["report"].clone();
+    let speakers = report["speakers"].as_array().unwrap();
+    let mut languages: Vec<&str> =
+        speakers.iter().map(|s| s["language"].as_str().expect("language recorded")).collect();
+    for code in &languages {
+        assert!((2..=5).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase()), "{code}");
+    }
+    languages.sort_unstable();
+    languages.dedup();
+    let own_windows: u64 = speakers.iter().map(|s| s["windows"].as_u64().unwrap()).sum();
+    let windows = report["windows"].as_u64().unwrap();
+    assert!(windows <= report["one_pass_windows"].as_u64().unwrap() + languages.len() as u64 - 1, "{report}");
+    assert!(windows <= own_windows, "{report}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
+    for (s, r) in doc["speakers"].as_array().unwrap().iter().zip(speakers) {
+        assert_eq!(s["language"], r["language"], "the transcript keeps what was detected");
+    }
 }
 
 #[test]

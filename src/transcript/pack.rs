@@ -50,29 +50,30 @@ pub fn pack(regions: &[Region], options: &PackOptions) -> Vec<Window> {
     pack_tracks(&[regions.to_vec()], options)
 }
 
-/// Pads and merges one track's regions, and cuts what is longer than a window.
-fn pieces_of(regions: &[Region], options: &PackOptions) -> Vec<Region> {
-    let mut padded: Vec<Region> = regions
-        .iter()
-        .filter(|r| r.end > r.start)
-        .map(|r| Region { start: (r.start - options.pad).max(0.0), end: (r.end + options.pad).min(options.room_end) })
-        .collect();
-    padded.sort_by(|a, b| a.start.total_cmp(&b.start));
-    // Padding can make neighbours touch: one piece then, not two with a silence between.
-    let mut merged: Vec<Region> = Vec::new();
-    for r in padded {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end + options.gap => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    let mut out = Vec::new();
-    for r in merged {
-        let mut start = r.start;
-        while start < r.end {
-            let len = (r.end - start).min(options.max_window);
-            out.push(Region { start, end: start + len });
-            start += len;
+/// A padded, merged stretch of one track's speech, and where it may be cut: the middles of the
+/// pauses between the VAD regions it was merged from.
+struct Stretch {
+    start: f64,
+    end: f64,
+    cuts: Vec<f64>,
+}
+
+/// Pads and merges one track's regions; a stretch remembers its inner pauses as places to cut.
+fn stretches_of(regions: &[Region], options: &PackOptions) -> Vec<Stretch> {
+    let mut sorted: Vec<Region> = regions.iter().filter(|r| r.end > r.start).copied().collect();
+    sorted.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let mut out: Vec<Stretch> = Vec::new();
+    for r in sorted {
+        let (start, end) = ((r.start - options.pad).max(0.0), (r.end + options.pad).min(options.room_end));
+        match out.last_mut() {
+            // Padding can make neighbours touch: one stretch then, not two with a silence between.
+            Some(last) if start <= last.end + options.gap => {
+                if r.start > last.end - options.pad {
+                    last.cuts.push((last.end - options.pad + r.start) / 2.0);
+                }
+                last.end = last.end.max(end);
+            }
+            _ => out.push(Stretch { start, end, cuts: Vec::new() }),
         }
     }
     out
@@ -80,33 +81,59 @@ fn pieces_of(regions: &[Region], options: &PackOptions) -> Vec<Region> {
 
 /// Packs the speech of several tracks (one per speaker) into shared windows, in room order: a
 /// window may hold pieces of different speakers, each piece remembering whose it is, so a room
-/// needs no more windows than its speech fills, whoever speaks.
+/// needs no more windows than its speech fills, whoever speaks. A stretch that does not fit in
+/// what is left of a window is cut at its last pause that fits, so windows fill up; one with no
+/// such pause starts the next window, and only talk longer than a window without any pause is cut
+/// mid-speech.
 pub fn pack_tracks(tracks: &[Vec<Region>], options: &PackOptions) -> Vec<Window> {
-    let mut all: Vec<(Region, usize)> = tracks
+    let mut all: Vec<(Stretch, usize)> = tracks
         .iter()
         .enumerate()
-        .flat_map(|(i, regions)| pieces_of(regions, options).into_iter().map(move |r| (r, i)))
+        .flat_map(|(i, regions)| stretches_of(regions, options).into_iter().map(move |s| (s, i)))
         .collect();
     all.sort_by(|a, b| a.0.start.total_cmp(&b.0.start).then(a.1.cmp(&b.1)));
     let mut windows: Vec<Window> = Vec::new();
     let mut current = Window::default();
-    for (r, source) in all {
-        let len = r.end - r.start;
+    let place = |current: &mut Window, start: f64, end: f64, source: usize| {
         let at = if current.pieces.is_empty() { 0.0 } else { current.duration + options.gap };
-        let at = if at + len > options.max_window + 1e-9 {
-            windows.push(std::mem::take(&mut current));
-            0.0
-        } else {
-            at
-        };
-        current.pieces.push(Piece { room_start: r.start, len, at, source });
-        current.duration = at + len;
+        current.pieces.push(Piece { room_start: start, len: end - start, at, source });
+        current.duration = at + end - start;
+    };
+    for (stretch, source) in all {
+        let mut start = stretch.start;
+        while start < stretch.end - 1e-9 {
+            let at = if current.pieces.is_empty() { 0.0 } else { current.duration + options.gap };
+            let room = options.max_window - at;
+            if stretch.end - start <= room + 1e-9 {
+                place(&mut current, start, stretch.end, source);
+                break;
+            }
+            // The last pause that fits, leaving a piece worth sending (not a sliver).
+            let cut = stretch.cuts.iter().rev().find(|&&c| c > start + MIN_PIECE && c - start <= room + 1e-9);
+            match cut {
+                Some(&c) => {
+                    place(&mut current, start, c, source);
+                    start = c;
+                    windows.push(std::mem::take(&mut current));
+                }
+                None if !current.pieces.is_empty() => windows.push(std::mem::take(&mut current)),
+                None => {
+                    let end = start + options.max_window;
+                    place(&mut current, start, end, source);
+                    start = end;
+                    windows.push(std::mem::take(&mut current));
+                }
+            }
+        }
     }
     if !current.pieces.is_empty() {
         windows.push(current);
     }
     windows
 }
+
+/// The shortest piece a stretch is cut into to fill a window (seconds).
+const MIN_PIECE: f64 = 1.0;
 
 impl Window {
     /// Room time of `t` seconds into the window. A time in a silence between pieces goes to the
@@ -189,5 +216,44 @@ mod tests {
         // A time in the silence between pieces maps to the nearer edge.
         assert!((w[0].to_room(2.25) - 2.2).abs() < 1e-9);
         assert!((w[0].to_room(2.45) - p[1].room_start).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_long_stretch_is_cut_at_its_pauses_so_windows_fill() {
+        // 2 s phrases with 0.4 s pauses for 120 s: one stretch once padded, cut only inside pauses.
+        let phrases: Vec<Region> = (0..50).map(|i| r(i as f64 * 2.4, i as f64 * 2.4 + 2.0)).collect();
+        let windows = pack(&phrases, &PackOptions::default());
+        assert_eq!(windows.len(), 5, "119.8 s of padded speech in 30 s windows: {windows:?}");
+        for w in &windows {
+            for p in &w.pieces {
+                for edge in [p.room_start, p.room_start + p.len] {
+                    let inside_speech = phrases.iter().any(|q| edge > q.start + 1e-9 && edge < q.end - 1e-9);
+                    assert!(!inside_speech, "a piece edge at {edge} cuts a phrase");
+                }
+            }
+            assert!(w.duration > 26.0 || std::ptr::eq(w, windows.last().unwrap()), "a window left half empty: {w:?}");
+        }
+        let speech: f64 = windows.iter().map(Window::speech).sum();
+        assert!((speech - 119.8).abs() < 1e-6, "no audio sent twice or dropped: {speech}");
+    }
+
+    #[test]
+    fn a_busy_room_needs_no_more_windows_than_its_speech_fills() {
+        // Four speakers taking turns of 3-7 s phrases with short pauses for 10 minutes.
+        let mut tracks = vec![Vec::new(); 4];
+        let (mut t, mut k) = (0.0, 0);
+        while t < 600.0 {
+            let len = 3.0 + (k * 7 % 5) as f64;
+            tracks[k % 4].push(r(t, t + len / 2.0));
+            tracks[k % 4].push(r(t + len / 2.0 + 0.3, t + len));
+            t += len + 0.8;
+            k += 1;
+        }
+        let windows = pack_tracks(&tracks, &PackOptions::default());
+        let sent: f64 = windows.iter().map(|w| w.duration).sum();
+        let room_end = tracks.iter().flatten().map(|r| r.end).fold(0.0, f64::max);
+        // Turns are cut only at pauses, so a window is rarely filled to the last second.
+        assert!(windows.len() as f64 <= (sent / 27.0).ceil(), "{} windows for {sent} s", windows.len());
+        assert!(sent < room_end, "the pauses are not all sent: {sent} s of {room_end} s");
     }
 }

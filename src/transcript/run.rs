@@ -132,39 +132,45 @@ pub fn transcribe(
         Ok::<_, TranscribeError>((audio, regions))
     })?;
     let (audio, regions): (Vec<Vec<f32>>, Vec<Vec<super::pack::Region>>) = found.into_iter().unzip();
-    // 2. Windows. With a language given, speakers share windows (a window holds whoever spoke
-    //    then), so the room needs no more windows than its speech fills. To detect each speaker's
-    //    language, each speaker gets windows of their own.
-    let windows: Vec<Window> = if language.is_some() {
-        pack_tracks(&regions, &pack_options)
-    } else {
-        (0..regions.len())
-            .flat_map(|i| {
-                let mut only = vec![Vec::new(); regions.len()];
-                only[i] = regions[i].clone();
-                pack_tracks(&only, &pack_options)
-            })
-            .collect()
+    // 2. Each speaker's language: given, or detected once per speaker on their first 30 s of speech.
+    let languages: Vec<Option<String>> = match language {
+        Some(code) => regions.iter().map(|r| (!r.is_empty()).then(|| code.to_string())).collect(),
+        None => crate::parallel::map_with(at_once, (0..regions.len()).collect(), |i| {
+            let mut only = vec![Vec::new(); regions.len()];
+            only[i] = regions[i].clone();
+            match pack_tracks(&only, &pack_options).first() {
+                Some(first) => engine.detect_language(&window_audio(first, &audio, pack_options.gap)).map(Some),
+                None => Ok(None),
+            }
+        })?,
     };
+    // 3. Windows: speakers of one language share windows (a window holds whoever spoke then), so
+    //    the room needs no more windows than its speech fills.
+    let mut groups: Vec<&str> = languages.iter().flatten().map(String::as_str).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let windows: Vec<(Window, String)> = groups
+        .iter()
+        .flat_map(|lang| {
+            let tracks: Vec<Vec<super::pack::Region>> = regions
+                .iter()
+                .zip(&languages)
+                .map(|(r, l)| if l.as_deref() == Some(*lang) { r.clone() } else { Vec::new() })
+                .collect();
+            pack_tracks(&tracks, &pack_options).into_iter().map(|w| (w, lang.to_string()))
+        })
+        .collect();
     let names: Vec<SpeakerName> = speakers.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
     let per_window = windows.len().max(1) as u64;
-    // 3. Whisper on every window, as many at once as the cores allow.
-    let results = crate::parallel::map_with(at_once, windows.clone(), |window| {
-        let result = engine.run(&window_audio(&window, &audio, pack_options.gap), language)?;
+    // 4. Whisper on every window, as many at once as the cores allow.
+    let results = crate::parallel::map_with(at_once, windows.clone(), |(window, lang)| {
+        let result = engine.run(&window_audio(&window, &audio, pack_options.gap), Some(&lang))?;
         progress.advance(unit * speakers.len() as u64 / per_window);
-        let segments = to_room(&window, &result.segments, &names);
-        let source = window.pieces.first().map_or(0, |p| p.source);
-        Ok::<_, TranscribeError>((segments, result.language, source))
+        Ok::<_, TranscribeError>(to_room(&window, &result.segments, &names))
     })?;
+    let windows: Vec<Window> = windows.into_iter().map(|(w, _)| w).collect();
     progress.end();
-    let mut all = Vec::new();
-    let mut detected: Vec<Option<String>> = vec![None; speakers.len()];
-    for (segments, lang, source) in results {
-        all.extend(segments);
-        if detected[source].is_none() {
-            detected[source] = lang;
-        }
-    }
+    let all: Vec<Segment> = results.into_iter().flatten().collect();
     let reports: Vec<SpeakerTranscript> = speakers
         .iter()
         .enumerate()
@@ -179,7 +185,7 @@ pub fn transcribe(
                 .map(|p| p.len)
                 .sum(),
             windows: windows.iter().filter(|w| w.pieces.iter().any(|p| p.source == i)).count(),
-            language: language.map(str::to_string).or_else(|| detected[i].clone()),
+            language: languages[i].clone(),
             segments: all.iter().filter(|s| s.speaker == speaker.id).count(),
         })
         .collect();

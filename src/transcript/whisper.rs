@@ -61,6 +61,21 @@ impl Engine {
         self.ctx.is_multilingual()
     }
 
+    /// The language spoken in `audio` (16 kHz mono, up to 30 s): whisper's language detection
+    /// (one encoder pass). An English-only model can only hear English.
+    pub fn detect_language(&self, audio: &[f32]) -> Result<String, WhisperFailure> {
+        if !self.is_multilingual() {
+            return Ok("en".to_string());
+        }
+        let run_err = |e: whisper_rs::WhisperError| WhisperFailure::Run(e.to_string());
+        let mut state = self.ctx.create_state().map_err(run_err)?;
+        state.pcm_to_mel(audio, self.threads as usize).map_err(run_err)?;
+        let (id, _) = state.lang_detect(0, self.threads as usize).map_err(run_err)?;
+        whisper_rs::get_lang_str(id)
+            .map(str::to_string)
+            .ok_or_else(|| WhisperFailure::Run(format!("language detection gave no language (id {id})")))
+    }
+
     /// Transcribes one window of 16 kHz mono audio. `language`: a code ("en", "de") or `None` to
     /// detect it.
     pub fn run(&self, audio: &[f32], language: Option<&str>) -> Result<WindowResult, WhisperFailure> {
