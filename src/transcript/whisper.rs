@@ -218,7 +218,7 @@ mod tests {
         // Two regions far apart in the room, packed into one window: 12.0-14.0 and 100.0-101.0,
         // padded by 0.2 s, so the window holds 11.8-14.2 at 0.0 and 99.8-101.2 at 2.7.
         let window =
-            &pack(&[Region { start: 12.0, end: 14.0 }, Region { start: 100.0, end: 101.0 }], &PackOptions::default())
+            &pack(&[Region { start: 12.0, end: 14.0 }, Region { start: 100.0, end: 101.0 }], &PackOptions { pad: 0.2, ..Default::default() })
                 [0];
         let raw = vec![
             RawSegment {
@@ -251,7 +251,7 @@ mod tests {
         use crate::transcript::pack::pack_tracks;
         // Maya speaks 10-12 s, Theo 20-21 s: one window, Maya's piece at 0, Theo's after a silence.
         let tracks = vec![vec![Region { start: 10.0, end: 12.0 }], vec![Region { start: 20.0, end: 21.0 }]];
-        let windows = pack_tracks(&tracks, &PackOptions::default());
+        let windows = pack_tracks(&tracks, &PackOptions { pad: 0.2, ..Default::default() });
         assert_eq!(windows.len(), 1);
         let theo_at = windows[0].pieces[1].at;
         let theo_cs = (theo_at * 100.0).round() as i64;
