@@ -71,7 +71,7 @@ for room in sample room; do
 import json, sys
 r = json.load(open(sys.argv[1]))["report"]
 room, language, wall = sys.argv[2], sys.argv[3], float(sys.argv[5]) - float(sys.argv[4])
-mode = "shared windows (--language en)" if language != "auto" else "per-speaker windows (--language auto)"
+mode = "shared windows (--language en)" if language != "auto" else "detected per speaker, then shared (--language auto)"
 d = r["room_duration"]
 print(f"| {room} | {d / 60:.1f} min | {len(r['speakers'])} | {mode} | {r['windows']} | {r['seconds_sent_to_whisper']:.0f} s "
       f"| {r['one_pass_windows']} windows, {d:.0f} s | {wall:.1f} s |")

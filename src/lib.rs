@@ -11,6 +11,7 @@
 //! Transcription, export and the searchable library read the same session folder.
 
 pub mod capture;
+pub mod library;
 pub mod master;
 pub mod parallel;
 pub mod progress;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
+use roomcast::library::{self, Access, Library, LibraryError, SearchQuery};
 use roomcast::master::{self, Format, MixSettings};
 use roomcast::progress::Silent;
 use roomcast::record::janus::{Credentials, JanusForwardSource, JanusUrl, REMOTE_PUBLISHER_SSRC, RemotePublisher};
@@ -19,6 +20,7 @@ use roomcast::record::{self, RecordObserver, RecordOptions, RoomSource};
 use roomcast::rtp::ReceiverConfig;
 use roomcast::session::{self, Session};
 use roomcast::speak::{self, Voice};
+use roomcast::transcript::{self as t, export::ExportFormat, run};
 
 use super::{args, clock, print_json};
 
@@ -425,7 +427,7 @@ fn display_name(path: &Path) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or(stem)
 }
 
-pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
+pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&a.sample)
         .with_context(|| {
             format!("{}: cannot read the sample folder (run from the repository root)", a.sample.display())
@@ -437,10 +439,16 @@ pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
     if files.is_empty() {
         bail!("{}: no .opus speaker files (samples/make-sample.sh makes them)", a.sample.display());
     }
+    // The library is opened first: one that cannot be written is said before the room is played.
+    let mut lib = Library::open(library_dir, Access::Write)?;
     if a.out.exists() {
         // Only ever replace an earlier demo room, never something else at that path.
         match Session::open(&a.out) {
             Ok(s) if s.room.source.starts_with("rtp://127.0.0.1") => {
+                match lib.remove_room(&s.room.id) {
+                    Ok(_) | Err(LibraryError::UnknownRoom(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
                 std::fs::remove_dir_all(&a.out).with_context(|| a.out.display().to_string())?
             }
             _ => bail!("{} exists and is not an earlier demo room; choose another --out", a.out.display()),
@@ -524,13 +532,21 @@ pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
     let session = Session::open(&report.session)?;
     let settings = MixSettings { formats: vec![Format::Mp3, Format::Opus], ..Default::default() };
     let mix = master::mix(&session, &settings, &Silent)?;
+    let transcript_note = demo_transcript(&session, &a.sample)?;
+    let transcript = run::read_document(&session.dir)?;
+    let index = lib.index_room(&session, transcript.as_ref(), &library::index::outputs_of(&session.dir))?;
+    let query = SearchQuery { text: "loudness".into(), limit: 3, include_private: true, ..Default::default() };
+    let hits = lib.search(&query)?;
     if json {
         #[derive(serde::Serialize)]
         struct Demo<'a> {
             record: &'a record::RecordReport,
             mix: &'a master::MixReport,
+            transcript: &'a str,
+            index: &'a library::IndexReport,
+            search: &'a [library::Hit],
         }
-        return print_json(&Demo { record: &report, mix: &mix });
+        return print_json(&Demo { record: &report, mix: &mix, transcript: &transcript_note, index: &index, search: &hits });
     }
     println!("Recorded the demo room into {} ({}):", report.session.display(), clock(report.duration));
     for s in &session.room.speakers {
@@ -548,6 +564,66 @@ pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
             o.measured.true_peak_dbtp
         );
     }
+    println!("  transcript: {transcript_note}");
+    println!(
+        "  library: published into {} ({} segments indexed)",
+        lib.dir.display(),
+        index.segments
+    );
+    println!("Searching the library for \"{}\":", query.text);
+    for hit in &hits {
+        super::library::print_hit(hit, false);
+    }
     println!("Listen to the master, or open the tracks in any DAW: they line up on the room clock.");
+    println!("Search your rooms with: roomcast search WORDS   (roomcast search --help)");
     Ok(())
+}
+
+/// The demo room's transcript: whisper's when a model is installed; otherwise the sample's own
+/// script (the text its voices were made from), attached the way `import-transcript` attaches any
+/// transcript, so the search at the end has something to find. The note says which it was.
+fn demo_transcript(session: &Session, sample: &Path) -> Result<String> {
+    let options = run::TranscribeOptions {
+        model: std::env::var("ROOMCAST_MODEL").unwrap_or_else(|_| "tiny.en".into()),
+        vad_model: "silero-v6.2.0".into(),
+        language: None,
+        threads: None,
+    };
+    let missing = match run::transcribe(session, &options, &Silent) {
+        Ok((segments, report)) => {
+            let doc = run::document(session, segments, &report);
+            t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
+            return Ok(format!("transcribed with whisper ({})", report.model.display()));
+        }
+        Err(run::TranscribeError::Model(e)) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let timeline = sample.join("timeline.txt");
+    let text = std::fs::read_to_string(&timeline).with_context(|| timeline.display().to_string())?;
+    // The script's times are the sample's; the live room started when the recorder did.
+    let shift = session.room.speakers.iter().filter_map(|s| s.intervals.first()).map(|i| i.start).fold(f64::INFINITY, f64::min);
+    let shift = if shift.is_finite() { shift } else { 0.0 };
+    let mut segments = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let times = cols.first().and_then(|t| t.split_once('-'));
+        let (Some((a, b)), Some(name), Some(words)) = (times, cols.get(1), cols.get(2)) else { continue };
+        let (Ok(start), Ok(end)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>()) else { continue };
+        if start + shift >= session.room.duration {
+            continue;
+        }
+        segments.push(t::import::ForeignSegment {
+            name: name.to_string(),
+            start: start + shift,
+            end: (end + shift).min(session.room.duration),
+            text: words.to_string(),
+            words: Vec::new(),
+        });
+    }
+    let doc = t::import::attach(&session.room, segments, false).with_context(|| timeline.display().to_string())?;
+    t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
+    Ok(format!(
+        "no whisper model installed ({missing}); attached the sample's script ({}) as the transcript instead",
+        timeline.display()
+    ))
 }

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing, output (text or --json), logging and exit codes.
 
 mod args;
+mod library;
 mod live;
 mod progress;
 
@@ -35,6 +36,9 @@ struct Cli {
     /// Print the result as JSON on stdout, and no progress bar.
     #[arg(long, global = true)]
     json: bool,
+    /// The library folder [default: ~/.local/share/roomcast].
+    #[arg(long, global = true, env = "ROOMCAST_LIBRARY", value_name = "DIR")]
+    library: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -126,6 +130,57 @@ roomcast models download silero-v6.2.0")]
     Models {
         #[command(subcommand)]
         action: ModelsAction,
+    },
+    /// The main job in one command: master, transcribe, export every file, index into the library.
+    #[command(long_about = "Publish a session: mix the master, transcribe every speaker, write every \
+transcript export, and index the room into the library so it can be searched.\n\n\
+Publishing again replaces the room's entry (never duplicates it). If a step fails, it says which; \
+the library changes only in the last step, in one transaction, so a failure leaves it as it was. \
+Without an installed whisper model the room is still mastered and indexed (with any transcript it \
+already has), and roomcast says how to get a model.\n\n\
+Examples:\n  roomcast publish room1\n  roomcast publish room1 --model base.en --language en\n  \
+roomcast publish room1 --skip-transcribe --library ~/podcast-library")]
+    Publish(library::PublishArgs),
+    /// Search every room by what was said; each hit says how to replay that moment.
+    #[command(long_about = "Search every room in the library by what was said.\n\n\
+Words are matched in any case and without accents, English words by their stem (record finds \
+recording). Hits are ranked (bm25), show the room, date, speaker and room time with the match \
+highlighted, and the command that replays the moment.\n\n\
+Query syntax (SQLite FTS5):\n  podcast              a word\n  pod*                 words starting with pod\n  \
+'\"live room\"'          a phrase (quoted for the shell too)\n  loud AND guest       both (AND is also implied by a space)\n  \
+loud OR quiet        either\n  track NOT mixed      one without the other\n  NEAR(guest loud, 5)  within 5 words\n\n\
+Examples:\n  roomcast search loudness\n  roomcast search 'pod*' --speaker Priya --since 2026-11-01\n  \
+roomcast search '\"every speaker\"' --room \"Room Notes\" --json")]
+    Search(library::SearchArgs),
+    /// The rooms in the library: date, length, speakers and published files.
+    Rooms,
+    /// One room of the library in detail.
+    Show {
+        /// Room id, title or the start of its id.
+        room: String,
+    },
+    /// Take a room out of the library and delete its session folder.
+    Remove {
+        /// Room id, title or the start of its id.
+        room: String,
+        /// Keep the session folder; only take the room out of the library.
+        #[arg(long)]
+        keep_files: bool,
+    },
+    /// Play a room (or one speaker's track) from a moment, with mpv, ffplay or vlc.
+    Play(library::PlayArgs),
+    /// Attach a transcript made elsewhere (WebVTT, SRT, Podcasting 2.0 JSON, roomcast JSON) and index it.
+    #[command(long_about = "Attach a transcript made elsewhere to a session, and index the room.\n\n\
+Speakers come from WebVTT <v Name> voice tags, SRT 'Name:' prefixes, or the speaker fields of \
+Podcasting 2.0 and roomcast JSON, and are matched to the room's speakers by name (exact, then any \
+case, then id). A name the room does not know is an error unless --add-speakers.\n\n\
+Examples:\n  roomcast import-transcript room1 otter-export.vtt\n  \
+roomcast import-transcript room1 captions.srt --add-speakers --replace")]
+    ImportTranscript(library::ImportTranscriptArgs),
+    /// Index whatever a session holds (metadata, transcript, outputs) into the library.
+    Index {
+        /// Session folder.
+        session: PathBuf,
     },
     /// Show a session: speakers, track lengths and health.
     Info {
@@ -249,14 +304,23 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let progress = TermProgress::new(cli.json);
+    let lib = cli.library.clone().unwrap_or_else(roomcast::library::default_dir);
     let result = match cli.command {
+        Command::Publish(a) => library::publish(a, &lib, cli.json, &progress),
+        Command::Search(a) => library::search(a, &lib, cli.json),
+        Command::Rooms => library::rooms(&lib, cli.json),
+        Command::Show { room } => library::show(&room, &lib, cli.json),
+        Command::Remove { room, keep_files } => library::remove(&room, keep_files, &lib, cli.json),
+        Command::Play(a) => library::play(a, &lib, cli.json),
+        Command::ImportTranscript(a) => library::import_transcript(a, &lib, cli.json),
+        Command::Index { session } => library::index(&session, &lib, cli.json),
         Command::Import(a) => import(a, cli.json, &progress),
         Command::Mix(a) => mix(a, cli.json, &progress),
         Command::Info { session } => info(&session, cli.json),
         Command::Record(a) => live::record(a, cli.json),
         Command::Speak(a) => live::speak(a, cli.json),
         Command::Recover { session } => live::recover(&session, cli.json),
-        Command::Demo(a) => live::demo(a, cli.json),
+        Command::Demo(a) => live::demo(a, &lib, cli.json),
         Command::Models { action } => models(action, cli.json, &progress),
         Command::Transcribe(a) => transcribe(a, cli.json, &progress),
         Command::Export { session, transcript, out } => export(&session, &transcript, out, cli.json),
@@ -466,19 +530,7 @@ fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<
         threads: a.threads,
     };
     let (segments, report) = run::transcribe(&session, &options, progress)?;
-    let doc = t::TranscriptDoc {
-        format: t::TRANSCRIPT_FORMAT.into(),
-        version: t::TRANSCRIPT_VERSION,
-        room: session.room.id.clone(),
-        title: session.room.title.clone(),
-        duration: session.room.duration,
-        speakers: report
-            .speakers
-            .iter()
-            .map(|s| t::TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language: s.language.clone() })
-            .collect(),
-        segments,
-    };
+    let doc = run::document(&session, segments, &report);
     let files = t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     if json {
         return print_json(&serde_json::json!({"report": report, "files": files}));

@@ -5,6 +5,7 @@
 //! itself (whisper) produces `Segment`s per speaker; everything here works on plain data.
 
 pub mod export;
+pub mod import;
 pub mod models;
 pub mod pack;
 pub mod run;

@@ -123,10 +123,7 @@ pub fn search_dirs() -> Vec<PathBuf> {
 }
 
 fn user_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(base.join("roomcast/models"))
+    crate::library::user_data_dir().map(|d| d.join("models"))
 }
 
 /// Where downloads go: `$ROOMCAST_MODELS` when set, else the user data folder.

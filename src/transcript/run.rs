@@ -30,6 +30,8 @@ pub enum TranscribeError {
     Decode { path: PathBuf, reason: String },
     #[error(transparent)]
     Session(#[from] session::SessionError),
+    #[error("{path}: {reason}")]
+    Transcript { path: PathBuf, reason: String },
 }
 
 #[derive(Debug, Clone)]
@@ -199,4 +201,37 @@ pub fn transcribe(
         speakers: reports,
     };
     Ok((merge(all), report))
+}
+
+/// The session's transcript document from what `transcribe` found.
+pub fn document(session: &Session, segments: Vec<Segment>, report: &TranscribeReport) -> super::TranscriptDoc {
+    super::TranscriptDoc {
+        format: super::TRANSCRIPT_FORMAT.into(),
+        version: super::TRANSCRIPT_VERSION,
+        room: session.room.id.clone(),
+        title: session.room.title.clone(),
+        duration: session.room.duration,
+        speakers: report
+            .speakers
+            .iter()
+            .map(|s| super::TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language: s.language.clone() })
+            .collect(),
+        segments,
+    }
+}
+
+/// The transcript a session holds (transcript.json), if it has one.
+pub fn read_document(dir: &Path) -> Result<Option<super::TranscriptDoc>, TranscribeError> {
+    let path = dir.join(super::TRANSCRIPT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TranscribeError::Transcript { path, reason: e.to_string() }),
+    };
+    let doc: super::TranscriptDoc =
+        serde_json::from_str(&text).map_err(|e| TranscribeError::Transcript { path: path.clone(), reason: e.to_string() })?;
+    if doc.format != super::TRANSCRIPT_FORMAT {
+        return Err(TranscribeError::Transcript { path, reason: "not a roomcast transcript".into() });
+    }
+    Ok(Some(doc))
 }

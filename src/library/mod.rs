@@ -1,0 +1,259 @@
+//! The library: every published room in one catalog, searchable by what was said.
+//!
+//! ```text
+//! LIBRARY/
+//!   library.db        SQLite (WAL): rooms, speakers, segments, words, outputs, FTS5 index
+//!   rooms/<id>/       sessions recorded or imported into the library
+//! ```
+//!
+//! Sessions kept elsewhere stay where they are; the library remembers their folder. Every write is
+//! one transaction, so a failed publish or index leaves the library as it was, and searches go on
+//! (WAL) while a room is being indexed.
+
+pub mod index;
+pub mod rooms;
+pub mod schema;
+pub mod search;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use index::{IndexReport, Output};
+pub use rooms::RoomSummary;
+pub use search::{Hit, SearchQuery};
+
+pub const DB_FILE: &str = "library.db";
+pub const ROOMS_DIR: &str = "rooms";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error(
+        "{0}: not a roomcast library (it holds other files and no {DB_FILE}); choose a new or empty folder with --library"
+    )]
+    NotALibrary(PathBuf),
+    #[error("{0}: not a roomcast library database")]
+    ForeignDatabase(PathBuf),
+    #[error(
+        "{path}: made by a newer roomcast (library schema {found}; this roomcast knows up to {}); upgrade roomcast",
+        schema::VERSION
+    )]
+    TooNew { path: PathBuf, found: i64 },
+    #[error("{0}: the library is read-only; nothing was changed")]
+    ReadOnly(PathBuf),
+    #[error("{path}: {source}")]
+    Db { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("no room '{0}' in the library (see `roomcast rooms`)")]
+    UnknownRoom(String),
+    #[error("'{key}' matches several rooms ({ids}); give the room id")]
+    AmbiguousRoom { key: String, ids: String },
+    #[error("the search is empty: give words to look for, e.g. roomcast search \"podcast\"")]
+    EmptyQuery,
+    #[error("'{query}' is not a valid search: {reason} (words, pod*, \"a phrase\", AND/OR/NOT, NEAR(a b, 5))")]
+    BadQuery { query: String, reason: String },
+    #[error("'{0}' is not a date: use YYYY-MM-DD or an RFC 3339 time")]
+    BadDate(String),
+}
+
+pub type Result<T> = std::result::Result<T, LibraryError>;
+
+/// What a command needs from the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Searching and listing: works on a read-only library too.
+    Read,
+    /// Publishing, indexing, removing.
+    Write,
+}
+
+pub struct Library {
+    pub dir: PathBuf,
+    db_path: PathBuf,
+    conn: Connection,
+}
+
+/// The user's data folder for roomcast: `$XDG_DATA_HOME/roomcast`, by default
+/// `~/.local/share/roomcast`.
+pub fn user_data_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("roomcast"))
+}
+
+/// The library folder: the flag, else `$ROOMCAST_LIBRARY`, else the user data folder.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("ROOMCAST_LIBRARY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(user_data_dir)
+        .unwrap_or_else(|| PathBuf::from("roomcast-library"))
+}
+
+/// Entries a folder may already hold and still become a library: the user data folder keeps the
+/// models beside it.
+const KNOWN_ENTRIES: &[&str] = &["models", ROOMS_DIR, DB_FILE, "library.db-wal", "library.db-shm"];
+
+impl Library {
+    pub fn open(dir: &Path, access: Access) -> Result<Library> {
+        let db_path = dir.join(DB_FILE);
+        let io = |source| LibraryError::Io { path: dir.to_path_buf(), source };
+        if !db_path.exists() {
+            if dir.is_dir() {
+                for entry in std::fs::read_dir(dir).map_err(io)? {
+                    let name = entry.map_err(io)?.file_name();
+                    if !KNOWN_ENTRIES.iter().any(|k| name == *k) {
+                        return Err(LibraryError::NotALibrary(dir.to_path_buf()));
+                    }
+                }
+            } else if dir.exists() {
+                return Err(LibraryError::NotALibrary(dir.to_path_buf()));
+            }
+            std::fs::create_dir_all(dir).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+                    || e.kind() == std::io::ErrorKind::PermissionDenied
+                {
+                    LibraryError::ReadOnly(dir.to_path_buf())
+                } else {
+                    io(e)
+                }
+            })?;
+        }
+        let db = |source| LibraryError::Db { path: db_path.clone(), source };
+        // WAL needs its -shm file beside the database even to read, which read-only media refuse:
+        // such a library is opened immutable (nobody can be writing it), and only for reading.
+        let writable = is_writable(dir);
+        if !writable && access == Access::Write {
+            return Err(LibraryError::ReadOnly(dir.to_path_buf()));
+        }
+        let conn = if writable {
+            Connection::open_with_flags(
+                &db_path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        } else {
+            Connection::open_with_flags(
+                immutable_uri(&db_path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        }
+        .map_err(|e| classify(&db_path, e))?;
+        // Two publishes at once wait for each other instead of failing with "database is locked".
+        conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
+        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        let tables: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
+        if app != schema::APPLICATION_ID && !(app == 0 && version == 0 && tables == 0) {
+            return Err(LibraryError::ForeignDatabase(db_path));
+        }
+        if version > schema::VERSION {
+            return Err(LibraryError::TooNew { path: db_path, found: version });
+        }
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).map_err(db)?;
+        if read_only && (access == Access::Write || version < schema::VERSION) {
+            return Err(LibraryError::ReadOnly(dir.to_path_buf()));
+        }
+        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        let mut library = Library { dir: dir.to_path_buf(), db_path, conn };
+        if !read_only {
+            library.conn.pragma_update(None, "journal_mode", "wal").map_err(|e| classify(&library.db_path, e))?;
+            library.migrate(version)?;
+        }
+        Ok(library)
+    }
+
+    /// Runs the migrations a database at `from` lacks, all in one transaction.
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        if from >= schema::VERSION {
+            return Ok(());
+        }
+        let path = self.db_path.clone();
+        let db = |source| LibraryError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+        // Another process may have upgraded it while this one waited for the lock.
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(now.max(0) as usize) {
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
+        }
+        tx.pragma_update(None, "application_id", schema::APPLICATION_ID).map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.db_err(e))
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// Where sessions recorded into the library go.
+    pub fn rooms_dir(&self) -> PathBuf {
+        self.dir.join(ROOMS_DIR)
+    }
+
+    fn db_err(&self, source: rusqlite::Error) -> LibraryError {
+        classify(&self.db_path, source)
+    }
+}
+
+/// Whether files can be made in `dir` (permissions alone do not say: root ignores them, and a
+/// read-only mount refuses everyone).
+fn is_writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".roomcast-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            true
+        }
+        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+    }
+}
+
+/// `file:` URI for SQLite with `immutable=1`; characters with a meaning in URIs are escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut out = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push_str("?immutable=1");
+    out
+}
+
+/// SQLite's errors in the user's terms where there are some.
+fn classify(path: &Path, source: rusqlite::Error) -> LibraryError {
+    use rusqlite::ErrorCode;
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => LibraryError::ForeignDatabase(path.to_path_buf()),
+        Some(ErrorCode::ReadOnly) => {
+            LibraryError::ReadOnly(path.parent().map_or_else(|| path.to_path_buf(), Path::to_path_buf))
+        }
+        _ => LibraryError::Db { path: path.to_path_buf(), source },
+    }
+}
+
+/// RFC 3339 UTC to the second: the form the database stores and compares as text.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A date from the user: YYYY-MM-DD (midnight UTC; with `end_of_day`, the next midnight, so
+/// `--until 2026-11-24` includes that day) or an RFC 3339 time.
+pub fn parse_date(text: &str, end_of_day: bool) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| LibraryError::BadDate(text.into()))?;
+    let day = if end_of_day { day.succ_opt().ok_or_else(|| LibraryError::BadDate(text.into()))? } else { day };
+    Ok(day.and_hms_opt(0, 0, 0).ok_or_else(|| LibraryError::BadDate(text.into()))?.and_utc())
+}

@@ -1,0 +1,153 @@
+//! The catalog: rooms as the library knows them, and finding one by id or title.
+
+use std::path::PathBuf;
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Library, LibraryError, Output, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeakerSummary {
+    pub id: String,
+    pub name: String,
+    /// The track, relative to the session folder (none for a transcript-only speaker).
+    pub track: Option<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomSummary {
+    pub id: String,
+    pub title: String,
+    pub started_at: String,
+    pub duration: f64,
+    pub status: String,
+    pub session: PathBuf,
+    pub private: bool,
+    pub speakers: Vec<SpeakerSummary>,
+    pub segments: u64,
+    pub outputs: Vec<Output>,
+}
+
+impl RoomSummary {
+    /// The file to replay: the master if there is one (MP3 first: every player has it), else the
+    /// first speaker's track.
+    pub fn replay_file(&self, speaker: Option<&str>) -> Option<PathBuf> {
+        if let Some(name) = speaker {
+            let s = self.speakers.iter().find(|s| s.name.eq_ignore_ascii_case(name) || s.id == name)?;
+            return s.track.as_ref().map(|t| self.session.join(t));
+        }
+        for ext in ["mp3", "opus", "wav"] {
+            if let Some(o) = self.outputs.iter().find(|o| o.kind == "master" && o.path.extension().is_some_and(|e| e == ext))
+            {
+                return Some(o.path.clone());
+            }
+        }
+        self.speakers.iter().find_map(|s| s.track.as_ref()).map(|t| self.session.join(t))
+    }
+}
+
+impl Library {
+    /// Every room, newest first. `include_private`: also the rooms marked private.
+    pub fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM rooms WHERE private = 0 OR ?1 ORDER BY started_at DESC, title")
+                .map_err(|e| self.db_err(e))?;
+            let rows = stmt.query_map([include_private], |r| r.get(0)).map_err(|e| self.db_err(e))?;
+            rows.collect::<std::result::Result<_, _>>().map_err(|e| self.db_err(e))?
+        };
+        ids.iter().map(|id| self.room(id)).collect()
+    }
+
+    /// One room by its exact id.
+    pub fn room(&self, id: &str) -> Result<RoomSummary> {
+        let db = |e| self.db_err(e);
+        let mut room = self
+            .conn
+            .query_row(
+                "SELECT id, title, started_at, duration, status, session, private,
+                        (SELECT count(*) FROM segments WHERE room_id = rooms.id)
+                 FROM rooms WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(RoomSummary {
+                        id: r.get(0)?,
+                        title: r.get(1)?,
+                        started_at: r.get(2)?,
+                        duration: r.get(3)?,
+                        status: r.get(4)?,
+                        session: PathBuf::from(r.get::<_, String>(5)?),
+                        private: r.get(6)?,
+                        segments: r.get::<_, i64>(7)? as u64,
+                        speakers: Vec::new(),
+                        outputs: Vec::new(),
+                    })
+                },
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => LibraryError::UnknownRoom(id.to_string()),
+                e => db(e),
+            })?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, track, language FROM speakers WHERE room_id = ?1 ORDER BY rowid")
+            .map_err(db)?;
+        room.speakers = stmt
+            .query_map([id], |r| Ok(SpeakerSummary { id: r.get(0)?, name: r.get(1)?, track: r.get(2)?, language: r.get(3)? }))
+            .map_err(db)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db)?;
+        let mut stmt =
+            self.conn.prepare("SELECT kind, path, bytes FROM outputs WHERE room_id = ?1 ORDER BY path").map_err(db)?;
+        room.outputs = stmt
+            .query_map([id], |r| {
+                Ok(Output { kind: r.get(0)?, path: PathBuf::from(r.get::<_, String>(1)?), bytes: r.get::<_, i64>(2)? as u64 })
+            })
+            .map_err(db)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db)?;
+        Ok(room)
+    }
+
+    /// A room by what a user types: its id, its title (any case), or the start of its id.
+    pub fn find_room(&self, key: &str, include_private: bool) -> Result<RoomSummary> {
+        let db = |e| self.db_err(e);
+        let key = key.trim();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id FROM rooms WHERE (private = 0 OR ?2) AND id = ?1
+                 UNION ALL SELECT id FROM rooms WHERE (private = 0 OR ?2) AND title = ?1 COLLATE NOCASE AND id <> ?1
+                 LIMIT 20",
+            )
+            .map_err(db)?;
+        let mut ids: Vec<String> = stmt
+            .query_map(params![key, include_private], |r| r.get(0))
+            .map_err(db)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db)?;
+        if ids.is_empty() && !key.is_empty() {
+            // The start of an id, as with git's short hashes. LIKE's wildcards in the key are
+            // escaped: they are the user's text, not a pattern.
+            let escaped = key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM rooms WHERE (private = 0 OR ?2) AND id LIKE ?1 || '%' ESCAPE '\\' LIMIT 20")
+                .map_err(db)?;
+            ids = stmt
+                .query_map(params![escaped, include_private], |r| r.get(0))
+                .map_err(db)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(db)?;
+        }
+        match ids.as_slice() {
+            [] => Err(LibraryError::UnknownRoom(key.to_string())),
+            [id] => self.room(id),
+            [first, ..] if ids.iter().all(|i| i == first) => self.room(first),
+            _ => Err(LibraryError::AmbiguousRoom { key: key.to_string(), ids: ids.join(", ") }),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Searching what was said: FTS5 over segment text (case and diacritics folded, English stems),
+//! ranked by bm25, with the match highlighted and the moment to jump to. The user's query is always
+//! bound as a parameter, never spliced into SQL; FTS5's own syntax (words, `pod*`, `"a phrase"`,
+//! AND/OR/NOT, NEAR) is what users type.
+
+use std::path::PathBuf;
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Library, LibraryError, Result, timestamp};
+
+/// Marks the start and end of a match in `Hit::snippet` (control characters never found in text):
+/// the terminal turns them into colour, a web page into `<mark>`.
+pub const MATCH_START: char = '\u{2}';
+pub const MATCH_END: char = '\u{3}';
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    /// A speaker's name (any case) or id.
+    pub speaker: Option<String>,
+    /// A room id, title or id prefix.
+    pub room: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub limit: usize,
+    pub include_private: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub room: String,
+    pub title: String,
+    pub started_at: String,
+    pub speaker: String,
+    pub name: String,
+    /// Where to jump: the first matching word's start on the room clock (the segment's start when
+    /// the transcript has no word timings).
+    pub at: f64,
+    pub segment_start: f64,
+    pub segment_end: f64,
+    /// The text around the match, with matches between `MATCH_START` and `MATCH_END`.
+    pub snippet: String,
+    /// bm25: lower is better.
+    pub score: f64,
+    /// The file to replay the moment from, if the library knows one.
+    pub replay: Option<PathBuf>,
+}
+
+impl Library {
+    pub fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
+        let text = query.text.trim();
+        if text.is_empty() {
+            return Err(LibraryError::EmptyQuery);
+        }
+        let room = match &query.room {
+            Some(key) => Some(self.find_room(key, query.include_private)?.id),
+            None => None,
+        };
+        // The query text is the only thing from outside in these statements: a plain SQL error
+        // while running them is FTS5 refusing the query ("fts5: syntax error near ...",
+        // "unterminated string", "no such column" for `word:word`).
+        let bad = |e: rusqlite::Error| match &e {
+            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::Unknown => LibraryError::BadQuery {
+                query: text.to_string(),
+                reason: msg.as_deref().unwrap_or("syntax error").trim_start_matches("fts5: ").to_string(),
+            },
+            _ => self.db_err(e),
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.id, s.room_id, r.title, r.started_at, s.speaker_id, sp.name, s.start, s.end,
+                        bm25(segments_fts), r.session
+                 FROM segments_fts
+                 JOIN segments s ON s.id = segments_fts.rowid
+                 JOIN rooms r ON r.id = s.room_id
+                 JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
+                 WHERE segments_fts MATCH ?1
+                   AND (?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR sp.id = ?2)
+                   AND (?3 IS NULL OR r.id = ?3)
+                   AND (?4 IS NULL OR r.started_at >= ?4)
+                   AND (?5 IS NULL OR r.started_at < ?5)
+                   AND (r.private = 0 OR ?6)
+                 ORDER BY bm25(segments_fts), s.id
+                 LIMIT ?7",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    text,
+                    query.speaker,
+                    room,
+                    query.since.map(timestamp),
+                    query.until.map(timestamp),
+                    query.include_private,
+                    query.limit.max(1) as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        Hit {
+                            room: r.get(1)?,
+                            title: r.get(2)?,
+                            started_at: r.get(3)?,
+                            speaker: r.get(4)?,
+                            name: r.get(5)?,
+                            segment_start: r.get(6)?,
+                            segment_end: r.get(7)?,
+                            at: r.get(6)?,
+                            score: r.get(8)?,
+                            snippet: String::new(),
+                            replay: Some(PathBuf::from(r.get::<_, String>(9)?)),
+                        },
+                    ))
+                },
+            )
+            .map_err(bad)?;
+        let mut hits: Vec<(i64, Hit)> = rows.collect::<std::result::Result<_, _>>().map_err(bad)?;
+        // Snippets only for the hits shown, not for every match ranked.
+        let mut marks = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT snippet(segments_fts, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
+                        highlight(segments_fts, 0, '{MATCH_START}', '{MATCH_END}')
+                 FROM segments_fts WHERE segments_fts MATCH ?1 AND rowid = ?2"
+            ))
+            .map_err(|e| self.db_err(e))?;
+        let mut words = self
+            .conn
+            .prepare_cached("SELECT n, start, text FROM words WHERE segment_id = ?1 ORDER BY n")
+            .map_err(|e| self.db_err(e))?;
+        let mut replay_cache: std::collections::HashMap<String, Option<PathBuf>> = Default::default();
+        for (id, hit) in &mut hits {
+            let (snippet, highlighted): (String, String) =
+                marks.query_row(params![text, *id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
+            hit.snippet = snippet;
+            let timed: Vec<(i64, f64, String)> = words
+                .query_map([*id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| self.db_err(e))?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.db_err(e))?;
+            if let Some(at) = first_match_time(&highlighted, &timed) {
+                hit.at = at;
+            }
+            let replay = match replay_cache.get(&hit.room) {
+                Some(r) => r.clone(),
+                None => {
+                    let r = self.room(&hit.room)?.replay_file(None);
+                    replay_cache.insert(hit.room.clone(), r.clone());
+                    r
+                }
+            };
+            hit.replay = replay;
+        }
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
+    }
+}
+
+/// Lower-case letters and digits only: how a highlighted token and a timed word are compared.
+fn folded(word: &str) -> String {
+    word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// The start of the first highlighted word, found among the segment's timed words: by position
+/// when the word there is the same word, else by the first word that is.
+fn first_match_time(highlighted: &str, words: &[(i64, f64, String)]) -> Option<f64> {
+    let at = highlighted.find(MATCH_START)?;
+    let before = highlighted[..at].split_whitespace().count();
+    // The match can start inside a word ("pod*" matches "podcast's" from its start, but a token
+    // may also follow punctuation glued to it).
+    let glued = !highlighted[..at].ends_with(char::is_whitespace) && at > 0;
+    let index = if glued { before.saturating_sub(1) } else { before };
+    let rest = &highlighted[at + MATCH_START.len_utf8()..];
+    // A phrase is marked as one span: its first word is where it starts.
+    let token = folded(rest.split(MATCH_END).next().unwrap_or("").split_whitespace().next().unwrap_or(""));
+    if token.is_empty() {
+        return None;
+    }
+    if let Some((_, start, text)) = words.iter().find(|(n, _, _)| *n == index as i64)
+        && folded(text).contains(&token)
+    {
+        return Some(*start);
+    }
+    words.iter().find(|(_, _, text)| folded(text).contains(&token)).map(|(_, start, _)| *start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(n: i64, start: f64, text: &str) -> (i64, f64, String) {
+        (n, start, text.to_string())
+    }
+
+    #[test]
+    fn the_hit_time_is_the_first_matching_words_start() {
+        let words = [w(0, 10.0, "We"), w(1, 10.3, "recorded"), w(2, 10.9, "the"), w(3, 11.1, "podcast.")];
+        assert_eq!(first_match_time("We recorded the \u{2}podcast\u{3}.", &words), Some(11.1));
+        assert_eq!(first_match_time("\u{2}We\u{3} recorded", &words), Some(10.0));
+        assert_eq!(first_match_time("no match", &words), None);
+        // Words that do not line up with the text (an edited transcript): found by the word itself.
+        let shifted = [w(0, 5.0, "Um,"), w(1, 5.2, "we"), w(2, 5.5, "recorded")];
+        assert_eq!(first_match_time("We \u{2}recorded\u{3}", &shifted), Some(5.5));
+    }
+}

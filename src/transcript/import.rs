@@ -1,0 +1,287 @@
+//! Transcripts made elsewhere: WebVTT (speakers from `<v>` tags), SRT (`Name:` prefixes),
+//! Podcasting 2.0 JSON and our own JSON, read into segments and mapped onto a session's speakers.
+
+use serde::Deserialize;
+
+use super::{Segment, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, TranscriptDoc, TranscriptSpeaker, Word, merge};
+use crate::session::{Room, slug};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("not a transcript roomcast reads (WebVTT, SRT, Podcasting 2.0 JSON or roomcast JSON)")]
+    UnknownFormat,
+    #[error("line {line}: {reason}")]
+    Syntax { line: usize, reason: String },
+    #[error("{0}")]
+    Json(String),
+    #[error("speaker(s) {unknown} are not in the room (its speakers: {known}); use --add-speakers to add them")]
+    UnknownSpeakers { unknown: String, known: String },
+    #[error("no speaker named in segment at {at}; WebVTT needs <v Name> tags, SRT 'Name:' prefixes")]
+    NoSpeaker { at: String },
+}
+
+/// A segment as the foreign file gave it: a speaker's name, not an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignSegment {
+    pub name: String,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub words: Vec<Word>,
+}
+
+/// Reads any supported format, recognized by its content (not its name).
+pub fn parse(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        return parse_json(trimmed);
+    }
+    if trimmed.starts_with("WEBVTT") {
+        return parse_cues(trimmed, CueStyle::Vtt);
+    }
+    if trimmed.lines().nth(1).is_some_and(|l| l.contains("-->")) {
+        return parse_cues(trimmed, CueStyle::Srt);
+    }
+    Err(ImportError::UnknownFormat)
+}
+
+fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Json(e.to_string()))?;
+    if value.get("format").and_then(|f| f.as_str()) == Some(TRANSCRIPT_FORMAT) {
+        let doc: TranscriptDoc = serde_json::from_value(value).map_err(|e| ImportError::Json(e.to_string()))?;
+        return Ok(doc
+            .segments
+            .into_iter()
+            .map(|s| ForeignSegment { name: s.name, start: s.start, end: s.end, text: s.text, words: s.words })
+            .collect());
+    }
+    #[derive(Deserialize)]
+    struct Podcast {
+        segments: Vec<PodcastSegment>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PodcastSegment {
+        speaker: Option<String>,
+        start_time: f64,
+        end_time: f64,
+        body: String,
+    }
+    if value.get("version").is_some() && value.get("segments").is_some() {
+        let doc: Podcast = serde_json::from_value(value).map_err(|e| ImportError::Json(e.to_string()))?;
+        return doc
+            .segments
+            .into_iter()
+            .map(|s| {
+                let name = s.speaker.filter(|n| !n.trim().is_empty()).ok_or_else(|| ImportError::NoSpeaker {
+                    at: format!("{:.2} s", s.start_time),
+                })?;
+                Ok(ForeignSegment { name, start: s.start_time, end: s.end_time, text: s.body, words: Vec::new() })
+            })
+            .collect();
+    }
+    Err(ImportError::UnknownFormat)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CueStyle {
+    Vtt,
+    Srt,
+}
+
+/// `[hh:]mm:ss.mmm` (WebVTT) or `hh:mm:ss,mmm` (SRT), in seconds.
+fn cue_time(text: &str) -> Option<f64> {
+    let text = text.trim().replace(',', ".");
+    let parts: Vec<&str> = text.split(':').collect();
+    let (h, m, s) = match parts.as_slice() {
+        [h, m, s] => (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?, s),
+        [m, s] => (0, m.parse::<u64>().ok()?, s),
+        _ => return None,
+    };
+    let secs: f64 = s.parse().ok().filter(|v: &f64| (0.0..60.0).contains(v))?;
+    (m < 60).then_some((h * 3600 + m * 60) as f64 + secs)
+}
+
+/// Removes WebVTT markup (`<v Name>`, `<i>`, `<c.x>`, timestamps) and decodes its entities.
+fn strip_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ").replace("&amp;", "&")
+}
+
+fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, ImportError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<ForeignSegment> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        if !line.contains("-->") {
+            i += 1;
+            continue;
+        }
+        let (a, b) = line.split_once("-->").unwrap_or_default();
+        // WebVTT cue settings follow the end time.
+        let b = b.split_whitespace().next().unwrap_or("");
+        let (Some(start), Some(end)) = (cue_time(a), cue_time(b)) else {
+            return Err(ImportError::Syntax { line: i + 1, reason: format!("'{line}' is not a cue timing") });
+        };
+        let mut body: Vec<&str> = Vec::new();
+        i += 1;
+        while i < lines.len() && !lines[i].trim().is_empty() {
+            body.push(lines[i].trim());
+            i += 1;
+        }
+        let raw = body.join(" ");
+        let (name, text) = match style {
+            CueStyle::Vtt => {
+                let name = raw.find("<v").and_then(|at| {
+                    let tag = &raw[at + 2..];
+                    let close = tag.find('>')?;
+                    // `<v.loud Ana>`: classes before the name.
+                    let inner = tag[..close].trim_start_matches(|c: char| c != ' ' && c != '\t').trim();
+                    Some(inner.to_string())
+                });
+                (name, strip_tags(&raw))
+            }
+            CueStyle::Srt => {
+                let plain = strip_tags(&raw);
+                match plain.split_once(':') {
+                    Some((n, rest)) if !n.trim().is_empty() && n.len() <= 64 && !n.contains(['.', '?', '!']) => {
+                        (Some(n.trim().to_string()), rest.trim().to_string())
+                    }
+                    _ => (None, plain),
+                }
+            }
+        };
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Cues of one speaker without a <v> tag continue that speaker (WebVTT players do the same).
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => n,
+            None => match (style, out.last()) {
+                (CueStyle::Vtt, Some(prev)) => prev.name.clone(),
+                _ => return Err(ImportError::NoSpeaker { at: format!("{start:.2} s") }),
+            },
+        };
+        // Readable cues split one turn: consecutive cues of one speaker that touch are one segment.
+        match out.last_mut() {
+            Some(prev) if prev.name == name && (start - prev.end).abs() < 0.01 && prev.text.len() + text.len() < 1000 => {
+                prev.end = end;
+                prev.text.push(' ');
+                prev.text.push_str(&text);
+            }
+            _ if text.is_empty() => {}
+            _ => out.push(ForeignSegment { name, start, end, text, words: Vec::new() }),
+        }
+    }
+    if out.is_empty() {
+        return Err(ImportError::Syntax { line: 1, reason: "no cues".into() });
+    }
+    Ok(out)
+}
+
+/// Maps the foreign speakers' names onto the room's speakers (exact name, then any case, then id)
+/// and builds our transcript. Unknown names are an error unless `add_speakers`.
+pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) -> Result<TranscriptDoc, ImportError> {
+    let mut speakers: Vec<TranscriptSpeaker> = room
+        .speakers
+        .iter()
+        .map(|s| TranscriptSpeaker { id: s.id.clone(), name: s.name.clone(), language: None })
+        .collect();
+    let mut unknown: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(segments.len());
+    for s in segments {
+        let found = speakers
+            .iter()
+            .find(|k| k.name == s.name)
+            .or_else(|| speakers.iter().find(|k| k.name.to_lowercase() == s.name.to_lowercase() || k.id == s.name))
+            .cloned();
+        let speaker = match found {
+            Some(k) => k,
+            None if add_speakers => {
+                let taken: Vec<&str> = speakers.iter().map(|k| k.id.as_str()).collect();
+                let mut id = slug(&s.name);
+                let mut n = 2;
+                while taken.contains(&id.as_str()) {
+                    id = format!("{}-{n}", slug(&s.name));
+                    n += 1;
+                }
+                let k = TranscriptSpeaker { id, name: s.name.clone(), language: None };
+                speakers.push(k.clone());
+                k
+            }
+            None => {
+                if !unknown.contains(&s.name) {
+                    unknown.push(s.name.clone());
+                }
+                continue;
+            }
+        };
+        out.push(Segment {
+            speaker: speaker.id,
+            name: speaker.name,
+            start: s.start,
+            end: s.end.max(s.start),
+            text: s.text,
+            words: s.words,
+            overlap: false,
+        });
+    }
+    if !unknown.is_empty() {
+        let quote = |v: Vec<String>| v.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
+        return Err(ImportError::UnknownSpeakers {
+            unknown: quote(unknown),
+            known: quote(room.speakers.iter().map(|s| s.name.clone()).collect()),
+        });
+    }
+    Ok(TranscriptDoc {
+        format: TRANSCRIPT_FORMAT.into(),
+        version: TRANSCRIPT_VERSION,
+        room: room.id.clone(),
+        title: room.title.clone(),
+        duration: room.duration,
+        speakers,
+        segments: merge(out),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webvtt_speakers_come_from_voice_tags_and_split_cues_join_again() {
+        let vtt = "WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000 align:start\n<v Maya>Welcome to <i>Room</i> Notes,\n\n\
+                   00:04.000 --> 00:06.500\n<v Maya>the show &amp; more.\n\n00:07.000 --> 00:08.000\n<v.loud Théo>Merci!\n";
+        let s = parse(vtt).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].name.as_str(), s[0].start, s[0].end), ("Maya", 1.0, 6.5));
+        assert_eq!(s[0].text, "Welcome to Room Notes, the show & more.");
+        assert_eq!((s[1].name.as_str(), s[1].text.as_str()), ("Théo", "Merci!"));
+    }
+
+    #[test]
+    fn srt_speakers_come_from_name_prefixes() {
+        let srt = "1\n00:01:02,500 --> 00:01:04,000\nPriya: Hello there.\n\n2\n00:01:05,000 --> 00:01:06,000\nMaya: Hi!\n";
+        let s = parse(srt).unwrap();
+        assert_eq!((s[0].name.as_str(), s[0].start, s[0].text.as_str()), ("Priya", 62.5, "Hello there."));
+        assert_eq!(s[1].name, "Maya");
+        assert!(matches!(parse("1\n00:00:01,000 --> 00:00:02,000\nno speaker here\n"), Err(ImportError::NoSpeaker { .. })));
+    }
+
+    #[test]
+    fn podcasting_json_and_bad_files() {
+        let json = r#"{"version":"1.0.0","segments":[{"speaker":"Ana","startTime":1.5,"endTime":2.0,"body":"Hi"}]}"#;
+        let s = parse(json).unwrap();
+        assert_eq!((s[0].name.as_str(), s[0].start, s[0].end), ("Ana", 1.5, 2.0));
+        assert!(matches!(parse("hello"), Err(ImportError::UnknownFormat)));
+        assert!(matches!(parse("WEBVTT\n\n00:00:xx --> 00:01.000\n<v A>x\n"), Err(ImportError::Syntax { line: 3, .. })));
+    }
+}

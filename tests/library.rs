@@ -1,0 +1,447 @@
+//! The library: rooms indexed into one SQLite catalog and searched by what was said. Transcripts
+//! here are constructed (known words, speakers and times), so every hit can be checked exactly;
+//! the database is also read directly, not only through roomcast.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use roomcast::session::{Interval, Room, RoomStatus, Session, Speaker};
+use roomcast::transcript::{Segment, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, TranscriptDoc, TranscriptSpeaker, Word};
+use serde_json::Value;
+
+use common::ok;
+
+/// Each word of a constructed segment lasts half a second: word `i` starts at `start + i / 2`.
+const WORD: f64 = 0.5;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    library: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    Fixture { library: root.join("library"), root, _dir: dir }
+}
+
+fn rc(library: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roomcast")).env("ROOMCAST_LIBRARY", library).args(args).output().unwrap()
+}
+
+fn json(library: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(rc(library, &all))).unwrap()
+}
+
+fn fails(out: Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+/// A session folder with room.json and a transcript.json of `lines` (speaker id, start, text).
+fn room(at: &Path, id: &str, title: &str, started: &str, speakers: &[(&str, &str)], lines: &[(&str, f64, &str)]) -> PathBuf {
+    let dir = at.join(id);
+    let mut room = Room::new(id.into(), title.into(), "import:".into(), started.parse().unwrap());
+    room.status = RoomStatus::Complete;
+    room.duration = 3600.0;
+    room.speakers = speakers
+        .iter()
+        .map(|(id, name)| Speaker {
+            id: id.to_string(),
+            name: name.to_string(),
+            track: format!("tracks/{id}.opus"),
+            intervals: vec![Interval { start: 0.0, end: Some(3600.0) }],
+            origin: None,
+        })
+        .collect();
+    Session::create(&dir, room.clone()).unwrap();
+    let name = |sid: &str| speakers.iter().find(|(i, _)| *i == sid).unwrap().1.to_string();
+    let segments = lines
+        .iter()
+        .map(|(sid, start, text)| {
+            let words: Vec<Word> = text
+                .split_whitespace()
+                .enumerate()
+                .map(|(i, w)| Word {
+                    start: start + i as f64 * WORD,
+                    end: start + (i + 1) as f64 * WORD,
+                    text: w.into(),
+                    probability: 0.9,
+                })
+                .collect();
+            Segment {
+                speaker: sid.to_string(),
+                name: name(sid),
+                start: *start,
+                end: start + words.len() as f64 * WORD,
+                text: text.to_string(),
+                words,
+                overlap: false,
+            }
+        })
+        .collect();
+    let doc = TranscriptDoc {
+        format: TRANSCRIPT_FORMAT.into(),
+        version: TRANSCRIPT_VERSION,
+        room: id.into(),
+        title: title.into(),
+        duration: 3600.0,
+        speakers: speakers
+            .iter()
+            .map(|(id, name)| TranscriptSpeaker { id: id.to_string(), name: name.to_string(), language: Some("en".into()) })
+            .collect(),
+        segments,
+    };
+    std::fs::write(dir.join("transcript.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
+    dir
+}
+
+/// Three rooms on three days; the words and their times are what the assertions expect.
+fn three_rooms(f: &Fixture) -> [PathBuf; 3] {
+    let a = room(
+        &f.root,
+        "room-a",
+        "Room Notes 1",
+        "2026-11-01T18:00:00Z",
+        &[("maya", "Maya"), ("theo", "Théo")],
+        &[
+            ("maya", 10.0, "Welcome to the podcast about live rooms"),
+            ("theo", 20.0, "Every speaker deserves a track of their own"),
+            ("maya", 754.0, "Loudness matters when a quiet guest speaks"),
+            ("theo", 800.0, "We recorded the podcasts in one take"),
+        ],
+    );
+    let b = room(
+        &f.root,
+        "room-b",
+        "Café Society",
+        "2026-11-10T09:30:00Z",
+        &[("priya", "Priya"), ("maya", "Maya")],
+        &[
+            ("priya", 5.0, "Naïve recording of a café conversation"),
+            ("maya", 65.0, "podcast podcast podcast everywhere podcast"),
+            ("priya", 3700.5, "The guest was loud and the host was quiet"),
+        ],
+    );
+    let c = room(
+        &f.root,
+        "room-c",
+        "Late Night",
+        "2026-11-20T23:00:00Z",
+        &[("ana", "Ana")],
+        &[("ana", 1.0, "Nothing about that topic here, only music and silence")],
+    );
+    for s in [&a, &b, &c] {
+        ok(rc(&f.library, &["index", s.to_str().unwrap()]));
+    }
+    [a, b, c]
+}
+
+fn search(f: &Fixture, args: &[&str]) -> Vec<(String, String, f64)> {
+    let mut all = vec!["search"];
+    all.extend_from_slice(args);
+    json(&f.library, &all)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["room"].as_str().unwrap().to_string(), h["name"].as_str().unwrap().to_string(), h["at"].as_f64().unwrap()))
+        .collect()
+}
+
+fn sorted(mut hits: Vec<(String, String, f64)>) -> Vec<(String, String, f64)> {
+    hits.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)));
+    hits
+}
+
+fn hit(room: &str, name: &str, at: f64) -> (String, String, f64) {
+    (room.into(), name.into(), at)
+}
+
+#[test]
+fn words_prefixes_phrases_and_booleans_find_exactly_the_right_moments() {
+    let f = fixture();
+    three_rooms(&f);
+    // A word: in any case, stemmed (podcasts), each hit at the word's own time.
+    assert_eq!(
+        sorted(search(&f, &["PODCAST"])),
+        vec![hit("room-a", "Maya", 10.0 + 3.0 * WORD), hit("room-a", "Théo", 800.0 + 3.0 * WORD), hit("room-b", "Maya", 65.0)]
+    );
+    // Diacritics folded both ways: cafe finds café, naive finds Naïve.
+    assert_eq!(sorted(search(&f, &["cafe"])), vec![hit("room-b", "Priya", 5.0 + 4.0 * WORD)]);
+    assert_eq!(search(&f, &["naive"]), vec![hit("room-b", "Priya", 5.0)]);
+    // A prefix.
+    assert_eq!(
+        sorted(search(&f, &["loud*"])),
+        vec![hit("room-a", "Maya", 754.0), hit("room-b", "Priya", 3700.5 + 3.0 * WORD)]
+    );
+    // A phrase: the words in that order only.
+    assert_eq!(search(&f, &["\"quiet guest\""]), vec![hit("room-a", "Maya", 754.0 + 4.0 * WORD)]);
+    assert_eq!(search(&f, &["\"guest quiet\""]), vec![]);
+    // AND (also implied), OR, NOT, NEAR.
+    assert_eq!(search(&f, &["guest AND host"]), vec![hit("room-b", "Priya", 3700.5 + WORD)]);
+    assert_eq!(search(&f, &["guest", "host"]), vec![hit("room-b", "Priya", 3700.5 + WORD)]);
+    assert_eq!(sorted(search(&f, &["track OR music"])).len(), 2);
+    assert_eq!(search(&f, &["guest NOT host"]), vec![hit("room-a", "Maya", 754.0 + 5.0 * WORD)]);
+    assert_eq!(search(&f, &["NEAR(speaker own, 5)"]), vec![hit("room-a", "Théo", 20.0 + WORD)]);
+    assert_eq!(search(&f, &["NEAR(welcome rooms, 2)"]), vec![]);
+}
+
+#[test]
+fn speaker_room_and_date_filters_narrow_the_hits() {
+    let f = fixture();
+    three_rooms(&f);
+    assert_eq!(search(&f, &["podcast", "--speaker", "théo"]), vec![hit("room-a", "Théo", 800.0 + 3.0 * WORD)]);
+    assert_eq!(search(&f, &["podcast", "--room", "café society"]), vec![hit("room-b", "Maya", 65.0)]);
+    assert_eq!(search(&f, &["podcast", "--room", "room-b"]).len(), 1);
+    assert_eq!(search(&f, &["podcast", "--since", "2026-11-05"]), vec![hit("room-b", "Maya", 65.0)]);
+    // --until takes the whole day.
+    assert_eq!(search(&f, &["podcast", "--until", "2026-11-01"]).len(), 2);
+    assert_eq!(search(&f, &["podcast", "--since", "2026-11-02", "--until", "2026-11-09"]), vec![]);
+    assert_eq!(search(&f, &["podcast", "--limit", "1"]).len(), 1);
+}
+
+#[test]
+fn the_better_match_ranks_first() {
+    let f = fixture();
+    three_rooms(&f);
+    // Room B's Maya says "podcast" four times in five words: more relevant than one mention.
+    let hits = search(&f, &["podcast"]);
+    assert_eq!(hits[0], hit("room-b", "Maya", 65.0), "{hits:?}");
+}
+
+#[test]
+fn a_hit_has_everything_needed_to_replay_the_moment() {
+    let f = fixture();
+    three_rooms(&f);
+    let hits = json(&f.library, &["search", "quiet guest"]);
+    let h = &hits[0];
+    assert_eq!(h["title"], "Room Notes 1");
+    assert_eq!(h["started_at"], "2026-11-01T18:00:00Z");
+    assert!(h["snippet"].as_str().unwrap().contains("\u{2}quiet\u{3} \u{2}guest\u{3}"), "{h}");
+    let text = ok(rc(&f.library, &["search", "quiet guest"]));
+    assert!(text.contains("Room Notes 1 · 2026-11-01 · Maya · 0:12:36"), "{text}");
+    assert!(text.contains("[quiet] [guest]"), "matches are marked without colour off a terminal: {text}");
+    assert!(text.contains("roomcast play room-a --at 0:12:36"), "{text}");
+}
+
+#[test]
+fn publishing_again_replaces_and_remove_leaves_no_trace() {
+    let f = fixture();
+    let [a, _, _] = three_rooms(&f);
+    let db = f.library.join("library.db");
+    let count = |sql: &str| -> i64 { rusqlite::Connection::open(&db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let before = (count("SELECT count(*) FROM segments"), count("SELECT count(*) FROM words"));
+    for _ in 0..3 {
+        let r = json(&f.library, &["index", a.to_str().unwrap()]);
+        assert_eq!(r["replaced"], true);
+    }
+    assert_eq!((count("SELECT count(*) FROM segments"), count("SELECT count(*) FROM words")), before, "no duplicates");
+    assert_eq!(count("SELECT count(*) FROM rooms"), 3);
+    assert_eq!(search(&f, &["welcome"]).len(), 1);
+
+    let out = json(&f.library, &["remove", "Room Notes 1"]);
+    assert_eq!(out["files_deleted"], true);
+    assert!(!a.exists(), "the session folder is deleted");
+    assert_eq!(count("SELECT count(*) FROM rooms WHERE id = 'room-a'"), 0);
+    for table in ["speakers", "segments", "outputs"] {
+        assert_eq!(count(&format!("SELECT count(*) FROM {table} WHERE room_id = 'room-a'")), 0, "{table}");
+    }
+    assert_eq!(count("SELECT count(*) FROM words WHERE segment_id NOT IN (SELECT id FROM segments)"), 0);
+    // Nothing of the room is searchable: the full-text index lost its rows too.
+    assert_eq!(count("SELECT count(*) FROM segments_fts WHERE segments_fts MATCH 'welcome'"), 0);
+    assert_eq!(search(&f, &["welcome"]), vec![]);
+    assert_eq!(count("SELECT count(*) FROM segments_fts"), count("SELECT count(*) FROM segments"));
+    let err = fails(rc(&f.library, &["show", "room-a"]));
+    assert!(err.contains("no room 'room-a'"), "{err}");
+}
+
+#[test]
+fn rooms_show_list_what_the_library_holds() {
+    let f = fixture();
+    three_rooms(&f);
+    let rooms = json(&f.library, &["rooms"]);
+    let ids: Vec<&str> = rooms.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["room-c", "room-b", "room-a"], "newest first");
+    let b = json(&f.library, &["show", "room-b"]);
+    assert_eq!(b["title"], "Café Society");
+    assert_eq!(b["segments"], 3);
+    let names: Vec<&str> = b["speakers"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Priya", "Maya"]);
+    let text = ok(rc(&f.library, &["rooms"]));
+    assert!(text.contains("room-a  2026-11-01 18:00   1:00:00  Room Notes 1"), "{text}");
+    // The start of an id is enough when it is unambiguous.
+    assert_eq!(json(&f.library, &["show", "room-c"])["title"], "Late Night");
+    let err = fails(rc(&f.library, &["show", "room"]));
+    assert!(err.contains("matches several rooms"), "{err}");
+}
+
+#[test]
+fn bad_searches_and_unknown_rooms_are_one_line_errors() {
+    let f = fixture();
+    three_rooms(&f);
+    for (args, expect) in [
+        (vec!["search", "   "], "the search is empty"),
+        (vec!["search", "\"unterminated"], "not a valid search"),
+        (vec!["search", "podcast AND"], "not a valid search"),
+        (vec!["search", "NEAR(a b"], "not a valid search"),
+        (vec!["search", "podcast", "--room", "nope"], "no room 'nope'"),
+        (vec!["search", "podcast", "--since", "last tuesday"], "'last tuesday' is not a date"),
+        (vec!["show", "nope"], "no room 'nope'"),
+        (vec!["remove", "nope"], "no room 'nope'"),
+        (vec!["play", "nope"], "no room 'nope'"),
+    ] {
+        let err = fails(rc(&f.library, &args));
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    // SQL in a query is searched for as text, never run.
+    assert_eq!(search(&f, &["\"'; DROP TABLE rooms; --\""]), vec![]);
+    assert_eq!(json(&f.library, &["rooms"]).as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_folder_that_is_not_a_library_or_is_from_a_newer_roomcast_is_refused_unchanged() {
+    let f = fixture();
+    let other = f.root.join("documents");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("thesis.txt"), "mine").unwrap();
+    let err = fails(rc(&other, &["rooms"]));
+    assert!(err.contains("not a roomcast library"), "{err}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1, "nothing written there");
+
+    let foreign = f.root.join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("library.db"), "this is not SQLite, just text long enough to have a header").unwrap();
+    let err = fails(rc(&foreign, &["rooms"]));
+    assert!(err.contains("not a roomcast library database"), "{err}");
+
+    three_rooms(&f);
+    let db = f.library.join("library.db");
+    rusqlite::Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let err = fails(rc(&f.library, &["search", "podcast"]));
+    assert!(err.contains("newer roomcast") && err.contains("schema 99"), "{err}");
+    assert!(fails(rc(&f.library, &["index", f.root.join("room-a").to_str().unwrap()])).contains("newer roomcast"));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the newer library is untouched");
+}
+
+#[test]
+fn a_library_made_by_the_previous_schema_is_upgraded_in_place() {
+    use roomcast::library::schema;
+    let f = fixture();
+    std::fs::create_dir_all(&f.library).unwrap();
+    {
+        // The library as schema 1 wrote it: no words table, no private rooms.
+        let conn = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID).unwrap();
+        conn.execute_batch(
+            "INSERT INTO rooms VALUES ('old', 'An old room', '2025-01-01T10:00:00Z', 60.0, 'import:', 'complete', '/nowhere', '2025-01-01T11:00:00Z');
+             INSERT INTO speakers VALUES ('old', 'ana', 'Ana', 'tracks/ana.opus', 'en');
+             INSERT INTO segments (room_id, speaker_id, start, end, text) VALUES ('old', 'ana', 12.0, 14.0, 'An archived conversation');",
+        )
+        .unwrap();
+    }
+    let hits = search(&f, &["archived"]);
+    assert_eq!(hits, vec![hit("old", "Ana", 12.0)], "old rows survive and stay searchable");
+    let conn = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(version, schema::VERSION);
+    let private: i64 = conn.query_row("SELECT private FROM rooms WHERE id = 'old'", [], |r| r.get(0)).unwrap();
+    assert_eq!(private, 0);
+    // And the upgraded library takes new rooms with word timings.
+    three_rooms(&f);
+    assert_eq!(search(&f, &["naive"]), vec![hit("room-b", "Priya", 5.0)]);
+}
+
+#[test]
+fn a_read_only_library_is_refused_for_writing_and_left_unchanged() {
+    let f = fixture();
+    let [a, _, _] = three_rooms(&f);
+    let ro = f.root.join("ro");
+    std::fs::create_dir_all(&ro).unwrap();
+    let mounted = Command::new("mount").args(["--bind", "-o", "ro"]).arg(&f.library).arg(&ro).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: cannot make a read-only bind mount here (needs root and mount)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(ro.clone());
+    let before = std::fs::read(f.library.join("library.db")).unwrap();
+    let err = fails(rc(&ro, &["index", a.to_str().unwrap()]));
+    assert!(err.contains("read-only"), "{err}");
+    let err = fails(rc(&ro, &["remove", "room-a"]));
+    assert!(err.contains("read-only"), "{err}");
+    assert!(a.exists(), "nothing deleted");
+    assert_eq!(std::fs::read(f.library.join("library.db")).unwrap(), before);
+    // Searching needs no writing.
+    let hits = json(&ro, &["search", "naive"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+}
+
+#[test]
+fn indexing_and_searching_from_several_processes_at_once_neither_fails_nor_corrupts() {
+    let f = fixture();
+    // Four rooms of 3,000 segments each, indexed by two processes at once, twice over, while a
+    // third searches all along.
+    let text = "the guest talked about podcasts and loudness and recording every speaker";
+    let sessions: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            let lines: Vec<(&str, f64, &str)> = (0..3000).map(|k| ("ana", k as f64, text)).collect();
+            room(&f.root, &format!("busy-{i}"), &format!("Busy {i}"), "2026-11-01T00:00:00Z", &[("ana", "Ana")], &lines)
+        })
+        .collect();
+    ok(rc(&f.library, &["index", sessions[0].to_str().unwrap()]));
+    let bin = env!("CARGO_BIN_EXE_roomcast");
+    let spawn = |args: Vec<String>| {
+        Command::new(bin)
+            .env("ROOMCAST_LIBRARY", &f.library)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut searches = 0;
+    for round in 0..2 {
+        let writers: Vec<_> = sessions
+            .iter()
+            .skip(round % 2)
+            .take(2)
+            .chain(sessions.iter().skip(2 + round % 2).take(1))
+            .map(|s| spawn(vec!["index".into(), s.to_string_lossy().into_owned()]))
+            .collect();
+        // Searches while the writers write.
+        for _ in 0..5 {
+            let out = spawn(vec!["--json".into(), "search".into(), "loudness".into(), "--limit".into(), "5".into()])
+                .wait_with_output()
+                .unwrap();
+            assert!(out.status.success(), "a search during indexing failed: {}", String::from_utf8_lossy(&out.stderr));
+            searches += 1;
+        }
+        for w in writers {
+            let out = w.wait_with_output().unwrap();
+            assert!(out.status.success(), "an index run failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    assert_eq!(searches, 10);
+    let db = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    db.execute("INSERT INTO segments_fts(segments_fts) VALUES ('integrity-check')", []).expect("the full-text index matches");
+    let rooms: i64 = db.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).unwrap();
+    let segments: i64 = db.query_row("SELECT count(*) FROM segments", [], |r| r.get(0)).unwrap();
+    assert_eq!((rooms, segments), (4, 12_000), "each room once, whole");
+}

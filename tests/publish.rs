@@ -1,0 +1,200 @@
+//! `roomcast publish` (master, transcribe, export, index in one command), transcripts made
+//! elsewhere attached with `import-transcript`, and `play`. The real whisper path runs on
+//! whisper.cpp's stand-in model; the masters are checked by ffprobe, the database read directly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use common::*;
+
+fn rc(library: &Path, models: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", library)
+        .env("ROOMCAST_MODELS", models)
+        .env("HOME", library.parent().unwrap())
+        .env_remove("ROOMCAST_MODEL")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn fails(out: Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+fn rows(library: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(library.join("library.db")).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn stand_in() -> String {
+    shared().join("models/for-tests-ggml-tiny.en.bin").to_string_lossy().into_owned()
+}
+
+#[test]
+fn publish_masters_transcribes_exports_and_indexes_and_publishing_again_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let models = shared().join("models");
+    let s = session.to_str().unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(rc(&library, &models, &["--json", "publish", s, "--model", &stand_in(), "--language", "en"])))
+            .unwrap();
+    assert_eq!(out["transcribed"], true, "{out}");
+    for file in ["master.mp3", "master.opus", "transcript.json", "transcript.vtt", "transcript.srt", "transcript.html"] {
+        assert!(session.join(file).is_file(), "{file}");
+    }
+    // The masters are real files an independent tool reads.
+    let probe = tool("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(session.join("master.mp3"))
+        .output()
+        .unwrap();
+    let duration: f64 = String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap();
+    assert!((duration - 80.0).abs() < 2.0, "{duration}");
+    let segments = rows(&library, "SELECT count(*) FROM segments");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
+    assert_eq!(segments, doc["segments"].as_array().unwrap().len() as i64);
+    assert_eq!(rows(&library, "SELECT count(*) FROM outputs WHERE kind = 'master'"), 2);
+    assert_eq!(rows(&library, "SELECT count(*) FROM speakers"), 3);
+
+    let again: Value =
+        serde_json::from_str(&ok(rc(&library, &models, &["--json", "publish", s, "--skip-transcribe"]))).unwrap();
+    assert_eq!(again["index"]["replaced"], true);
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 1);
+    assert_eq!(rows(&library, "SELECT count(*) FROM speakers"), 3, "not duplicated");
+    assert_eq!(rows(&library, "SELECT count(*) FROM segments"), segments, "the transcript it has is kept, once");
+
+    // The room plays from a moment: the master, at the time asked.
+    let play = ok(rc(&library, &models, &["play", "roomcast", "--at", "1:05", "--print"]));
+    assert!(play.contains("master.mp3") && (play.contains("65.00")), "{play}");
+    let track = ok(rc(&library, &models, &["play", "roomcast", "--at", "40", "--speaker", "priya", "--print"]));
+    assert!(track.contains("tracks/priya.opus"), "{track}");
+    let err = fails(rc(&library, &models, &["play", "roomcast", "--at", "2:00:00", "--print"]));
+    assert!(err.contains("only 0:01:"), "{err}");
+}
+
+#[test]
+fn without_a_model_publish_still_masters_and_indexes_and_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let no_models = dir.path().join("no-models");
+    std::fs::create_dir_all(&no_models).unwrap();
+    let out = rc(&library, &no_models, &["publish", session.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("not transcribed") && stderr.contains("roomcast models download tiny.en"), "{stderr}");
+    assert!(session.join("master.mp3").is_file());
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 1);
+    assert_eq!(rows(&library, "SELECT count(*) FROM segments"), 0);
+}
+
+#[test]
+fn a_failing_step_is_named_and_leaves_the_library_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let models = shared().join("models");
+    // Step 2: a broken whisper model.
+    let broken = dir.path().join("ggml-broken.bin");
+    std::fs::write(&broken, b"not a model").unwrap();
+    let err = fails(rc(&library, &models, &["publish", session.to_str().unwrap(), "--model", broken.to_str().unwrap()]));
+    assert!(err.contains("publish step 2 of 4 (transcribe) failed") && err.contains("ggml-broken.bin"), "{err}");
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 0, "nothing indexed");
+    // Step 1: a track gone missing.
+    std::fs::remove_file(session.join("tracks/theo.opus")).unwrap();
+    let err = fails(rc(&library, &models, &["publish", session.to_str().unwrap(), "--skip-transcribe"]));
+    assert!(err.contains("publish step 1 of 4 (master) failed") && err.contains("theo.opus"), "{err}");
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 0);
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn transcripts_made_elsewhere_are_attached_by_speaker_name_and_searchable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let models = shared().join("models");
+    let s = session.to_str().unwrap();
+    let vtt = write(
+        dir.path(),
+        "otter.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Maya>Welcome to Room Notes,\n\n00:00:04.000 --> 00:00:07.100\n\
+         <v Maya>the show about recording.\n\n00:01:00.000 --> 00:01:05.000\n<v priya>Loudness is what listeners notice.\n",
+    );
+    let out: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "import-transcript", s, vtt.to_str().unwrap()])))
+        .unwrap();
+    assert_eq!(out["segments"], 2, "two cues of one turn joined: {out}");
+    let hits: Value =
+        serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "loudness", "--speaker", "Priya"]))).unwrap();
+    assert_eq!(hits[0]["at"], 60.0, "{hits}");
+    assert_eq!(hits[0]["name"], "Priya", "matched in any case to the room's name");
+
+    // A second transcript is refused unless --replace.
+    let srt = write(dir.path(), "captions.srt", "1\n00:00:10,000 --> 00:00:12,500\nTheo: Tracks of their own.\n");
+    let err = fails(rc(&library, &models, &["import-transcript", s, srt.to_str().unwrap()]));
+    assert!(err.contains("already has a transcript") && err.contains("--replace"), "{err}");
+    ok(rc(&library, &models, &["import-transcript", s, srt.to_str().unwrap(), "--replace"]));
+    let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "tracks"]))).unwrap();
+    assert_eq!((hits[0]["name"].as_str(), hits[0]["at"].as_f64()), (Some("Theo"), Some(10.0)));
+    assert_eq!(rows(&library, "SELECT count(*) FROM segments"), 1, "the old transcript's rows are gone");
+
+    // Unknown speakers: a clear error naming them, unless --add-speakers.
+    let podcast = write(
+        dir.path(),
+        "episode.json",
+        r#"{"version":"1.0.0","segments":[{"speaker":"Maya","startTime":1.0,"endTime":2.0,"body":"Hello"},
+            {"speaker":"Zed","startTime":3.0,"endTime":4.0,"body":"Guest appearance"}]}"#,
+    );
+    let err = fails(rc(&library, &models, &["import-transcript", s, podcast.to_str().unwrap(), "--replace"]));
+    assert!(err.contains("'Zed'") && err.contains("--add-speakers") && err.contains("'Priya'"), "{err}");
+    ok(rc(&library, &models, &["import-transcript", s, podcast.to_str().unwrap(), "--replace", "--add-speakers"]));
+    let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "appearance"]))).unwrap();
+    assert_eq!(hits[0]["name"], "Zed");
+
+    let junk = write(dir.path(), "notes.txt", "just some notes");
+    let err = fails(rc(&library, &models, &["import-transcript", s, junk.to_str().unwrap(), "--replace"]));
+    assert!(err.contains("notes.txt") && err.contains("not a transcript roomcast reads"), "{err}");
+}
+
+#[test]
+fn our_own_exports_import_back_with_the_same_speakers_and_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let models = shared().join("models");
+    let s = session.to_str().unwrap();
+    ok(rc(&library, &models, &["publish", s, "--skip-transcribe", "--format", "mp3"]));
+    // A constructed transcript, exported to every format and read back through import-transcript.
+    let doc = serde_json::json!({
+        "format": "roomcast-transcript", "version": 1, "room": "x", "title": "t", "duration": 80.0,
+        "speakers": [{"id": "maya", "name": "Maya", "language": "en"}, {"id": "priya", "name": "Priya", "language": "en"}],
+        "segments": [
+            {"speaker": "maya", "name": "Maya", "start": 1.0, "end": 3.5, "text": "Welcome & <hello> everyone", "words": []},
+            {"speaker": "priya", "name": "Priya", "start": 40.25, "end": 44.0, "text": "Loudness first, then clarity", "words": []}
+        ]
+    });
+    std::fs::write(session.join("transcript.json"), doc.to_string()).unwrap();
+    let out = dir.path().join("exports");
+    ok(rc(&library, &models, &["export", s, "--out", out.to_str().unwrap()]));
+    for file in ["transcript.vtt", "transcript.srt", "transcript.podcast.json", "transcript.json"] {
+        ok(rc(&library, &models, &["import-transcript", s, out.join(file).to_str().unwrap(), "--replace"]));
+        let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "clarity"]))).unwrap();
+        assert_eq!((hits[0]["name"].as_str(), hits[0]["segment_start"].as_f64()), (Some("Priya"), Some(40.25)), "{file}");
+        let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "hello"]))).unwrap();
+        assert!(hits[0]["snippet"].as_str().unwrap().contains("& <"), "{file}: text unescaped: {hits}");
+    }
+}
