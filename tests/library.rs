@@ -46,7 +46,14 @@ fn fails(out: Output) -> String {
 }
 
 /// A session folder with room.json and a transcript.json of `lines` (speaker id, start, text).
-fn room(at: &Path, id: &str, title: &str, started: &str, speakers: &[(&str, &str)], lines: &[(&str, f64, &str)]) -> PathBuf {
+fn room(
+    at: &Path,
+    id: &str,
+    title: &str,
+    started: &str,
+    speakers: &[(&str, &str)],
+    lines: &[(&str, f64, &str)],
+) -> PathBuf {
     let dir = at.join(id);
     let mut room = Room::new(id.into(), title.into(), "import:".into(), started.parse().unwrap());
     room.status = RoomStatus::Complete;
@@ -95,7 +102,11 @@ fn room(at: &Path, id: &str, title: &str, started: &str, speakers: &[(&str, &str
         duration: 3600.0,
         speakers: speakers
             .iter()
-            .map(|(id, name)| TranscriptSpeaker { id: id.to_string(), name: name.to_string(), language: Some("en".into()) })
+            .map(|(id, name)| TranscriptSpeaker {
+                id: id.to_string(),
+                name: name.to_string(),
+                language: Some("en".into()),
+            })
             .collect(),
         segments,
     };
@@ -151,7 +162,13 @@ fn search(f: &Fixture, args: &[&str]) -> Vec<(String, String, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["room"].as_str().unwrap().to_string(), h["name"].as_str().unwrap().to_string(), h["at"].as_f64().unwrap()))
+        .map(|h| {
+            (
+                h["room"].as_str().unwrap().to_string(),
+                h["name"].as_str().unwrap().to_string(),
+                h["at"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -171,7 +188,11 @@ fn words_prefixes_phrases_and_booleans_find_exactly_the_right_moments() {
     // A word: in any case, stemmed (podcasts), each hit at the word's own time.
     assert_eq!(
         sorted(search(&f, &["PODCAST"])),
-        vec![hit("room-a", "Maya", 10.0 + 3.0 * WORD), hit("room-a", "Théo", 800.0 + 3.0 * WORD), hit("room-b", "Maya", 65.0)]
+        vec![
+            hit("room-a", "Maya", 10.0 + 3.0 * WORD),
+            hit("room-a", "Théo", 800.0 + 3.0 * WORD),
+            hit("room-b", "Maya", 65.0)
+        ]
     );
     // Diacritics folded both ways: cafe finds café, naive finds Naïve.
     assert_eq!(sorted(search(&f, &["cafe"])), vec![hit("room-b", "Priya", 5.0 + 4.0 * WORD)]);
@@ -236,7 +257,8 @@ fn publishing_again_replaces_and_remove_leaves_no_trace() {
     let f = fixture();
     let [a, _, _] = three_rooms(&f);
     let db = f.library.join("library.db");
-    let count = |sql: &str| -> i64 { rusqlite::Connection::open(&db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count =
+        |sql: &str| -> i64 { rusqlite::Connection::open(&db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
     let before = (count("SELECT count(*) FROM segments"), count("SELECT count(*) FROM words"));
     for _ in 0..3 {
         let r = json(&f.library, &["index", a.to_str().unwrap()]);
@@ -440,7 +462,8 @@ fn indexing_and_searching_from_several_processes_at_once_neither_fails_nor_corru
     let db = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
     let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
-    db.execute("INSERT INTO segments_fts(segments_fts) VALUES ('integrity-check')", []).expect("the full-text index matches");
+    db.execute("INSERT INTO segments_fts(segments_fts) VALUES ('integrity-check')", [])
+        .expect("the full-text index matches");
     let rooms: i64 = db.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).unwrap();
     let segments: i64 = db.query_row("SELECT count(*) FROM segments", [], |r| r.get(0)).unwrap();
     assert_eq!((rooms, segments), (4, 12_000), "each room once, whole");

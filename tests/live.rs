@@ -308,16 +308,18 @@ fn demo_records_the_sample_live_and_masters_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
     let sample = repo().join("samples/conversation");
-    let stdout = ok(roomcast(&[
-        "--json",
-        "demo",
-        "--limit",
-        "6",
-        "--out",
-        out.to_str().unwrap(),
-        "--sample",
-        sample.to_str().unwrap(),
-    ]));
+    let library = dir.path().join("library");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", &library)
+        .env("ROOMCAST_MODELS", dir.path())
+        .env_remove("ROOMCAST_MODEL")
+        .args(["--json", "demo", "--limit", "6", "--search", "welcome", "--out"])
+        .arg(&out)
+        .arg("--sample")
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let stdout = ok(output);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["record"]["network"]["lost"], 0);
     let room = room_json(&out);
@@ -331,4 +333,21 @@ fn demo_records_the_sample_live_and_masters_it() {
     let master = out.join("master.mp3");
     let decoded = ffmpeg_decode(&master).len() as f64 / 48_000.0;
     assert!((decoded - room["duration"].as_f64().unwrap()).abs() < 0.05, "master {decoded} s");
+    // Published into the library and searched: with no whisper model here, the sample's own
+    // script is attached as the transcript, and the demo says so.
+    assert!(report["transcript"].as_str().unwrap().contains("no whisper model installed"), "{report}");
+    assert_eq!(report["index"]["room"], room["id"]);
+    let hit = &report["search"][0];
+    assert_eq!(hit["name"], "Maya", "{report}");
+    assert!(
+        hit["at"].as_f64().unwrap() > 0.5 && hit["at"].as_f64().unwrap() < 2.5,
+        "Maya's welcome, about 1 s in: {hit}"
+    );
+    let rooms = std::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", &library)
+        .args(["--json", "rooms"])
+        .output()
+        .unwrap();
+    let rooms: serde_json::Value = serde_json::from_str(&ok(rooms)).unwrap();
+    assert_eq!(rooms.as_array().unwrap().len(), 1);
 }

@@ -44,11 +44,15 @@ fn publish_masters_transcribes_exports_and_indexes_and_publishing_again_replaces
     import_sample(&session);
     let models = shared().join("models");
     let s = session.to_str().unwrap();
-    let out: Value =
-        serde_json::from_str(&ok(rc(&library, &models, &["--json", "publish", s, "--model", &stand_in(), "--language", "en"])))
-            .unwrap();
+    let out: Value = serde_json::from_str(&ok(rc(
+        &library,
+        &models,
+        &["--json", "publish", s, "--model", &stand_in(), "--language", "en"],
+    )))
+    .unwrap();
     assert_eq!(out["transcribed"], true, "{out}");
-    for file in ["master.mp3", "master.opus", "transcript.json", "transcript.vtt", "transcript.srt", "transcript.html"] {
+    for file in ["master.mp3", "master.opus", "transcript.json", "transcript.vtt", "transcript.srt", "transcript.html"]
+    {
         assert!(session.join(file).is_file(), "{file}");
     }
     // The masters are real files an independent tool reads.
@@ -73,11 +77,12 @@ fn publish_masters_transcribes_exports_and_indexes_and_publishing_again_replaces
     assert_eq!(rows(&library, "SELECT count(*) FROM segments"), segments, "the transcript it has is kept, once");
 
     // The room plays from a moment: the master, at the time asked.
-    let play = ok(rc(&library, &models, &["play", "roomcast", "--at", "1:05", "--print"]));
+    let id = out["room"].as_str().unwrap();
+    let play = ok(rc(&library, &models, &["play", id, "--at", "1:05", "--print"]));
     assert!(play.contains("master.mp3") && (play.contains("65.00")), "{play}");
-    let track = ok(rc(&library, &models, &["play", "roomcast", "--at", "40", "--speaker", "priya", "--print"]));
+    let track = ok(rc(&library, &models, &["play", id, "--at", "40", "--speaker", "priya", "--print"]));
     assert!(track.contains("tracks/priya.opus"), "{track}");
-    let err = fails(rc(&library, &models, &["play", "roomcast", "--at", "2:00:00", "--print"]));
+    let err = fails(rc(&library, &models, &["play", id, "--at", "2:00:00", "--print"]));
     assert!(err.contains("only 0:01:"), "{err}");
 }
 
@@ -106,7 +111,8 @@ fn a_failing_step_is_named_and_leaves_the_library_as_it_was() {
     // Step 2: a broken whisper model.
     let broken = dir.path().join("ggml-broken.bin");
     std::fs::write(&broken, b"not a model").unwrap();
-    let err = fails(rc(&library, &models, &["publish", session.to_str().unwrap(), "--model", broken.to_str().unwrap()]));
+    let err =
+        fails(rc(&library, &models, &["publish", session.to_str().unwrap(), "--model", broken.to_str().unwrap()]));
     assert!(err.contains("publish step 2 of 4 (transcribe) failed") && err.contains("ggml-broken.bin"), "{err}");
     assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 0, "nothing indexed");
     // Step 1: a track gone missing.
@@ -135,11 +141,13 @@ fn transcripts_made_elsewhere_are_attached_by_speaker_name_and_searchable() {
         "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Maya>Welcome to Room Notes,\n\n00:00:04.000 --> 00:00:07.100\n\
          <v Maya>the show about recording.\n\n00:01:00.000 --> 00:01:05.000\n<v priya>Loudness is what listeners notice.\n",
     );
-    let out: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "import-transcript", s, vtt.to_str().unwrap()])))
-        .unwrap();
+    let out: Value =
+        serde_json::from_str(&ok(rc(&library, &models, &["--json", "import-transcript", s, vtt.to_str().unwrap()])))
+            .unwrap();
     assert_eq!(out["segments"], 2, "two cues of one turn joined: {out}");
     let hits: Value =
-        serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "loudness", "--speaker", "Priya"]))).unwrap();
+        serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "loudness", "--speaker", "Priya"])))
+            .unwrap();
     assert_eq!(hits[0]["at"], 60.0, "{hits}");
     assert_eq!(hits[0]["name"], "Priya", "matched in any case to the room's name");
 
@@ -193,8 +201,17 @@ fn our_own_exports_import_back_with_the_same_speakers_and_times() {
     for file in ["transcript.vtt", "transcript.srt", "transcript.podcast.json", "transcript.json"] {
         ok(rc(&library, &models, &["import-transcript", s, out.join(file).to_str().unwrap(), "--replace"]));
         let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "clarity"]))).unwrap();
-        assert_eq!((hits[0]["name"].as_str(), hits[0]["segment_start"].as_f64()), (Some("Priya"), Some(40.25)), "{file}");
-        let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "hello"]))).unwrap();
-        assert!(hits[0]["snippet"].as_str().unwrap().contains("& <"), "{file}: text unescaped: {hits}");
+        assert_eq!(
+            (hits[0]["name"].as_str(), hits[0]["segment_start"].as_f64()),
+            (Some("Priya"), Some(40.25)),
+            "{file}"
+        );
+        let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "everyone"]))).unwrap();
+        let snippet = hits[0]["snippet"].as_str().unwrap_or_default();
+        assert!(snippet.starts_with("Welcome & "), "{file}: text unescaped: {hits}");
+        // SRT has no escaping: players strip what looks like a tag, and so does the import.
+        if file != "transcript.srt" {
+            assert!(snippet.contains("& <hello>"), "{file}: {hits}");
+        }
     }
 }

@@ -13,8 +13,8 @@ use roomcast::session::Session;
 use roomcast::transcript::{self as t, export::ExportFormat, models::ModelError, run};
 
 use super::args;
-use super::progress::TermProgress;
 use super::print_json;
+use super::progress::TermProgress;
 
 #[derive(Args)]
 pub struct PublishArgs {
@@ -271,7 +271,8 @@ pub fn search(a: SearchArgs, dir: &Path, json: bool) -> Result<()> {
 }
 
 pub(super) fn print_hit(hit: &Hit, colour: bool) {
-    let (on, off, dim, plain) = if colour { ("\x1b[1;33m", "\x1b[0m", "\x1b[2m", "\x1b[0m") } else { ("[", "]", "", "") };
+    let (on, off, dim, plain) =
+        if colour { ("\x1b[1;33m", "\x1b[0m", "\x1b[2m", "\x1b[0m") } else { ("[", "]", "", "") };
     let snippet = hit.snippet.replace(search::MATCH_START, on).replace(search::MATCH_END, off);
     println!("{} · {} · {} · {}", hit.title, &hit.started_at[..10.min(hit.started_at.len())], hit.name, hms(hit.at));
     println!("    {snippet}");
@@ -367,8 +368,7 @@ fn player_command(player: &str, file: &Path, at: f64) -> Vec<String> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
@@ -379,7 +379,9 @@ pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
     }
     let file = r.replay_file(a.speaker.as_deref()).with_context(|| match &a.speaker {
         Some(s) => format!("room '{}' has no track for speaker '{s}'", r.id),
-        None => format!("room '{}' has no master or track to play; run: roomcast publish {}", r.id, r.session.display()),
+        None => {
+            format!("room '{}' has no master or track to play; run: roomcast publish {}", r.id, r.session.display())
+        }
     })?;
     if !file.is_file() {
         bail!("{}: missing (the room's files were moved or deleted)", file.display());

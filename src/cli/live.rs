@@ -144,6 +144,9 @@ pub struct DemoArgs {
     /// Play only the first SECONDS of the sample.
     #[arg(long, value_name = "SECONDS", value_parser = args::time)]
     limit: Option<f64>,
+    /// What the demo searches the library for once the room is published.
+    #[arg(long, default_value = "loudness", value_name = "QUERY")]
+    search: String,
 }
 
 /// Two threads: the room source keeps draining its socket while the writer waits on the disk (a
@@ -535,7 +538,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     let transcript_note = demo_transcript(&session, &a.sample)?;
     let transcript = run::read_document(&session.dir)?;
     let index = lib.index_room(&session, transcript.as_ref(), &library::index::outputs_of(&session.dir))?;
-    let query = SearchQuery { text: "loudness".into(), limit: 3, include_private: true, ..Default::default() };
+    let query = SearchQuery { text: a.search.clone(), limit: 3, include_private: true, ..Default::default() };
     let hits = lib.search(&query)?;
     if json {
         #[derive(serde::Serialize)]
@@ -546,7 +549,13 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
             index: &'a library::IndexReport,
             search: &'a [library::Hit],
         }
-        return print_json(&Demo { record: &report, mix: &mix, transcript: &transcript_note, index: &index, search: &hits });
+        return print_json(&Demo {
+            record: &report,
+            mix: &mix,
+            transcript: &transcript_note,
+            index: &index,
+            search: &hits,
+        });
     }
     println!("Recorded the demo room into {} ({}):", report.session.display(), clock(report.duration));
     for s in &session.room.speakers {
@@ -565,11 +574,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
         );
     }
     println!("  transcript: {transcript_note}");
-    println!(
-        "  library: published into {} ({} segments indexed)",
-        lib.dir.display(),
-        index.segments
-    );
+    println!("  library: published into {} ({} segments indexed)", lib.dir.display(), index.segments);
     println!("Searching the library for \"{}\":", query.text);
     for hit in &hits {
         super::library::print_hit(hit, false);
@@ -601,7 +606,8 @@ fn demo_transcript(session: &Session, sample: &Path) -> Result<String> {
     let timeline = sample.join("timeline.txt");
     let text = std::fs::read_to_string(&timeline).with_context(|| timeline.display().to_string())?;
     // The script's times are the sample's; the live room started when the recorder did.
-    let shift = session.room.speakers.iter().filter_map(|s| s.intervals.first()).map(|i| i.start).fold(f64::INFINITY, f64::min);
+    let shift =
+        session.room.speakers.iter().filter_map(|s| s.intervals.first()).map(|i| i.start).fold(f64::INFINITY, f64::min);
     let shift = if shift.is_finite() { shift } else { 0.0 };
     let mut segments = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {

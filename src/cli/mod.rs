@@ -339,9 +339,11 @@ pub fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     // Decoder libraries log what they skip; that is noise unless asked for, and errors that matter
     // reach the user through our own one-line message.
+    // whisper.cpp's own log (routed through whisper-rs) is the same: a failed model load becomes
+    // our one-line error; its details are there with -v.
     let directives = match verbose {
-        0 => "warn,symphonia=off",
-        1 => "info,symphonia=warn",
+        0 => "warn,symphonia=off,whisper_rs=off",
+        1 => "info,symphonia=warn,whisper_rs=warn",
         2 => "debug",
         _ => "trace",
     };

@@ -108,9 +108,7 @@ impl Library {
             // Speakers only an imported transcript knows (added with --add-speakers).
             for ts in transcript.map(|t| t.speakers.as_slice()).unwrap_or_default() {
                 if room.speakers.iter().all(|s| s.id != ts.id) {
-                    insert
-                        .execute(params![room.id, ts.id, ts.name, None::<String>, ts.language])
-                        .map_err(db)?;
+                    insert.execute(params![room.id, ts.id, ts.name, None::<String>, ts.language]).map_err(db)?;
                     speakers += 1;
                 }
             }

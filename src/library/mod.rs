@@ -144,10 +144,12 @@ impl Library {
         .map_err(|e| classify(&db_path, e))?;
         // Two publishes at once wait for each other instead of failing with "database is locked".
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
-        let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
+        let app: i32 =
+            conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
-        let tables: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| classify(&db_path, e))?;
         if app != schema::APPLICATION_ID && !(app == 0 && version == 0 && tables == 0) {
             return Err(LibraryError::ForeignDatabase(db_path));
         }

@@ -39,7 +39,8 @@ impl RoomSummary {
             return s.track.as_ref().map(|t| self.session.join(t));
         }
         for ext in ["mp3", "opus", "wav"] {
-            if let Some(o) = self.outputs.iter().find(|o| o.kind == "master" && o.path.extension().is_some_and(|e| e == ext))
+            if let Some(o) =
+                self.outputs.iter().find(|o| o.kind == "master" && o.path.extension().is_some_and(|e| e == ext))
             {
                 return Some(o.path.clone());
             }
@@ -96,7 +97,9 @@ impl Library {
             .prepare("SELECT id, name, track, language FROM speakers WHERE room_id = ?1 ORDER BY rowid")
             .map_err(db)?;
         room.speakers = stmt
-            .query_map([id], |r| Ok(SpeakerSummary { id: r.get(0)?, name: r.get(1)?, track: r.get(2)?, language: r.get(3)? }))
+            .query_map([id], |r| {
+                Ok(SpeakerSummary { id: r.get(0)?, name: r.get(1)?, track: r.get(2)?, language: r.get(3)? })
+            })
             .map_err(db)?
             .collect::<std::result::Result<_, _>>()
             .map_err(db)?;
@@ -104,7 +107,11 @@ impl Library {
             self.conn.prepare("SELECT kind, path, bytes FROM outputs WHERE room_id = ?1 ORDER BY path").map_err(db)?;
         room.outputs = stmt
             .query_map([id], |r| {
-                Ok(Output { kind: r.get(0)?, path: PathBuf::from(r.get::<_, String>(1)?), bytes: r.get::<_, i64>(2)? as u64 })
+                Ok(Output {
+                    kind: r.get(0)?,
+                    path: PathBuf::from(r.get::<_, String>(1)?),
+                    bytes: r.get::<_, i64>(2)? as u64,
+                })
             })
             .map_err(db)?
             .collect::<std::result::Result<_, _>>()

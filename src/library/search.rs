@@ -62,10 +62,12 @@ impl Library {
         // while running them is FTS5 refusing the query ("fts5: syntax error near ...",
         // "unterminated string", "no such column" for `word:word`).
         let bad = |e: rusqlite::Error| match &e {
-            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::Unknown => LibraryError::BadQuery {
-                query: text.to_string(),
-                reason: msg.as_deref().unwrap_or("syntax error").trim_start_matches("fts5: ").to_string(),
-            },
+            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::Unknown => {
+                LibraryError::BadQuery {
+                    query: text.to_string(),
+                    reason: msg.as_deref().unwrap_or("syntax error").trim_start_matches("fts5: ").to_string(),
+                }
+            }
             _ => self.db_err(e),
         };
         let mut stmt = self

@@ -73,9 +73,10 @@ fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
             .segments
             .into_iter()
             .map(|s| {
-                let name = s.speaker.filter(|n| !n.trim().is_empty()).ok_or_else(|| ImportError::NoSpeaker {
-                    at: format!("{:.2} s", s.start_time),
-                })?;
+                let name = s
+                    .speaker
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| ImportError::NoSpeaker { at: format!("{:.2} s", s.start_time) })?;
                 Ok(ForeignSegment { name, start: s.start_time, end: s.end_time, text: s.body, words: Vec::new() })
             })
             .collect();
@@ -172,7 +173,9 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
         };
         // Readable cues split one turn: consecutive cues of one speaker that touch are one segment.
         match out.last_mut() {
-            Some(prev) if prev.name == name && (start - prev.end).abs() < 0.01 && prev.text.len() + text.len() < 1000 => {
+            Some(prev)
+                if prev.name == name && (start - prev.end).abs() < 0.01 && prev.text.len() + text.len() < 1000 =>
+            {
                 prev.end = end;
                 prev.text.push(' ');
                 prev.text.push_str(&text);
@@ -269,11 +272,15 @@ mod tests {
 
     #[test]
     fn srt_speakers_come_from_name_prefixes() {
-        let srt = "1\n00:01:02,500 --> 00:01:04,000\nPriya: Hello there.\n\n2\n00:01:05,000 --> 00:01:06,000\nMaya: Hi!\n";
+        let srt =
+            "1\n00:01:02,500 --> 00:01:04,000\nPriya: Hello there.\n\n2\n00:01:05,000 --> 00:01:06,000\nMaya: Hi!\n";
         let s = parse(srt).unwrap();
         assert_eq!((s[0].name.as_str(), s[0].start, s[0].text.as_str()), ("Priya", 62.5, "Hello there."));
         assert_eq!(s[1].name, "Maya");
-        assert!(matches!(parse("1\n00:00:01,000 --> 00:00:02,000\nno speaker here\n"), Err(ImportError::NoSpeaker { .. })));
+        assert!(matches!(
+            parse("1\n00:00:01,000 --> 00:00:02,000\nno speaker here\n"),
+            Err(ImportError::NoSpeaker { .. })
+        ));
     }
 
     #[test]
@@ -282,6 +289,9 @@ mod tests {
         let s = parse(json).unwrap();
         assert_eq!((s[0].name.as_str(), s[0].start, s[0].end), ("Ana", 1.5, 2.0));
         assert!(matches!(parse("hello"), Err(ImportError::UnknownFormat)));
-        assert!(matches!(parse("WEBVTT\n\n00:00:xx --> 00:01.000\n<v A>x\n"), Err(ImportError::Syntax { line: 3, .. })));
+        assert!(matches!(
+            parse("WEBVTT\n\n00:00:xx --> 00:01.000\n<v A>x\n"),
+            Err(ImportError::Syntax { line: 3, .. })
+        ));
     }
 }

@@ -214,7 +214,11 @@ pub fn document(session: &Session, segments: Vec<Segment>, report: &TranscribeRe
         speakers: report
             .speakers
             .iter()
-            .map(|s| super::TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language: s.language.clone() })
+            .map(|s| super::TranscriptSpeaker {
+                id: s.speaker.clone(),
+                name: s.name.clone(),
+                language: s.language.clone(),
+            })
             .collect(),
         segments,
     }
@@ -228,8 +232,8 @@ pub fn read_document(dir: &Path) -> Result<Option<super::TranscriptDoc>, Transcr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(TranscribeError::Transcript { path, reason: e.to_string() }),
     };
-    let doc: super::TranscriptDoc =
-        serde_json::from_str(&text).map_err(|e| TranscribeError::Transcript { path: path.clone(), reason: e.to_string() })?;
+    let doc: super::TranscriptDoc = serde_json::from_str(&text)
+        .map_err(|e| TranscribeError::Transcript { path: path.clone(), reason: e.to_string() })?;
     if doc.format != super::TRANSCRIPT_FORMAT {
         return Err(TranscribeError::Transcript { path, reason: "not a roomcast transcript".into() });
     }

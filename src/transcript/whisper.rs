@@ -217,9 +217,10 @@ mod tests {
     fn times_in_a_window_of_several_regions_map_back_to_the_room() {
         // Two regions far apart in the room, packed into one window: 12.0-14.0 and 100.0-101.0,
         // padded by 0.2 s, so the window holds 11.8-14.2 at 0.0 and 99.8-101.2 at 2.7.
-        let window =
-            &pack(&[Region { start: 12.0, end: 14.0 }, Region { start: 100.0, end: 101.0 }], &PackOptions { pad: 0.2, ..Default::default() })
-                [0];
+        let window = &pack(
+            &[Region { start: 12.0, end: 14.0 }, Region { start: 100.0, end: 101.0 }],
+            &PackOptions { pad: 0.2, ..Default::default() },
+        )[0];
         let raw = vec![
             RawSegment {
                 t0: 20,
