@@ -7,12 +7,14 @@
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
 #                           for the WebRTC test) and GStreamer (a second real RTP sender)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
+#   need_tools bench        + ripgrep (what the search benchmark compares with) and an English word
+#                           list (its synthetic library's vocabulary)
 
 # command -> Debian package
 declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
-    [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2
+    [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2 [rg]=ripgrep
     [gst-launch-1.0]="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
 )
 
@@ -21,6 +23,7 @@ need_tools() {
     case "${1:-build}" in
         test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
+        bench) cmds+=(ffmpeg ffprobe opusinfo opusenc rg) ;;
     esac
     if ! command -v cargo >/dev/null 2>&1; then
         echo "roomcast: cargo (the Rust toolchain) is not installed: see https://rustup.rs" >&2
@@ -38,6 +41,10 @@ need_tools() {
     if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
         missing+=(libclang)
         pkgs+=(libclang-dev)
+    fi
+    if [[ ${1:-build} == bench && ! -f /usr/share/dict/words ]]; then
+        missing+=(/usr/share/dict/words)
+        pkgs+=(wamerican)
     fi
     if [[ ${1:-build} == test ]] && ! python3 -c 'import webvtt, srt' >/dev/null 2>&1; then
         # Independent parsers for the transcript exports (PyPI: webvtt-py, srt).

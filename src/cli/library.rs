@@ -229,7 +229,7 @@ pub fn import_transcript(a: ImportTranscriptArgs, dir: &Path, json: bool) -> Res
         bail!("{}: the session already has a transcript; add --replace to replace it", target.display());
     }
     let mut lib = open(dir, Access::Write)?;
-    t::export::write(&doc, &session.dir, &[ExportFormat::Json])?;
+    t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     let report = lib.index_room(&session, Some(&doc), &library::index::outputs_of(&session.dir))?;
     if json {
         return print_json(&report);

@@ -1,0 +1,140 @@
+//! Search latency on a generated library, side by side with ripgrep over the same transcripts as
+//! files (what a user without roomcast would do). Run by benches/search.sh, which builds the
+//! library first:
+//!
+//!   cargo bench --bench search -- LIBRARY_DIR ROOMS_DIR QUERIES_JSON BINARY
+//!
+//! Prints a Markdown table: per query type, roomcast's in-process latency (p50/p99 over every query
+//! five times), the `roomcast search` command's wall time, and ripgrep's over transcript.txt and
+//! transcript.json files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use roomcast::library::{Access, Library, SearchQuery};
+
+const ORDER: &[&str] = &["single word", "prefix", "phrase", "boolean", "speaker filter", "very common word"];
+const REPEAT: usize = 5;
+const RG_QUERIES: usize = 8;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn time_ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn quote(a: &str) -> String {
+    format!("'{}'", a.replace('\'', "'\\''"))
+}
+
+/// Runs ripgrep over the rooms' `glob` files; a NOT query is a pipe into `rg -v`, as a user would
+/// type it.
+fn ripgrep(args: &[String], rooms: &Path, glob: &str) -> f64 {
+    let (head, tail) = match args.iter().position(|a| a == "|") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let mut script = format!(
+        "rg {} --glob {} {}",
+        head.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+        quote(glob),
+        quote(&rooms.to_string_lossy())
+    );
+    if !tail.is_empty() {
+        script.push_str(" | ");
+        script
+            .push_str(&tail.iter().map(|a| if a == "rg" { a.clone() } else { quote(a) }).collect::<Vec<_>>().join(" "));
+    }
+    time_ms(|| {
+        Command::new("sh").arg("-c").arg(&script).stdout(Stdio::null()).stderr(Stdio::null()).status().expect("sh");
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let [library, rooms, queries, binary] = &args[..] else {
+        eprintln!("usage: cargo bench --bench search -- LIBRARY_DIR ROOMS_DIR QUERIES_JSON ROOMCAST_BINARY");
+        std::process::exit(2);
+    };
+    let (library, rooms, binary) = (PathBuf::from(library), PathBuf::from(rooms), PathBuf::from(binary));
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(queries).expect("queries.json")).expect("queries.json");
+    let lib = Library::open(&library, Access::Read).expect("library opens");
+    println!(
+        "| query type | roomcast p50 | roomcast p99 | `roomcast search` command p50 | ripgrep .txt p50 | ripgrep .json p50 | speed-up vs ripgrep .txt (p50) | hits (avg of 10 max) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for kind in ORDER {
+        let list = spec["queries"][kind].as_array().expect("queries of each type");
+        let mut lat = Vec::new();
+        let mut hits = 0usize;
+        // One untimed pass: the first touch of each page reads the disk, which is the OS's cache
+        // warming, not the query.
+        for q in list {
+            let _ = lib.search(&query(q));
+        }
+        for _ in 0..REPEAT {
+            for q in list {
+                let mut n = 0;
+                lat.push(time_ms(|| n = lib.search(&query(q)).expect("query runs").len()));
+                hits += n;
+            }
+        }
+        lat.sort_by(f64::total_cmp);
+        let mut cli: Vec<f64> = list
+            .iter()
+            .take(RG_QUERIES)
+            .map(|q| {
+                let mut c = Command::new(&binary);
+                c.env("ROOMCAST_LIBRARY", &library).args(["--json", "search", "--limit", "10"]);
+                if let Some(s) = q["speaker"].as_str() {
+                    c.args(["--speaker", s]);
+                }
+                c.arg(q["query"].as_str().unwrap()).stdout(Stdio::null());
+                time_ms(|| assert!(c.status().expect("roomcast runs").success()))
+            })
+            .collect();
+        cli.sort_by(f64::total_cmp);
+        let rg = |glob: &str| {
+            let mut t: Vec<f64> = list
+                .iter()
+                .take(RG_QUERIES)
+                .map(|q| {
+                    let a: Vec<String> =
+                        q["rg"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+                    ripgrep(&a, &rooms, glob)
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            percentile(&t, 0.5)
+        };
+        let (rg_txt, rg_json) = (rg("transcript.txt"), rg("transcript.json"));
+        let p50 = percentile(&lat, 0.5);
+        println!(
+            "| {kind} | {:.2} ms | {:.2} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0}x | {:.1} |",
+            p50,
+            percentile(&lat, 0.99),
+            percentile(&cli, 0.5),
+            rg_txt,
+            rg_json,
+            rg_txt / p50,
+            hits as f64 / (REPEAT * list.len()) as f64
+        );
+    }
+}
+
+fn query(q: &serde_json::Value) -> SearchQuery {
+    SearchQuery {
+        text: q["query"].as_str().unwrap_or_default().to_string(),
+        speaker: q["speaker"].as_str().map(str::to_string),
+        limit: 10,
+        include_private: true,
+        ..Default::default()
+    }
+}
