@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A deterministic synthetic library for the search benchmark: ROOMS one-hour rooms of 2-5 speakers
-talking at 150 words a minute (about 9,000 words a room), words drawn from a real English word list
+talking briskly with short pauses (about 9,000 words a room), words drawn from a real English word list
 with a Zipf distribution (the most common English words at the top ranks), each word timed.
 
 Writes, under OUT:
@@ -84,8 +84,8 @@ for i in range(rooms):
         ws = []
         for _ in range(count):
             w = word()
-            ws.append({"start": round(t, 2), "end": round(t + 0.35, 2), "text": w, "probability": 0.9})
-            t += 0.4
+            ws.append({"start": round(t, 2), "end": round(t + 0.3, 2), "text": w, "probability": 0.9})
+            t += 0.35
         text = " ".join(w["text"] for w in ws)
         segments.append({"speaker": s["id"], "name": s["name"], "start": ws[0]["start"], "end": ws[-1]["end"],
                          "text": text, "words": ws})

@@ -11,6 +11,7 @@
 //! Transcription, export and the searchable library read the same session folder.
 
 pub mod capture;
+pub mod feed;
 pub mod library;
 pub mod master;
 pub mod parallel;
@@ -21,3 +22,4 @@ pub mod session;
 pub mod speak;
 pub mod track;
 pub mod transcript;
+pub mod web;

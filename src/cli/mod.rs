@@ -4,6 +4,7 @@ mod args;
 mod library;
 mod live;
 mod progress;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -177,6 +178,32 @@ case, then id). A name the room does not know is an error unless --add-speakers.
 Examples:\n  roomcast import-transcript room1 otter-export.vtt\n  \
 roomcast import-transcript room1 captions.srt --add-speakers --replace")]
     ImportTranscript(library::ImportTranscriptArgs),
+    /// Serve the library on the web: room list, search, a player with a live transcript, the feed.
+    #[command(long_about = "Serve the library as a small web app and a podcast feed.\n\n\
+Pages: / (rooms and a search box), /search (the same search as `roomcast search`, with speaker, room \
+and date filters), /rooms/ID (the master in an audio player with the transcript beside it: the words \
+light up as it plays, clicking one jumps there, /rooms/ID?t=754 opens at 12:34; speakers' tracks \
+and transcripts to download), /feed.xml (RSS 2.0 with the itunes and Podcasting 2.0 namespaces: \
+transcripts, chapters, people). JSON: /api/rooms, /api/search?q=.\n\n\
+It listens on loopback by default. Listening beyond needs --token (or --token-file): every request \
+must then carry it (Authorization: Bearer TOKEN, or ?token=TOKEN once, which sets a cookie). Rooms \
+marked private (`roomcast private ROOM`) are listed, searched and fed only with the token.\n\n\
+Examples:\n  roomcast serve\n  roomcast serve --title \"Room Notes\" --author \"Maya\" --image https://example.com/cover.jpg\n  \
+roomcast serve --addr 0.0.0.0:8080 --token-file ~/.roomcast-token --base-url https://pod.example.com")]
+    Serve(web::ServeArgs),
+    /// Write the podcast feed and its files as static files for any web host.
+    #[command(long_about = "Write feed.xml and every public room's master, transcripts and chapters into a \
+folder, with links under --base-url, for any static web host.\n\n\
+Example:\n  roomcast feed --out site --base-url https://example.com/podcast --title \"Room Notes\"")]
+    Feed(web::FeedArgs),
+    /// Mark a room private (only seen with the server's token; never in a static feed), or public with --off.
+    Private {
+        /// Room id, title or the start of its id.
+        room: String,
+        /// Make the room public again.
+        #[arg(long)]
+        off: bool,
+    },
     /// Index whatever a session holds (metadata, transcript, outputs) into the library.
     Index {
         /// Session folder.
@@ -314,6 +341,9 @@ pub fn main() -> ExitCode {
         Command::Play(a) => library::play(a, &lib, cli.json),
         Command::ImportTranscript(a) => library::import_transcript(a, &lib, cli.json),
         Command::Index { session } => library::index(&session, &lib, cli.json),
+        Command::Serve(a) => web::serve(a, &lib, cli.json),
+        Command::Feed(a) => web::feed(a, &lib, cli.json),
+        Command::Private { room, off } => web::private(&room, off, &lib, cli.json),
         Command::Import(a) => import(a, cli.json, &progress),
         Command::Mix(a) => mix(a, cli.json, &progress),
         Command::Info { session } => info(&session, cli.json),

@@ -161,6 +161,9 @@ impl Library {
             return Err(LibraryError::ReadOnly(dir.to_path_buf()));
         }
         conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        // Searches read the index's pages at random: map the file and keep a larger page cache.
+        conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(db)?;
+        conn.pragma_update(None, "cache_size", -65_536).map_err(db)?;
         let mut library = Library { dir: dir.to_path_buf(), db_path, conn };
         if !read_only {
             library.conn.pragma_update(None, "journal_mode", "wal").map_err(|e| classify(&library.db_path, e))?;

@@ -48,6 +48,11 @@ pub struct Hit {
     pub replay: Option<PathBuf>,
 }
 
+/// Beyond this many matches, only the newest this many are ranked: a word said in most segments
+/// (a "the") would otherwise cost a bm25 score for every one of them, hundreds of milliseconds in a
+/// big library, to order hits that all score alike.
+pub const RANKED_MATCHES: i64 = 5_000;
+
 impl Library {
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
         let text = query.text.trim();
@@ -70,58 +75,62 @@ impl Library {
             }
             _ => self.db_err(e),
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT s.id, s.room_id, r.title, r.started_at, s.speaker_id, sp.name, s.start, s.end,
-                        bm25(segments_fts), r.session
-                 FROM segments_fts
-                 JOIN segments s ON s.id = segments_fts.rowid
-                 JOIN rooms r ON r.id = s.room_id
-                 JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
-                 WHERE segments_fts MATCH ?1
-                   AND (?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR sp.id = ?2)
+        let filtered = query.speaker.is_some()
+            || room.is_some()
+            || query.since.is_some()
+            || query.until.is_some()
+            || !query.include_private;
+        // The filters, on a segment `s` joined to its room `r` and speaker `sp`.
+        const FILTERS: &str = "(?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR sp.id = ?2)
                    AND (?3 IS NULL OR r.id = ?3)
                    AND (?4 IS NULL OR r.started_at >= ?4)
                    AND (?5 IS NULL OR r.started_at < ?5)
-                   AND (r.private = 0 OR ?6)
-                 ORDER BY bm25(segments_fts), s.id
-                 LIMIT ?7",
+                   AND (r.private = 0 OR ?6)";
+        let args = params![
+            text,
+            query.speaker,
+            room,
+            query.since.map(timestamp),
+            query.until.map(timestamp),
+            query.include_private,
+            query.limit.max(1) as i64,
+            RANKED_MATCHES
+        ];
+        // The newest RANKED_MATCHES matches (all of them when fewer), in one pass down the index
+        // from the newest segment, and the best of those by bm25.
+        let sql = if filtered {
+            format!(
+                "SELECT id, score FROM (
+                     SELECT f.rowid AS id, bm25(segments_fts) AS score FROM segments_fts f
+                     JOIN segments s ON s.id = f.rowid JOIN rooms r ON r.id = s.room_id
+                     JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
+                     WHERE segments_fts MATCH ?1 AND {FILTERS}
+                     ORDER BY f.rowid DESC LIMIT ?8)
+                 ORDER BY score, id LIMIT ?7"
+            )
+        } else {
+            "SELECT id, score FROM (
+                 SELECT rowid AS id, bm25(segments_fts) AS score FROM segments_fts
+                 WHERE segments_fts MATCH ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL
+                 AND ?6 = ?6 ORDER BY rowid DESC LIMIT ?8)
+             ORDER BY score, id LIMIT ?7"
+                .to_string()
+        };
+        let ranked: Vec<(i64, f64)> = {
+            let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.db_err(e))?;
+            let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
+            rows.collect::<std::result::Result<_, _>>().map_err(bad)?
+        };
+        // 3. Details, snippets and word times for the hits shown only.
+        let mut detail = self
+            .conn
+            .prepare_cached(
+                "SELECT s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id), s.start, s.end
+                 FROM segments s JOIN rooms r ON r.id = s.room_id
+                 LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
+                 WHERE s.id = ?1",
             )
             .map_err(|e| self.db_err(e))?;
-        let rows = stmt
-            .query_map(
-                params![
-                    text,
-                    query.speaker,
-                    room,
-                    query.since.map(timestamp),
-                    query.until.map(timestamp),
-                    query.include_private,
-                    query.limit.max(1) as i64
-                ],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        Hit {
-                            room: r.get(1)?,
-                            title: r.get(2)?,
-                            started_at: r.get(3)?,
-                            speaker: r.get(4)?,
-                            name: r.get(5)?,
-                            segment_start: r.get(6)?,
-                            segment_end: r.get(7)?,
-                            at: r.get(6)?,
-                            score: r.get(8)?,
-                            snippet: String::new(),
-                            replay: Some(PathBuf::from(r.get::<_, String>(9)?)),
-                        },
-                    ))
-                },
-            )
-            .map_err(bad)?;
-        let mut hits: Vec<(i64, Hit)> = rows.collect::<std::result::Result<_, _>>().map_err(bad)?;
-        // Snippets only for the hits shown, not for every match ranked.
         let mut marks = self
             .conn
             .prepare_cached(&format!(
@@ -134,30 +143,61 @@ impl Library {
             .conn
             .prepare_cached("SELECT n, start, text FROM words WHERE segment_id = ?1 ORDER BY n")
             .map_err(|e| self.db_err(e))?;
+        let mut masters = self
+            .conn
+            .prepare_cached("SELECT path FROM outputs WHERE room_id = ?1 AND kind = 'master'")
+            .map_err(|e| self.db_err(e))?;
         let mut replay_cache: std::collections::HashMap<String, Option<PathBuf>> = Default::default();
-        for (id, hit) in &mut hits {
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (id, score) in ranked {
+            let mut hit = detail
+                .query_row([id], |r| {
+                    Ok(Hit {
+                        room: r.get(0)?,
+                        title: r.get(1)?,
+                        started_at: r.get(2)?,
+                        speaker: r.get(3)?,
+                        name: r.get(4)?,
+                        segment_start: r.get(5)?,
+                        segment_end: r.get(6)?,
+                        at: r.get(5)?,
+                        score,
+                        snippet: String::new(),
+                        replay: None,
+                    })
+                })
+                .map_err(|e| self.db_err(e))?;
             let (snippet, highlighted): (String, String) =
-                marks.query_row(params![text, *id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
+                marks.query_row(params![text, id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
             hit.snippet = snippet;
             let timed: Vec<(i64, f64, String)> = words
-                .query_map([*id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(|e| self.db_err(e))?
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| self.db_err(e))?;
             if let Some(at) = first_match_time(&highlighted, &timed) {
                 hit.at = at;
             }
-            let replay = match replay_cache.get(&hit.room) {
-                Some(r) => r.clone(),
-                None => {
-                    let r = self.room(&hit.room)?.replay_file(None);
-                    replay_cache.insert(hit.room.clone(), r.clone());
-                    r
-                }
-            };
-            hit.replay = replay;
+            if !replay_cache.contains_key(&hit.room) {
+                let paths: Vec<String> = masters
+                    .query_map([&hit.room], |r| r.get(0))
+                    .map_err(|e| self.db_err(e))?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| self.db_err(e))?;
+                let best = ["mp3", "opus", "wav"]
+                    .iter()
+                    .find_map(|ext| paths.iter().find(|p| p.ends_with(&format!(".{ext}"))))
+                    .map(PathBuf::from);
+                let replay = match best {
+                    Some(p) => Some(p),
+                    None => self.room(&hit.room)?.replay_file(None),
+                };
+                replay_cache.insert(hit.room.clone(), replay);
+            }
+            hit.replay = replay_cache.get(&hit.room).cloned().flatten();
+            hits.push(hit);
         }
-        Ok(hits.into_iter().map(|(_, h)| h).collect())
+        Ok(hits)
     }
 }
 

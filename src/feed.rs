@@ -1,0 +1,256 @@
+//! The podcast feed: RSS 2.0 with the itunes namespace (what Apple requires) and the Podcasting
+//! 2.0 namespace (transcripts, chapters, people), and Podcasting 2.0 chapters JSON. Plain data in,
+//! text out; every value from a user is escaped.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The show, as the feed describes it. Read from a JSON file (`--show FILE`) or flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Show {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub author: String,
+    /// URL of the cover art (Apple: square JPEG or PNG, 1400-3000 px).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// ISO 639 code, e.g. "en".
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// An Apple Podcasts category, e.g. "Technology".
+    #[serde(default = "default_category")]
+    pub category: String,
+    #[serde(default)]
+    pub explicit: bool,
+    #[serde(default)]
+    pub owner_email: Option<String>,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+fn default_category() -> String {
+    "Technology".into()
+}
+
+impl Default for Show {
+    fn default() -> Self {
+        Show {
+            title: "roomcast".into(),
+            description: String::new(),
+            author: String::new(),
+            image: None,
+            language: default_language(),
+            category: default_category(),
+            explicit: false,
+            owner_email: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub url: String,
+    pub mime: String,
+    /// `captions` for the file players can show as captions (WebVTT).
+    pub rel: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub guid: String,
+    pub title: String,
+    pub description: String,
+    pub published: DateTime<Utc>,
+    pub duration: f64,
+    pub link: String,
+    pub enclosure_url: String,
+    pub enclosure_length: u64,
+    pub enclosure_type: String,
+    pub transcripts: Vec<Transcript>,
+    pub chapters_url: Option<String>,
+    pub people: Vec<String>,
+}
+
+/// Escapes text for XML element content and attribute values.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0 at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `H:MM:SS`, the itunes:duration form.
+fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The feed. `self_url` is where the feed itself lives (atom:link rel="self").
+pub fn rss(show: &Show, link: &str, self_url: &str, episodes: &[Episode]) -> String {
+    let e = escape_xml;
+    let mut out = String::new();
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(
+        "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+         xmlns:podcast=\"https://podcastindex.org/namespace/1.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n",
+    );
+    let description = if show.description.is_empty() { &show.title } else { &show.description };
+    out.push_str(&format!("  <title>{}</title>\n", e(&show.title)));
+    out.push_str(&format!("  <link>{}</link>\n", e(link)));
+    out.push_str(&format!("  <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n", e(self_url)));
+    out.push_str(&format!("  <description>{}</description>\n", e(description)));
+    out.push_str(&format!("  <language>{}</language>\n", e(&show.language)));
+    out.push_str("  <generator>roomcast</generator>\n");
+    out.push_str(&format!("  <itunes:author>{}</itunes:author>\n", e(&show.author)));
+    out.push_str(&format!("  <itunes:summary>{}</itunes:summary>\n", e(description)));
+    if let Some(image) = &show.image {
+        out.push_str(&format!("  <itunes:image href=\"{}\"/>\n", e(image)));
+        out.push_str(&format!(
+            "  <image><url>{}</url><title>{}</title><link>{}</link></image>\n",
+            e(image),
+            e(&show.title),
+            e(link)
+        ));
+    }
+    out.push_str(&format!("  <itunes:category text=\"{}\"/>\n", e(&show.category)));
+    out.push_str(&format!("  <itunes:explicit>{}</itunes:explicit>\n", show.explicit));
+    if let Some(email) = &show.owner_email {
+        out.push_str(&format!(
+            "  <itunes:owner><itunes:name>{}</itunes:name><itunes:email>{}</itunes:email></itunes:owner>\n",
+            e(&show.author),
+            e(email)
+        ));
+    }
+    for ep in episodes {
+        out.push_str("  <item>\n");
+        out.push_str(&format!("    <title>{}</title>\n", e(&ep.title)));
+        out.push_str(&format!("    <itunes:title>{}</itunes:title>\n", e(&ep.title)));
+        out.push_str(&format!("    <description>{}</description>\n", e(&ep.description)));
+        out.push_str(&format!("    <link>{}</link>\n", e(&ep.link)));
+        out.push_str(&format!("    <guid isPermaLink=\"false\">{}</guid>\n", e(&ep.guid)));
+        out.push_str(&format!("    <pubDate>{}</pubDate>\n", ep.published.to_rfc2822()));
+        out.push_str(&format!(
+            "    <enclosure url=\"{}\" length=\"{}\" type=\"{}\"/>\n",
+            e(&ep.enclosure_url),
+            ep.enclosure_length,
+            e(&ep.enclosure_type)
+        ));
+        out.push_str(&format!("    <itunes:duration>{}</itunes:duration>\n", duration(ep.duration)));
+        out.push_str(&format!("    <itunes:explicit>{}</itunes:explicit>\n", show.explicit));
+        out.push_str("    <itunes:episodeType>full</itunes:episodeType>\n");
+        for t in &ep.transcripts {
+            out.push_str(&format!(
+                "    <podcast:transcript url=\"{}\" type=\"{}\" language=\"{}\"{}/>\n",
+                e(&t.url),
+                e(&t.mime),
+                e(&show.language),
+                t.rel.as_ref().map(|r| format!(" rel=\"{}\"", e(r))).unwrap_or_default()
+            ));
+        }
+        if let Some(url) = &ep.chapters_url {
+            out.push_str(&format!("    <podcast:chapters url=\"{}\" type=\"application/json+chapters\"/>\n", e(url)));
+        }
+        for p in &ep.people {
+            out.push_str(&format!("    <podcast:person role=\"guest\">{}</podcast:person>\n", e(p)));
+        }
+        out.push_str("  </item>\n");
+    }
+    out.push_str("</channel>\n</rss>\n");
+    out
+}
+
+/// A chapter: where it starts on the room clock, and its title.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chapter {
+    pub start: f64,
+    pub title: String,
+}
+
+/// Podcasting 2.0 chapters JSON (version 1.2.0).
+pub fn chapters_json(title: &str, chapters: &[Chapter]) -> String {
+    let list: Vec<serde_json::Value> = chapters
+        .iter()
+        .map(|c| serde_json::json!({"startTime": (c.start * 1000.0).round() / 1000.0, "title": c.title}))
+        .collect();
+    let doc = serde_json::json!({"version": "1.2.0", "title": title, "chapters": list});
+    serde_json::to_string_pretty(&doc).expect("chapters serialize")
+}
+
+/// The chapters of a session: its markers, in room order.
+pub fn chapters_of(events: &[crate::session::Event]) -> Vec<Chapter> {
+    let mut out: Vec<Chapter> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            crate::session::EventKind::Marker { title } => Some(Chapter { start: e.t, title: title.clone() }),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.start.total_cmp(&b.start));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode() -> Episode {
+        Episode {
+            guid: "room-1".into(),
+            title: "Tom & Jerry <script>alert(1)</script>".into(),
+            description: "A room".into(),
+            published: "2026-11-24T18:00:00Z".parse().unwrap(),
+            duration: 3725.4,
+            link: "http://h/rooms/room-1".into(),
+            enclosure_url: "http://h/rooms/room-1/master.mp3".into(),
+            enclosure_length: 12345,
+            enclosure_type: "audio/mpeg".into(),
+            transcripts: vec![Transcript {
+                url: "http://h/rooms/room-1/transcript.vtt".into(),
+                mime: "text/vtt".into(),
+                rel: Some("captions".into()),
+            }],
+            chapters_url: Some("http://h/rooms/room-1/chapters.json".into()),
+            people: vec!["Maya \"M\" O'Neil".into()],
+        }
+    }
+
+    #[test]
+    fn the_feed_escapes_everything_a_user_wrote() {
+        let show = Show { title: "Ana's <show>".into(), ..Default::default() };
+        let xml = rss(&show, "http://h/", "http://h/feed.xml", &[episode()]);
+        assert!(xml.contains("<title>Ana&apos;s &lt;show&gt;</title>"));
+        assert!(xml.contains("Tom &amp; Jerry &lt;script&gt;"));
+        assert!(!xml.contains("<script>"));
+        assert!(xml.contains("<podcast:person role=\"guest\">Maya &quot;M&quot; O&apos;Neil</podcast:person>"));
+        assert!(xml.contains("<itunes:duration>1:02:05</itunes:duration>"));
+        assert!(xml.contains("<pubDate>Tue, 24 Nov 2026 18:00:00 +0000</pubDate>"));
+        assert!(xml.contains("rel=\"captions\""));
+    }
+
+    #[test]
+    fn chapters_are_podcasting_2_json() {
+        let json = chapters_json(
+            "t",
+            &[Chapter { start: 0.0, title: "Intro".into() }, Chapter { start: 150.5, title: "Q&A".into() }],
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["version"], "1.2.0");
+        assert_eq!(v["chapters"][1]["startTime"], 150.5);
+        assert_eq!(v["chapters"][1]["title"], "Q&A");
+    }
+}

@@ -1,0 +1,567 @@
+//! `roomcast serve`: the library as a small web app (room list, search, a room player with a live
+//! transcript) and as a podcast feed. axum on tokio; pages are rendered on the server.
+//!
+//! Only the library's own room ids reach the file system: a request names a room id (looked up in
+//! the database), and files are the ones the library recorded for that room (its outputs, its
+//! speakers' tracks) or fixed names inside its session folder. With a token, every request must
+//! carry it (header, cookie or `?token=`); private rooms are listed, searched and fed only then.
+
+pub mod pages;
+pub mod range;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::feed::{self, Show};
+use crate::library::{self, Access, Library, LibraryError, RoomSummary, SearchQuery};
+use crate::transcript::TranscriptDoc;
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub library: PathBuf,
+    /// The public address of the site, for the feed's absolute URLs (default: http://ADDR).
+    pub base_url: Option<String>,
+    pub token: Option<String>,
+    pub show: Show,
+}
+
+struct App {
+    library: PathBuf,
+    base_url: String,
+    token: Option<String>,
+    show: Show,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{addr}: cannot listen: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "{0}: serving beyond this machine needs a token (--token or --token-file): anyone who can reach it could read the library"
+    )]
+    NeedsToken(SocketAddr),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Files of a session the web may serve, by the name in the URL.
+const TRANSCRIPT_FILES: &[(&str, &str)] = &[
+    ("transcript.vtt", "text/vtt; charset=utf-8"),
+    ("transcript.srt", "application/x-subrip; charset=utf-8"),
+    ("transcript.json", "application/json"),
+    ("transcript.podcast.json", "application/json"),
+    ("transcript.txt", "text/plain; charset=utf-8"),
+    ("transcript.html", "text/html; charset=utf-8"),
+];
+
+/// Binds and serves until `shutdown` resolves. Returns the address bound (port 0 picks one).
+pub async fn serve(
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    if !options.addr.ip().is_loopback() && options.token.is_none() {
+        return Err(ServeError::NeedsToken(options.addr));
+    }
+    // Fail now, not on the first request, if the library cannot be read.
+    Library::open(&options.library, Access::Read)?;
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
+    let addr = listener.local_addr()?;
+    let base_url =
+        options.base_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
+    let app = Arc::new(App { library: options.library, base_url, token: options.token, show: options.show });
+    ready(addr);
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(rooms_page))
+        .route("/search", get(search_page))
+        .route("/api/search", get(search_api))
+        .route("/api/rooms", get(rooms_api))
+        .route("/feed.xml", get(feed_xml))
+        .route("/rooms/{id}", get(room_page))
+        .route("/rooms/{id}/audio", get(room_audio))
+        .route("/rooms/{id}/chapters.json", get(room_chapters))
+        .route("/rooms/{id}/tracks/{speaker}", get(room_track))
+        .route("/rooms/{id}/{file}", get(room_file))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page") })
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .with_state(app)
+}
+
+/// An error as a page (or plain text for files): a status and one clear sentence.
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Html(pages::error_page(status.as_u16(), message))).into_response()
+}
+
+fn library_error(e: LibraryError) -> Response {
+    match e {
+        LibraryError::UnknownRoom(id) => error(StatusCode::NOT_FOUND, &format!("no room '{id}' in the library")),
+        e @ (LibraryError::BadQuery { .. } | LibraryError::EmptyQuery | LibraryError::BadDate(_)) => {
+            error(StatusCode::BAD_REQUEST, &e.to_string())
+        }
+        e @ LibraryError::AmbiguousRoom { .. } => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        e => {
+            tracing::warn!("library: {e}");
+            error(StatusCode::SERVICE_UNAVAILABLE, &format!("the library cannot be read right now: {e}"))
+        }
+    }
+}
+
+/// Whether a request carries the token (always true when none is configured).
+#[derive(Clone, Copy)]
+struct Authorized(bool);
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_string());
+        }
+    }
+    if let Some(q) = query {
+        for pair in q.split('&') {
+            if let Some(t) = pair.strip_prefix("token=") {
+                return Some(percent_decode(t));
+            }
+        }
+    }
+    let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(";");
+    cookies.split(';').find_map(|c| c.trim().strip_prefix("roomcast_token=").map(percent_decode))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// With a token configured, every request must present it; a `?token=` in a link also sets a
+/// cookie, so the audio element and later links carry it by themselves.
+async fn authorize(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let Some(expected) = &app.token else {
+        request.extensions_mut().insert(Authorized(false));
+        return next.run(request).await;
+    };
+    let presented = presented_token(request.headers(), request.uri().query());
+    let from_query = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("token=")));
+    match presented {
+        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
+            request.extensions_mut().insert(Authorized(true));
+            let mut response = next.run(request).await;
+            if from_query {
+                let cookie =
+                    format!("roomcast_token={}; Path=/; HttpOnly; SameSite=Strict", pages::url_value(expected));
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            response
+        }
+        _ => {
+            let mut r = error(StatusCode::UNAUTHORIZED, "this roomcast needs a token: open the link with ?token=...");
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r
+        }
+    }
+}
+
+/// Runs library work off the async threads (SQLite is blocking).
+async fn with_library<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&Library) -> Result<T, LibraryError> + Send + 'static,
+) -> Result<T, Response> {
+    let dir = app.library.clone();
+    tokio::task::spawn_blocking(move || {
+        let lib = Library::open(&dir, Access::Read)?;
+        f(&lib)
+    })
+    .await
+    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?
+    .map_err(library_error)
+}
+
+fn private_ok(request: &Authorized) -> bool {
+    request.0
+}
+
+async fn rooms_page(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
+    match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
+        Ok(rooms) => Html(pages::room_list(&rooms)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn rooms_api(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
+    match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
+        Ok(rooms) => axum::Json(rooms).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct SearchParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    speaker: String,
+    #[serde(default)]
+    room: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    limit: Option<usize>,
+}
+
+fn search_query(p: &SearchParams, auth: Authorized) -> Result<SearchQuery, LibraryError> {
+    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(SearchQuery {
+        text: p.q.clone(),
+        speaker: some(&p.speaker),
+        room: some(&p.room),
+        since: some(&p.since).map(|d| library::parse_date(&d, false)).transpose()?,
+        until: some(&p.until).map(|d| library::parse_date(&d, true)).transpose()?,
+        limit: p.limit.unwrap_or(20).clamp(1, 200),
+        include_private: private_ok(&auth),
+    })
+}
+
+async fn search_page(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(p)) = params else { return error(StatusCode::BAD_REQUEST, "malformed search parameters") };
+    if p.q.trim().is_empty() {
+        let filters = pages::Filters::default();
+        return Html(pages::search_results("", &filters, &[])).into_response();
+    }
+    let filters = pages::Filters {
+        speaker: p.speaker.clone(),
+        room: p.room.clone(),
+        since: p.since.clone(),
+        until: p.until.clone(),
+    };
+    let text = p.q.clone();
+    match with_library(&app, move |lib| lib.search(&search_query(&p, auth)?)).await {
+        Ok(hits) => Html(pages::search_results(&text, &filters, &hits)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn search_api(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(p)) = params else { return error(StatusCode::BAD_REQUEST, "malformed search parameters") };
+    match with_library(&app, move |lib| lib.search(&search_query(&p, auth)?)).await {
+        // The replay path is the server's file system: not for the web.
+        Ok(mut hits) => {
+            for h in &mut hits {
+                h.replay = None;
+            }
+            axum::Json(hits).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// A room by its exact id, honouring privacy: a private room is "not found" without the token.
+async fn find(app: &Arc<App>, id: String, auth: Authorized) -> Result<RoomSummary, Response> {
+    let room = with_library(app, move |lib| lib.room(&id)).await?;
+    if room.private && !private_ok(&auth) {
+        return Err(error(StatusCode::NOT_FOUND, &format!("no room '{}' in the library", room.id)));
+    }
+    Ok(room)
+}
+
+fn read_transcript(session: &Path) -> Option<TranscriptDoc> {
+    let text = std::fs::read_to_string(session.join(crate::transcript::TRANSCRIPT_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+#[derive(Debug, Deserialize)]
+struct RoomParams {
+    t: Option<String>,
+}
+
+async fn room_page(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+    params: Result<Query<RoomParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let t = params.ok().and_then(|Query(p)| p.t);
+    let start = match t.as_deref().map(str::trim) {
+        None | Some("") => 0.0,
+        Some(v) => match v.parse::<f64>() {
+            Ok(s) if s.is_finite() && s >= 0.0 && s <= room.duration + 0.5 => s,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("t={v}: not a time in this room (seconds from 0 to {:.0})", room.duration),
+                );
+            }
+        },
+    };
+    let has_master = room.replay_file(None).is_some_and(|p| master_of(&room).is_some() && p.is_file());
+    let transcript = read_transcript(&room.session);
+    Html(pages::room_page(&room, transcript.as_ref(), start, has_master)).into_response()
+}
+
+/// The room's master file as the library recorded it (MP3 first: every browser plays it).
+pub fn master_of(room: &RoomSummary) -> Option<PathBuf> {
+    ["mp3", "opus", "wav"].iter().find_map(|ext| {
+        room.outputs
+            .iter()
+            .find(|o| o.kind == "master" && o.path.extension().is_some_and(|e| e == *ext))
+            .map(|o| o.path.clone())
+    })
+}
+
+pub fn mime_of(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("mp3") => "audio/mpeg",
+        Some("opus") => "audio/ogg; codecs=opus",
+        Some("wav") => "audio/wav",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Sends a file, or the byte range the request asks for (browsers seek with these).
+async fn send_file(path: &Path, mime: &str, headers: &HeaderMap, download: Option<&str>) -> Response {
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(_) => {
+            return error(StatusCode::NOT_FOUND, "the file is missing: it was moved or deleted since it was published");
+        }
+    };
+    let len = match file.metadata().await {
+        Ok(m) => m.len(),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the file: {e}")),
+    };
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match range::answer(range, len) {
+        range::RangeAnswer::Full => (StatusCode::OK, 0, len.saturating_sub(1)),
+        range::RangeAnswer::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        range::RangeAnswer::Unsatisfiable => {
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .body(Body::empty())
+                .unwrap_or_else(|_| StatusCode::RANGE_NOT_SATISFIABLE.into_response());
+        }
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the file: {e}"));
+    }
+    let stream = tokio_util::io::ReaderStream::new(file.take(count));
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, mime)
+        .header(header::CONTENT_LENGTH, count)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+    }
+    if let Some(name) = download {
+        let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+        builder = builder.header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"{safe}\""));
+    }
+    builder.body(Body::from_stream(stream)).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+async fn room_audio(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match master_of(&room) {
+        Some(path) => send_file(&path, mime_of(&path), &headers, None).await,
+        None => error(StatusCode::NOT_FOUND, "this room has no master file; run roomcast publish on its session"),
+    }
+}
+
+async fn room_track(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath((id, speaker)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(track) = room.speakers.iter().find(|s| s.id == speaker).and_then(|s| s.track.clone()) else {
+        return error(StatusCode::NOT_FOUND, &format!("room '{}' has no track for speaker '{speaker}'", room.id));
+    };
+    // The track path was checked to stay inside the session when the session was opened for
+    // indexing; checked again here, as the database is a file too.
+    if !Path::new(&track).components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+        return error(StatusCode::NOT_FOUND, "no such track");
+    }
+    let name = format!("{}-{}.opus", room.id, speaker);
+    send_file(&room.session.join(&track), "audio/ogg; codecs=opus", &headers, Some(&name)).await
+}
+
+async fn room_file(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let known = TRANSCRIPT_FILES.iter().find(|(n, _)| *n == file);
+    if known.is_none() && !file.starts_with("master.") {
+        return error(StatusCode::NOT_FOUND, "no such file");
+    }
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match known {
+        Some((name, mime)) => send_file(&room.session.join(name), mime, &headers, None).await,
+        // master.EXT: only the master the library recorded, under its own name.
+        None => match master_of(&room).filter(|m| m.file_name().is_some_and(|n| n == file.as_str())) {
+            Some(path) => send_file(&path, mime_of(&path), &headers, None).await,
+            None => error(StatusCode::NOT_FOUND, "this room has no such master file"),
+        },
+    }
+}
+
+pub fn session_chapters(room: &RoomSummary) -> Vec<feed::Chapter> {
+    crate::session::Session::open(&room.session)
+        .and_then(|s| s.events())
+        .map(|events| feed::chapters_of(&events))
+        .unwrap_or_default()
+}
+
+async fn room_chapters(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let json = feed::chapters_json(&room.title, &session_chapters(&room));
+    ([(header::CONTENT_TYPE, "application/json+chapters")], json).into_response()
+}
+
+/// The feed's episodes: every room with a master, newest first, with URLs under `base`.
+pub fn episodes(
+    rooms: &[RoomSummary],
+    base: &str,
+    url_of: &dyn Fn(&RoomSummary, &str) -> String,
+) -> Vec<feed::Episode> {
+    rooms
+        .iter()
+        .filter_map(|r| {
+            let master = master_of(r)?;
+            let length = std::fs::metadata(&master).ok()?.len();
+            let ext = master.extension().and_then(|e| e.to_str()).unwrap_or("mp3").to_string();
+            let has = |name: &str| r.session.join(name).is_file();
+            let mut transcripts = Vec::new();
+            for (name, mime, rel) in [
+                ("transcript.vtt", "text/vtt", Some("captions")),
+                ("transcript.srt", "application/x-subrip", None),
+                ("transcript.podcast.json", "application/json", None),
+            ] {
+                if has(name) {
+                    transcripts.push(feed::Transcript {
+                        url: url_of(r, name),
+                        mime: mime.into(),
+                        rel: rel.map(str::to_string),
+                    });
+                }
+            }
+            let people: Vec<String> = r.speakers.iter().map(|s| s.name.clone()).collect();
+            Some(feed::Episode {
+                guid: r.id.clone(),
+                title: r.title.clone(),
+                description: format!("{} with {}", r.title, people.join(", ")),
+                published: chrono::DateTime::parse_from_rfc3339(&r.started_at)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or_else(|_| chrono::Utc::now()),
+                duration: r.duration,
+                link: format!("{base}/rooms/{}", pages::url_value(&r.id)),
+                enclosure_url: url_of(r, &format!("master.{ext}")),
+                enclosure_length: length,
+                enclosure_type: mime_of(&master).split(';').next().unwrap_or("audio/mpeg").to_string(),
+                transcripts,
+                chapters_url: Some(url_of(r, "chapters.json")),
+                people,
+            })
+        })
+        .collect()
+}
+
+async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
+    let rooms = match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let base = app.base_url.clone();
+    let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}", pages::url_value(&r.id));
+    let xml = feed::rss(&app.show, &format!("{base}/"), &format!("{base}/feed.xml"), &episodes(&rooms, &base, &url_of));
+    ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], xml).into_response()
+}
