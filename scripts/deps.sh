@@ -5,7 +5,8 @@
 #                           source by cargo
 #   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
-#                           for the WebRTC test) and GStreamer (a second real RTP sender)
+#                           for the WebRTC test), GStreamer (a second real RTP sender), and chromium
+#                           with node/npm (the browser test drives it with playwright-core from npm)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
 #   need_tools bench        + ripgrep (what the search benchmark compares with) and an English word
 #                           list (its synthetic library's vocabulary)
@@ -15,13 +16,14 @@ declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
     [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2 [rg]=ripgrep
+    [chromium]=chromium [node]=nodejs [npm]=npm
     [gst-launch-1.0]="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
 )
 
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0 chromium node npm) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
         bench) cmds+=(ffmpeg ffprobe opusinfo opusenc rg) ;;
     esac
@@ -75,3 +77,15 @@ need_tools() {
         return 1
     }
 }
+
+# The browser test's driver: playwright-core from npm (pinned by tests/browser/package-lock.json),
+# pointed at Debian's chromium.
+need_browser_driver() {
+    [[ -d tests/browser/node_modules/playwright-core ]] && return 0
+    echo "roomcast: installing playwright-core (npm) for the browser test" >&2
+    npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >&2 || {
+        echo "roomcast: npm could not install playwright-core; run: npm ci --prefix tests/browser" >&2
+        return 1
+    }
+}
+

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 need_tools test
+need_browser_driver
 
 shared=${ROOMCAST_SHARED:-../shared}
 if [[ ! -d $shared/samples ]]; then

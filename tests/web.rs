@@ -1,0 +1,555 @@
+//! `roomcast serve` and `roomcast feed`: every route over real HTTP, range requests, escaping of
+//! hostile titles and transcripts, path traversal, the token, private rooms, the feed read by an
+//! independent XML parser with its enclosures, transcripts and chapters fetched and parsed, and a
+//! real browser (Debian's chromium driven by playwright-core) playing a room.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use common::*;
+
+struct Library {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    /// Room ids: the sample room, the hostile one, the private one.
+    notes: String,
+    hostile: String,
+    secret: String,
+    notes_session: PathBuf,
+}
+
+fn rc(library: &Path, args: &[&str]) -> String {
+    ok(Command::new(env!("CARGO_BIN_EXE_roomcast")).env("ROOMCAST_LIBRARY", library).args(args).output().unwrap())
+}
+
+/// A transcript of the sample room from its script, each line's words spread evenly over it.
+fn sample_transcript() -> Value {
+    let timeline = std::fs::read_to_string(sample("timeline.txt")).unwrap();
+    let mut segments = Vec::new();
+    for line in timeline.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (a, b) = cols[0].split_once('-').unwrap();
+        let (start, end): (f64, f64) = (a.trim().parse().unwrap(), b.trim().parse().unwrap());
+        let words: Vec<&str> = cols[2].split_whitespace().collect();
+        let step = (end - start) / words.len() as f64;
+        let timed: Vec<Value> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let s = ((start + i as f64 * step) * 100.0).round() / 100.0;
+                serde_json::json!({"start": s, "end": s + step * 0.9, "text": w, "probability": 0.9})
+            })
+            .collect();
+        segments.push(serde_json::json!({
+            "speaker": cols[1].to_lowercase(), "name": cols[1], "start": start, "end": end,
+            "text": cols[2], "words": timed
+        }));
+    }
+    serde_json::json!({"format": "roomcast-transcript", "version": 1, "room": "", "title": "", "duration": 80.0,
+        "speakers": [], "segments": segments})
+}
+
+fn import(dir: &Path, name: &str, title: &str, speakers: &[(&str, &str)], extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let mut args: Vec<String> = vec!["import".into(), "--out".into(), out.to_string_lossy().into(), "--title".into(), title.into()];
+    for (who, file) in speakers {
+        args.push("--speaker".into());
+        args.push(format!("{who}={}", sample(file).display()));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ok(Command::new(env!("CARGO_BIN_EXE_roomcast")).args(&args).output().unwrap());
+    out
+}
+
+fn room_id(session: &Path) -> String {
+    room_json(session)["id"].as_str().unwrap().to_string()
+}
+
+/// One library for the read-only tests: built once, each test runs its own server on it.
+fn library() -> &'static Library {
+    static LIB: OnceLock<Library> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library");
+        let notes = import(
+            dir.path(),
+            "notes",
+            "Room Notes",
+            &[("Maya", "maya.opus"), ("Theo", "theo.opus"), ("Priya", "priya.opus")],
+            &["--offset", "Priya=38", "--chapter", "0=Intro", "--chapter", "38=Our guest", "--started-at", "2026-11-20T18:00:00Z"],
+        );
+        let t = dir.path().join("notes.json");
+        std::fs::write(&t, sample_transcript().to_string()).unwrap();
+        rc(&path, &["import-transcript", notes.to_str().unwrap(), t.to_str().unwrap()]);
+        rc(&path, &["publish", notes.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+
+        let hostile = import(
+            dir.path(),
+            "hostile",
+            "<script>alert(\"title\")</script> & Co",
+            &[("Maya", "maya.opus")],
+            &["--started-at", "2026-11-21T18:00:00Z"],
+        );
+        let vtt = dir.path().join("hostile.vtt");
+        std::fs::write(
+            &vtt,
+            "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Maya>&lt;img src=x onerror=alert(1)&gt; hostile words\n",
+        )
+        .unwrap();
+        rc(&path, &["import-transcript", hostile.to_str().unwrap(), vtt.to_str().unwrap()]);
+        rc(&path, &["publish", hostile.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+
+        let secret = import(dir.path(), "secret", "Secret Planning", &[("Theo", "theo.opus")], &[]);
+        let srt = dir.path().join("secret.srt");
+        std::fs::write(&srt, "1\n00:00:02,000 --> 00:00:04,000\nTheo: the confidential budget\n").unwrap();
+        rc(&path, &["import-transcript", secret.to_str().unwrap(), srt.to_str().unwrap()]);
+        rc(&path, &["publish", secret.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+        rc(&path, &["private", &room_id(&secret)]);
+        Library {
+            notes: room_id(&notes),
+            hostile: room_id(&hostile),
+            secret: room_id(&secret),
+            notes_session: notes,
+            path,
+            _dir: dir,
+        }
+    })
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(library: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", library)
+        .args(["--json", "serve", "--addr", "127.0.0.1:0", "--title", "Room Notes & Friends", "--author", "Maya"])
+        .args(["--image", "https://example.com/cover.jpg", "--category", "Technology"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+        line.push(byte[0] as char);
+    }
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("serve did not start: {line:?}"));
+    Server { base: v["listening"].as_str().unwrap().to_string(), child }
+}
+
+struct Reply {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A raw HTTP/1.1 request: the path goes out exactly as written (no client-side normalizing of
+/// `..` or `%2F`), which is what an attacker sends.
+fn request(base: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete response");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())))
+        .collect();
+    if headers.get("transfer-encoding").is_some_and(|t| t == "chunked") {
+        body = dechunk(&body);
+    }
+    Reply { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+fn get(base: &str, path: &str) -> Reply {
+    request(base, path, &[])
+}
+
+#[test]
+fn the_room_list_and_pages_show_public_rooms_with_hostile_text_escaped() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let home = get(&server.base, "/");
+    assert_eq!(home.status, 200);
+    let html = home.text();
+    assert!(html.contains("Room Notes") && html.contains("Maya, Theo, Priya"), "{html}");
+    assert!(!html.contains("<script>alert"), "a title is never markup");
+    assert!(html.contains("&lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt; &amp; Co"));
+    assert!(!html.contains("Secret Planning"), "private rooms are not listed without the token");
+
+    let page = get(&server.base, &format!("/rooms/{}", lib.hostile)).text();
+    assert!(!page.contains("<img src=x"), "transcript text is never markup");
+    assert!(page.contains("&lt;img"), "{page}");
+    let rooms: Value = serde_json::from_slice(&get(&server.base, "/api/rooms").body).unwrap();
+    assert_eq!(rooms.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_room_page_has_the_player_the_timed_transcript_and_the_downloads() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let page = get(&server.base, &format!("/rooms/{}", lib.notes));
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains(&format!("src=\"/rooms/{}/audio\"", lib.notes)), "{html}");
+    assert!(html.contains("class=\"w\" data-s=\"1.00\""), "word timings on the page");
+    assert!(html.contains(&format!("/rooms/{}/tracks/priya\" download", lib.notes)));
+    assert!(html.contains("<span class=\"who\">Priya</span>"));
+    assert!(html.contains("class=\"seg overlap\""), "Theo's 'Exactly!' overlaps Maya");
+    assert!(html.contains("const START = 0;"));
+    let at = get(&server.base, &format!("/rooms/{}?t=52.5", lib.notes)).text();
+    assert!(at.contains("const START = 52.5;"));
+    for bad in ["abc", "-1", "99999", "NaN", "inf"] {
+        let r = get(&server.base, &format!("/rooms/{}?t={bad}", lib.notes));
+        assert_eq!(r.status, 400, "t={bad}");
+        assert!(r.text().contains("not a time in this room"), "{}", r.text());
+    }
+    let unknown = get(&server.base, "/rooms/no-such-room");
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.text().contains("no room &#39;no-such-room&#39;"), "{}", unknown.text());
+    assert_eq!(get(&server.base, &format!("/rooms/{}", lib.secret)).status, 404, "private without the token");
+
+    let chapters: Value = serde_json::from_slice(&get(&server.base, &format!("/rooms/{}/chapters.json", lib.notes)).body).unwrap();
+    assert_eq!(chapters["version"], "1.2.0");
+    let titles: Vec<(f64, &str)> = chapters["chapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["startTime"].as_f64().unwrap(), c["title"].as_str().unwrap()))
+        .collect();
+    assert_eq!(titles, [(0.0, "Intro"), (38.0, "Our guest")]);
+    let vtt = get(&server.base, &format!("/rooms/{}/transcript.vtt", lib.notes));
+    assert_eq!(vtt.status, 200);
+    assert!(vtt.text().starts_with("WEBVTT"));
+    let track = get(&server.base, &format!("/rooms/{}/tracks/maya", lib.notes));
+    assert_eq!(track.status, 200);
+    assert!(track.headers["content-disposition"].starts_with("attachment"));
+    assert_eq!(track.body, std::fs::read(lib.notes_session.join("tracks/maya.opus")).unwrap());
+    assert_eq!(get(&server.base, &format!("/rooms/{}/tracks/nobody", lib.notes)).status, 404);
+}
+
+#[test]
+fn audio_is_served_with_range_requests_so_browsers_can_seek() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let master = std::fs::read(lib.notes_session.join("master.mp3")).unwrap();
+    let path = format!("/rooms/{}/audio", lib.notes);
+    let full = get(&server.base, &path);
+    assert_eq!(full.status, 200);
+    assert_eq!(full.headers["accept-ranges"], "bytes");
+    assert_eq!(full.headers["content-type"], "audio/mpeg");
+    assert_eq!(full.body, master);
+    let part = request(&server.base, &path, &[("Range", "bytes=1000-1999")]);
+    assert_eq!(part.status, 206);
+    assert_eq!(part.headers["content-range"], format!("bytes 1000-1999/{}", master.len()));
+    assert_eq!(part.body, master[1000..2000]);
+    let tail = request(&server.base, &path, &[("Range", "bytes=-100")]);
+    assert_eq!(tail.body, master[master.len() - 100..]);
+    let open = request(&server.base, &path, &[("Range", &format!("bytes={}-", master.len() - 10))]);
+    assert_eq!((open.status, open.body.len()), (206, 10));
+    let past = request(&server.base, &path, &[("Range", &format!("bytes={}-", master.len() + 5))]);
+    assert_eq!(past.status, 416);
+    assert_eq!(past.headers["content-range"], format!("bytes */{}", master.len()));
+}
+
+#[test]
+fn no_request_path_reaches_a_file_the_library_did_not_publish() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    for path in [
+        format!("/rooms/{}/..%2F..%2Flibrary.db", lib.notes),
+        format!("/rooms/{}/%2e%2e/room.json", lib.notes),
+        format!("/rooms/{}/room.json", lib.notes),
+        format!("/rooms/{}/events.jsonl", lib.notes),
+        format!("/rooms/{}/tracks/..%2F..%2Froom.json", lib.notes),
+        format!("/rooms/{}/tracks/%2e%2e%2f%2e%2e%2fetc%2fpasswd", lib.notes),
+        "/rooms/..%2F..%2F..%2Fetc%2Fpasswd".to_string(),
+        "/rooms/%2e%2e/audio".to_string(),
+        "/../../etc/passwd".to_string(),
+        format!("/rooms/{}/master.mp3%00.txt", lib.notes),
+    ] {
+        let r = get(&server.base, &path);
+        assert!(r.status == 404 || r.status == 400, "{path}: {}", r.status);
+        let body = r.text();
+        assert!(!body.contains("root:x:0") && !body.contains("roomcast-session") && !body.contains("SQLite format"), "{path}");
+    }
+    // The master under its own published name works; under another name it does not.
+    assert_eq!(get(&server.base, &format!("/rooms/{}/master.mp3", lib.notes)).status, 200);
+    assert_eq!(get(&server.base, &format!("/rooms/{}/master.json", lib.notes)).status, 404);
+}
+
+#[test]
+fn search_pages_link_every_hit_to_its_moment_and_reject_bad_queries() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let page = get(&server.base, "/search?q=loudness&speaker=priya");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let link = format!("href=\"/rooms/{}?t=52\"", lib.notes);
+    assert!(html.contains(&link), "Priya says Loudness at 52 s: {html}");
+    assert!(html.contains("<mark>Loudness</mark>"), "{html}");
+    let hostile = get(&server.base, "/search?q=%3Cscript%3Ealert(1)%3C/script%3E").text();
+    assert!(!hostile.contains("<script>alert(1)"), "the query is escaped where it is shown");
+    let bad = get(&server.base, "/search?q=%22unterminated");
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("not a valid search"), "{}", bad.text());
+    assert_eq!(get(&server.base, "/search?q=budget").text().contains("Secret Planning"), false, "private: not searchable");
+    assert_eq!(get(&server.base, "/search?q=loudness&since=yesterday").status, 400);
+    assert_eq!(get(&server.base, "/search?q=").status, 200);
+    let api: Value = serde_json::from_slice(&get(&server.base, "/api/search?q=welcome").body).unwrap();
+    assert_eq!(api[0]["name"], "Maya");
+    assert_eq!(api[0]["replay"], Value::Null, "no server paths leave the server");
+}
+
+#[test]
+fn with_a_token_every_request_needs_it_and_private_rooms_appear() {
+    let lib = library();
+    let token = "s3cret-token-0123456789";
+    let server = serve(&lib.path, &["--token", token]);
+    for path in ["/", "/feed.xml", &format!("/rooms/{}/audio", lib.notes), "/api/search?q=welcome"] {
+        assert_eq!(get(&server.base, path).status, 401, "{path}");
+    }
+    assert_eq!(request(&server.base, "/", &[("Authorization", "Bearer wrong-token-0123456789")]).status, 401);
+    let ok = request(&server.base, "/", &[("Authorization", &format!("Bearer {token}"))]);
+    assert_eq!(ok.status, 200);
+    assert!(ok.text().contains("Secret Planning"), "private rooms with the token");
+    let link = get(&server.base, &format!("/?token={token}"));
+    assert_eq!(link.status, 200);
+    let cookie = link.headers["set-cookie"].split(';').next().unwrap().to_string();
+    let with_cookie = request(&server.base, &format!("/rooms/{}", lib.secret), &[("Cookie", &cookie)]);
+    assert_eq!(with_cookie.status, 200);
+    let search = request(&server.base, "/search?q=budget", &[("Cookie", &cookie)]);
+    assert!(search.text().contains("Secret Planning"));
+
+    // Beyond loopback without a token: refused before listening.
+    let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", &lib.path)
+        .args(["serve", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a token") && err.trim().lines().count() == 1, "{err}");
+}
+
+fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3").arg("-c").arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Reads a feed with Python's XML parser and lists what it holds as JSON.
+const READ_FEED: &str = r#"
+import json, sys, xml.etree.ElementTree as ET
+it = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+pc = "{https://podcastindex.org/namespace/1.0}"
+ch = ET.parse(sys.argv[1]).getroot().find("channel")
+out = {"channel": {t: ch.findtext(t) for t in ["title", "description", "language", "link"]}}
+out["channel"]["itunes"] = {t: (ch.find(it + t).attrib if ch.find(it + t) is not None and ch.find(it + t).attrib else ch.findtext(it + t))
+    for t in ["image", "category", "explicit", "author"]}
+out["items"] = []
+for i in ch.findall("item"):
+    e = i.find("enclosure")
+    out["items"].append({
+        "title": i.findtext("title"), "guid": i.findtext("guid"), "pubDate": i.findtext("pubDate"),
+        "duration": i.findtext(it + "duration"), "enclosure": dict(e.attrib) if e is not None else None,
+        "transcripts": [dict(t.attrib) for t in i.findall(pc + "transcript")],
+        "chapters": dict(i.find(pc + "chapters").attrib) if i.find(pc + "chapters") is not None else None,
+        "people": [p.text for p in i.findall(pc + "person")],
+    })
+print(json.dumps(out))
+"#;
+
+#[test]
+fn the_feed_has_what_podcast_apps_require_and_every_link_resolves() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let xml = get(&server.base, "/feed.xml");
+    assert_eq!(xml.status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed.xml");
+    std::fs::write(&file, &xml.body).unwrap();
+    let feed: Value = serde_json::from_str(&python(READ_FEED, &[file.to_str().unwrap()])).unwrap();
+    let c = &feed["channel"];
+    assert_eq!(c["title"], "Room Notes & Friends");
+    assert_eq!(c["language"], "en");
+    assert_eq!(c["itunes"]["image"]["href"], "https://example.com/cover.jpg");
+    assert_eq!(c["itunes"]["category"]["text"], "Technology");
+    assert_eq!(c["itunes"]["explicit"], "false");
+    assert_eq!(c["itunes"]["author"], "Maya");
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the private room stays out: {feed}");
+    for item in items {
+        assert!(item["guid"].as_str().is_some() && item["pubDate"].as_str().is_some() && item["duration"].as_str().is_some());
+        let enclosure = &item["enclosure"];
+        assert_eq!(enclosure["type"], "audio/mpeg");
+        let url = enclosure["url"].as_str().unwrap();
+        let body = get(&server.base, url.trim_start_matches(&server.base)).body;
+        assert_eq!(enclosure["length"].as_str().unwrap().parse::<usize>().unwrap(), body.len(), "enclosure length is the file's size");
+    }
+    let notes = items.iter().find(|i| i["title"] == "Room Notes").unwrap();
+    assert_eq!(notes["duration"], "0:01:20");
+    assert_eq!(notes["people"], serde_json::json!(["Maya", "Theo", "Priya"]));
+    let hostile = items.iter().find(|i| i["guid"] == lib.hostile.as_str()).unwrap();
+    assert_eq!(hostile["title"], "<script>alert(\"title\")</script> & Co", "escaped in XML, read back exactly");
+    // Every transcript and the chapters resolve and parse.
+    let types: Vec<&str> = notes["transcripts"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["text/vtt", "application/x-subrip", "application/json"]);
+    assert_eq!(notes["transcripts"][0]["rel"], "captions");
+    for t in notes["transcripts"].as_array().unwrap() {
+        let url = t["url"].as_str().unwrap();
+        let body = get(&server.base, url.trim_start_matches(&server.base));
+        assert_eq!(body.status, 200, "{url}");
+        let f = dir.path().join("t");
+        std::fs::write(&f, &body.body).unwrap();
+        let check = match t["type"].as_str().unwrap() {
+            "text/vtt" => "import webvtt,sys; c=list(webvtt.read(sys.argv[1])); assert c and c[0].voice=='Maya', c[0].voice; print(len(c))",
+            "application/x-subrip" => "import srt,sys; s=list(srt.parse(open(sys.argv[1]).read())); assert s[0].content.startswith('Maya:'); print(len(s))",
+            _ => "import json,sys; d=json.load(open(sys.argv[1])); assert d['segments'][0]['speaker']=='Maya'; print(len(d['segments']))",
+        };
+        assert!(python(check, &[f.to_str().unwrap()]).trim().parse::<usize>().unwrap() >= 10, "{url}");
+    }
+    let chapters_url = notes["chapters"]["url"].as_str().unwrap();
+    assert_eq!(notes["chapters"]["type"], "application/json+chapters");
+    let chapters: Value = serde_json::from_slice(&get(&server.base, chapters_url.trim_start_matches(&server.base)).body).unwrap();
+    assert_eq!(chapters["chapters"][1]["title"], "Our guest");
+}
+
+#[test]
+fn the_static_feed_writes_the_same_feed_and_files_for_any_web_host() {
+    let lib = library();
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    rc(&lib.path, &["feed", "--out", site.to_str().unwrap(), "--base-url", "https://example.com/pod/", "--title", "Room Notes"]);
+    let feed: Value = serde_json::from_str(&python(READ_FEED, &[site.join("feed.xml").to_str().unwrap()])).unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "private rooms never go into a static feed");
+    for item in items {
+        let url = item["enclosure"]["url"].as_str().unwrap();
+        let local = site.join(url.strip_prefix("https://example.com/pod/").unwrap());
+        let len = std::fs::metadata(&local).unwrap().len();
+        assert_eq!(item["enclosure"]["length"].as_str().unwrap().parse::<u64>().unwrap(), len);
+        for t in item["transcripts"].as_array().unwrap() {
+            assert!(site.join(t["url"].as_str().unwrap().strip_prefix("https://example.com/pod/").unwrap()).is_file());
+        }
+        assert!(site.join(item["chapters"]["url"].as_str().unwrap().strip_prefix("https://example.com/pod/").unwrap()).is_file());
+    }
+}
+
+#[test]
+fn a_missing_master_and_a_library_being_written_give_pages_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("library");
+    let session = import(dir.path(), "solo", "Solo", &[("Maya", "maya.opus")], &[]);
+    rc(&library, &["publish", session.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+    let id = room_id(&session);
+    std::fs::remove_file(session.join("master.mp3")).unwrap();
+    let server = serve(&library, &[]);
+    let page = get(&server.base, &format!("/rooms/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("no master file"), "{}", page.text());
+    let audio = get(&server.base, &format!("/rooms/{id}/audio"));
+    assert_eq!(audio.status, 404);
+    assert!(audio.text().contains("missing"), "{}", audio.text());
+    // The feed leaves the room out instead of announcing a file that is not there.
+    assert!(!get(&server.base, "/feed.xml").text().contains("<item>"));
+
+    // Indexing while the server answers: every request still gets a page.
+    let other = import(dir.path(), "duo", "Duo", &[("Theo", "theo.opus")], &[]);
+    let bin = env!("CARGO_BIN_EXE_roomcast");
+    let mut writer = Command::new(bin)
+        .env("ROOMCAST_LIBRARY", &library)
+        .args(["publish", other.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..30 {
+        assert_eq!(get(&server.base, "/").status, 200);
+        assert_eq!(get(&server.base, "/search?q=anything").status, 200);
+    }
+    assert!(writer.wait().unwrap().success());
+    assert!(get(&server.base, "/").text().contains("Duo"));
+    assert!(session.join("tracks/maya.opus").is_file(), "nothing changed on disk by serving");
+}
+
+#[test]
+fn a_real_browser_plays_the_room_follows_the_words_and_jumps_to_search_hits() {
+    let lib = library();
+    let node_modules = repo().join("tests/browser/node_modules/playwright-core");
+    assert!(
+        node_modules.is_dir() && Path::new("/usr/bin/chromium").is_file(),
+        "the browser test needs chromium and playwright-core: run scripts/test.sh (it installs both)"
+    );
+    let server = serve(&lib.path, &[]);
+    // Theo's "And transcripts get better too..." line starts at 24.5 s.
+    let word = "24.50";
+    let artifacts = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("room-page.png");
+    let out = Command::new("node")
+        .current_dir(repo().join("tests/browser"))
+        .args(["room.mjs", &server.base, &lib.notes, word, "loudness", shot.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "browser run failed: {}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(seen["errors"], serde_json::json!([]), "no script errors: {seen}");
+    assert!(seen["playing"]["t"].as_f64().unwrap() > 0.3, "it plays: {seen}");
+    let after = seen["after_click"]["t"].as_f64().unwrap();
+    assert!((after - 24.5).abs() < 0.6, "clicking the word moved the audio there: {seen}");
+    assert!(seen["lit"].as_array().unwrap().iter().any(|s| (s.as_f64().unwrap() - 24.5).abs() < 0.01), "{seen}");
+    let later = seen["later"]["t"].as_f64().unwrap();
+    assert!(later > after + 0.5, "it kept playing: {seen}");
+    let lit_later: Vec<f64> = seen["lit_later"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(lit_later.iter().any(|s| *s > 24.6 && *s <= later + 0.01), "the highlight followed the audio: {seen}");
+    let href = seen["hit_href"].as_str().unwrap();
+    let t: f64 = href.split("t=").nth(1).unwrap().parse().unwrap();
+    assert!((seen["at_hit"]["t"].as_f64().unwrap() - t).abs() < 0.6, "the hit opened at its moment: {seen}");
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "screenshot kept at {}", shot.display());
+}
