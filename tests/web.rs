@@ -58,7 +58,8 @@ fn sample_transcript() -> Value {
 
 fn import(dir: &Path, name: &str, title: &str, speakers: &[(&str, &str)], extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let mut args: Vec<String> = vec!["import".into(), "--out".into(), out.to_string_lossy().into(), "--title".into(), title.into()];
+    let mut args: Vec<String> =
+        vec!["import".into(), "--out".into(), out.to_string_lossy().into(), "--title".into(), title.into()];
     for (who, file) in speakers {
         args.push("--speaker".into());
         args.push(format!("{who}={}", sample(file).display()));
@@ -83,7 +84,16 @@ fn library() -> &'static Library {
             "notes",
             "Room Notes",
             &[("Maya", "maya.opus"), ("Theo", "theo.opus"), ("Priya", "priya.opus")],
-            &["--offset", "Priya=38", "--chapter", "0=Intro", "--chapter", "38=Our guest", "--started-at", "2026-11-20T18:00:00Z"],
+            &[
+                "--offset",
+                "Priya=38",
+                "--chapter",
+                "0=Intro",
+                "--chapter",
+                "38=Our guest",
+                "--started-at",
+                "2026-11-20T18:00:00Z",
+            ],
         );
         let t = dir.path().join("notes.json");
         std::fs::write(&t, sample_transcript().to_string()).unwrap();
@@ -185,9 +195,8 @@ fn request(base: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.lines();
     let status: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())))
-        .collect();
+    let headers: HashMap<String, String> =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))).collect();
     if headers.get("transfer-encoding").is_some_and(|t| t == "chunked") {
         body = dechunk(&body);
     }
@@ -255,7 +264,8 @@ fn the_room_page_has_the_player_the_timed_transcript_and_the_downloads() {
     assert!(unknown.text().contains("no room &#39;no-such-room&#39;"), "{}", unknown.text());
     assert_eq!(get(&server.base, &format!("/rooms/{}", lib.secret)).status, 404, "private without the token");
 
-    let chapters: Value = serde_json::from_slice(&get(&server.base, &format!("/rooms/{}/chapters.json", lib.notes)).body).unwrap();
+    let chapters: Value =
+        serde_json::from_slice(&get(&server.base, &format!("/rooms/{}/chapters.json", lib.notes)).body).unwrap();
     assert_eq!(chapters["version"], "1.2.0");
     let titles: Vec<(f64, &str)> = chapters["chapters"]
         .as_array()
@@ -317,7 +327,10 @@ fn no_request_path_reaches_a_file_the_library_did_not_publish() {
         let r = get(&server.base, &path);
         assert!(r.status == 404 || r.status == 400, "{path}: {}", r.status);
         let body = r.text();
-        assert!(!body.contains("root:x:0") && !body.contains("roomcast-session") && !body.contains("SQLite format"), "{path}");
+        assert!(
+            !body.contains("root:x:0") && !body.contains("roomcast-session") && !body.contains("SQLite format"),
+            "{path}"
+        );
     }
     // The master under its own published name works; under another name it does not.
     assert_eq!(get(&server.base, &format!("/rooms/{}/master.mp3", lib.notes)).status, 200);
@@ -339,7 +352,7 @@ fn search_pages_link_every_hit_to_its_moment_and_reject_bad_queries() {
     let bad = get(&server.base, "/search?q=%22unterminated");
     assert_eq!(bad.status, 400);
     assert!(bad.text().contains("not a valid search"), "{}", bad.text());
-    assert_eq!(get(&server.base, "/search?q=budget").text().contains("Secret Planning"), false, "private: not searchable");
+    assert!(!get(&server.base, "/search?q=budget").text().contains("Secret Planning"), "private: not searchable");
     assert_eq!(get(&server.base, "/search?q=loudness&since=yesterday").status, 400);
     assert_eq!(get(&server.base, "/search?q=").status, 200);
     let api: Value = serde_json::from_slice(&get(&server.base, "/api/search?q=welcome").body).unwrap();
@@ -418,6 +431,8 @@ fn the_feed_has_what_podcast_apps_require_and_every_link_resolves() {
     let feed: Value = serde_json::from_str(&python(READ_FEED, &[file.to_str().unwrap()])).unwrap();
     let c = &feed["channel"];
     assert_eq!(c["title"], "Room Notes & Friends");
+    assert!(!c["description"].as_str().unwrap_or_default().is_empty(), "a channel description");
+    assert!(c["link"].as_str().unwrap().starts_with("http://127.0.0.1:"));
     assert_eq!(c["language"], "en");
     assert_eq!(c["itunes"]["image"]["href"], "https://example.com/cover.jpg");
     assert_eq!(c["itunes"]["category"]["text"], "Technology");
@@ -426,12 +441,20 @@ fn the_feed_has_what_podcast_apps_require_and_every_link_resolves() {
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "the private room stays out: {feed}");
     for item in items {
-        assert!(item["guid"].as_str().is_some() && item["pubDate"].as_str().is_some() && item["duration"].as_str().is_some());
+        assert!(
+            item["guid"].as_str().is_some()
+                && item["pubDate"].as_str().is_some()
+                && item["duration"].as_str().is_some()
+        );
         let enclosure = &item["enclosure"];
         assert_eq!(enclosure["type"], "audio/mpeg");
         let url = enclosure["url"].as_str().unwrap();
         let body = get(&server.base, url.trim_start_matches(&server.base)).body;
-        assert_eq!(enclosure["length"].as_str().unwrap().parse::<usize>().unwrap(), body.len(), "enclosure length is the file's size");
+        assert_eq!(
+            enclosure["length"].as_str().unwrap().parse::<usize>().unwrap(),
+            body.len(),
+            "enclosure length is the file's size"
+        );
     }
     let notes = items.iter().find(|i| i["title"] == "Room Notes").unwrap();
     assert_eq!(notes["duration"], "0:01:20");
@@ -439,7 +462,8 @@ fn the_feed_has_what_podcast_apps_require_and_every_link_resolves() {
     let hostile = items.iter().find(|i| i["guid"] == lib.hostile.as_str()).unwrap();
     assert_eq!(hostile["title"], "<script>alert(\"title\")</script> & Co", "escaped in XML, read back exactly");
     // Every transcript and the chapters resolve and parse.
-    let types: Vec<&str> = notes["transcripts"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> =
+        notes["transcripts"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["text/vtt", "application/x-subrip", "application/json"]);
     assert_eq!(notes["transcripts"][0]["rel"], "captions");
     for t in notes["transcripts"].as_array().unwrap() {
@@ -449,15 +473,22 @@ fn the_feed_has_what_podcast_apps_require_and_every_link_resolves() {
         let f = dir.path().join("t");
         std::fs::write(&f, &body.body).unwrap();
         let check = match t["type"].as_str().unwrap() {
-            "text/vtt" => "import webvtt,sys; c=list(webvtt.read(sys.argv[1])); assert c and c[0].voice=='Maya', c[0].voice; print(len(c))",
-            "application/x-subrip" => "import srt,sys; s=list(srt.parse(open(sys.argv[1]).read())); assert s[0].content.startswith('Maya:'); print(len(s))",
-            _ => "import json,sys; d=json.load(open(sys.argv[1])); assert d['segments'][0]['speaker']=='Maya'; print(len(d['segments']))",
+            "text/vtt" => {
+                "import webvtt,sys; c=list(webvtt.read(sys.argv[1])); assert c and c[0].voice=='Maya', c[0].voice; print(len(c))"
+            }
+            "application/x-subrip" => {
+                "import srt,sys; s=list(srt.parse(open(sys.argv[1]).read())); assert s[0].content.startswith('Maya:'); print(len(s))"
+            }
+            _ => {
+                "import json,sys; d=json.load(open(sys.argv[1])); assert d['segments'][0]['speaker']=='Maya'; print(len(d['segments']))"
+            }
         };
         assert!(python(check, &[f.to_str().unwrap()]).trim().parse::<usize>().unwrap() >= 10, "{url}");
     }
     let chapters_url = notes["chapters"]["url"].as_str().unwrap();
     assert_eq!(notes["chapters"]["type"], "application/json+chapters");
-    let chapters: Value = serde_json::from_slice(&get(&server.base, chapters_url.trim_start_matches(&server.base)).body).unwrap();
+    let chapters: Value =
+        serde_json::from_slice(&get(&server.base, chapters_url.trim_start_matches(&server.base)).body).unwrap();
     assert_eq!(chapters["chapters"][1]["title"], "Our guest");
 }
 
@@ -466,7 +497,10 @@ fn the_static_feed_writes_the_same_feed_and_files_for_any_web_host() {
     let lib = library();
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
-    rc(&lib.path, &["feed", "--out", site.to_str().unwrap(), "--base-url", "https://example.com/pod/", "--title", "Room Notes"]);
+    rc(
+        &lib.path,
+        &["feed", "--out", site.to_str().unwrap(), "--base-url", "https://example.com/pod/", "--title", "Room Notes"],
+    );
     let feed: Value = serde_json::from_str(&python(READ_FEED, &[site.join("feed.xml").to_str().unwrap()])).unwrap();
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "private rooms never go into a static feed");
@@ -478,7 +512,10 @@ fn the_static_feed_writes_the_same_feed_and_files_for_any_web_host() {
         for t in item["transcripts"].as_array().unwrap() {
             assert!(site.join(t["url"].as_str().unwrap().strip_prefix("https://example.com/pod/").unwrap()).is_file());
         }
-        assert!(site.join(item["chapters"]["url"].as_str().unwrap().strip_prefix("https://example.com/pod/").unwrap()).is_file());
+        assert!(
+            site.join(item["chapters"]["url"].as_str().unwrap().strip_prefix("https://example.com/pod/").unwrap())
+                .is_file()
+        );
     }
 }
 
@@ -537,7 +574,12 @@ fn a_real_browser_plays_the_room_follows_the_words_and_jumps_to_search_hits() {
         .args(["room.mjs", &server.base, &lib.notes, word, "loudness", shot.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "browser run failed: {}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "browser run failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(seen["errors"], serde_json::json!([]), "no script errors: {seen}");
     assert!(seen["playing"]["t"].as_f64().unwrap() > 0.3, "it plays: {seen}");

@@ -115,7 +115,8 @@ pub fn serve(a: ServeArgs, library: &Path, json: bool) -> Result<()> {
     runtime.block_on(async move {
         let ready = |addr: SocketAddr| {
             if json {
-                let _ = print_json(&serde_json::json!({"listening": format!("http://{addr}")}));
+                // One line, so a script can read it and go on while the server runs.
+                println!("{}", serde_json::json!({"listening": format!("http://{addr}")}));
             } else {
                 println!("Serving {} at http://{addr}/ (Ctrl-C to stop)", options.library.display());
                 println!("  podcast feed: http://{addr}/feed.xml");

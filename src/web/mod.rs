@@ -136,10 +136,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+    if let Some(t) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(t.trim().to_string());
     }
     if let Some(q) = query {
         for pair in q.split('&') {
@@ -185,7 +185,15 @@ fn percent_decode(s: &str) -> String {
 
 /// With a token configured, every request must present it; a `?token=` in a link also sets a
 /// cookie, so the audio element and later links carry it by themselves.
-async fn authorize(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let response = check_token(&app, request, next).await;
+    // The path only: a query may carry the token.
+    tracing::info!("{method} {path} -> {}", response.status().as_u16());
+    response
+}
+
+async fn check_token(app: &App, mut request: Request, next: Next) -> Response {
     let Some(expected) = &app.token else {
         request.extensions_mut().insert(Authorized(false));
         return next.run(request).await;
