@@ -354,6 +354,18 @@ fn a_folder_that_is_not_a_library_or_is_from_a_newer_roomcast_is_refused_unchang
 }
 
 #[test]
+fn a_room_id_that_is_a_path_is_refused() {
+    let f = fixture();
+    let dir = room(&f.root, "evil", "Evil", "2026-11-01T00:00:00Z", &[("ana", "Ana")], &[("ana", 1.0, "hello")]);
+    let path = dir.join("room.json");
+    let text = std::fs::read_to_string(&path).unwrap().replace("\"id\": \"evil\"", "\"id\": \"../../escape\"");
+    assert!(text.contains("../../escape"));
+    std::fs::write(&path, text).unwrap();
+    let err = fails(rc(&f.library, &["index", dir.to_str().unwrap()]));
+    assert!(err.contains("room id '../../escape' is not a plain name"), "{err}");
+}
+
+#[test]
 fn a_library_made_by_the_previous_schema_is_upgraded_in_place() {
     use roomcast::library::schema;
     let f = fixture();

@@ -113,3 +113,29 @@ fn a_missing_or_broken_model_is_a_clear_error() {
     let e = Engine::load(&broken, 1).err().expect("refused").to_string();
     assert!(e.contains("ggml-broken.bin") && e.contains("cannot load"), "{e}");
 }
+
+#[test]
+fn speech_found_chunk_by_chunk_matches_speech_found_in_one_piece() {
+    use roomcast::transcript::speech;
+    // jfk.wav as a session track (Ogg Opus on the room clock), as transcribe reads it.
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("jfk");
+    let wav = shared().join("samples/jfk/jfk.wav");
+    ok(roomcast(&["import", "--speaker", &format!("JFK={}", wav.display()), "--out", session.to_str().unwrap()]));
+    let track = session.join("tracks/jfk.opus");
+    let (whole, audio) = speech::find(&track, &mut vad(), 0.15, speech::CHUNK).unwrap();
+    // 2 s chunks cut the speech in several places; regions meeting at a cut are joined again.
+    let (chunked, _) = speech::find(&track, &mut vad(), 0.15, 32_000).unwrap();
+    assert_eq!(whole.len(), 4, "whisper.cpp's 4 segments: {whole:?}");
+    let total = |r: &[roomcast::transcript::pack::Region]| r.iter().map(|r| r.end - r.start).sum::<f64>();
+    assert!((total(&whole) - total(&chunked)).abs() < 0.6, "{whole:?}\n{chunked:?}");
+    assert!(chunked.len() <= whole.len() + 2, "{chunked:?}");
+    // Only the speech (and a margin) is kept: less than the 11 s of audio, and every region's
+    // samples are there.
+    assert!(audio.bytes() < 11 * 16_000 * 2, "{} bytes", audio.bytes());
+    let mut out = Vec::new();
+    let r = whole[0];
+    audio.read((r.start * 16_000.0) as usize, (r.end * 16_000.0) as usize, &mut out);
+    let rms = (out.iter().map(|s| s * s).sum::<f32>() / out.len() as f32).sqrt();
+    assert!(rms > 0.01, "speech kept, not silence: rms {rms}");
+}

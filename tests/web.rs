@@ -235,8 +235,12 @@ fn the_room_list_and_pages_show_public_rooms_with_hostile_text_escaped() {
     let page = get(&server.base, &format!("/rooms/{}", lib.hostile)).text();
     assert!(!page.contains("<img src=x"), "transcript text is never markup");
     assert!(page.contains("&lt;img"), "{page}");
-    let rooms: Value = serde_json::from_slice(&get(&server.base, "/api/rooms").body).unwrap();
+    let api = get(&server.base, "/api/rooms");
+    let rooms: Value = serde_json::from_slice(&api.body).unwrap();
     assert_eq!(rooms.as_array().unwrap().len(), 2);
+    let tmp = std::env::temp_dir();
+    assert!(!api.text().contains(tmp.to_str().unwrap()), "no server paths in the API: {}", api.text());
+    assert_eq!(rooms[1]["speakers"][0]["track"], format!("/rooms/{}/tracks/maya", lib.notes));
 }
 
 #[test]
@@ -276,6 +280,10 @@ fn the_room_page_has_the_player_the_timed_transcript_and_the_downloads() {
     assert_eq!(titles, [(0.0, "Intro"), (38.0, "Our guest")]);
     let vtt = get(&server.base, &format!("/rooms/{}/transcript.vtt", lib.notes));
     assert_eq!(vtt.status, 200);
+    // A session's own HTML runs sandboxed, never as this site's page.
+    let html = get(&server.base, &format!("/rooms/{}/transcript.html", lib.notes));
+    assert_eq!((html.status, html.headers["content-security-policy"].as_str()), (200, "sandbox"));
+    assert_eq!(html.headers["x-content-type-options"], "nosniff");
     assert!(vtt.text().starts_with("WEBVTT"));
     let track = get(&server.base, &format!("/rooms/{}/tracks/maya", lib.notes));
     assert_eq!(track.status, 200);
@@ -379,6 +387,11 @@ fn with_a_token_every_request_needs_it_and_private_rooms_appear() {
     assert_eq!(with_cookie.status, 200);
     let search = request(&server.base, "/search?q=budget", &[("Cookie", &cookie)]);
     assert!(search.text().contains("Secret Planning"));
+    // Podcast apps send no headers: the feed's links carry the token, and they work.
+    let feed = get(&server.base, &format!("/feed.xml?token={token}")).text();
+    let enclosure = feed.split("<enclosure url=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(enclosure.ends_with(&format!("?token={token}")), "{enclosure}");
+    assert_eq!(get(&server.base, enclosure.trim_start_matches(&server.base)).status, 200);
 
     // Beyond loopback without a token: refused before listening.
     let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))

@@ -274,7 +274,13 @@ pub(super) fn print_hit(hit: &Hit, colour: bool) {
     let (on, off, dim, plain) =
         if colour { ("\x1b[1;33m", "\x1b[0m", "\x1b[2m", "\x1b[0m") } else { ("[", "]", "", "") };
     let snippet = hit.snippet.replace(search::MATCH_START, on).replace(search::MATCH_END, off);
-    println!("{} · {} · {} · {}", hit.title, &hit.started_at[..10.min(hit.started_at.len())], hit.name, hms(hit.at));
+    println!(
+        "{} · {} · {} · {}",
+        hit.title,
+        hit.started_at.get(..10).unwrap_or(&hit.started_at),
+        hit.name,
+        hms(hit.at)
+    );
     println!("    {snippet}");
     let file = hit.replay.as_ref().map(|p| format!(" ({} at {:.1} s)", p.display(), hit.at)).unwrap_or_default();
     println!("    {dim}replay: roomcast play {} --at {}{file}{plain}", hit.room, hms(hit.at));
@@ -298,7 +304,7 @@ pub fn rooms(dir: &Path, json: bool) -> Result<()> {
         println!(
             "{}  {}  {:>8}  {}{}\n    speakers: {}\n    outputs: {}",
             r.id,
-            &r.started_at[..16.min(r.started_at.len())].replace('T', " "),
+            r.started_at.get(..16).unwrap_or(&r.started_at).replace('T', " "),
             hms(r.duration),
             r.title,
             if r.private { " (private)" } else { "" },

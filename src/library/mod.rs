@@ -124,8 +124,6 @@ impl Library {
             })?;
         }
         let db = |source| LibraryError::Db { path: db_path.clone(), source };
-        // WAL needs its -shm file beside the database even to read, which read-only media refuse:
-        // such a library is opened immutable (nobody can be writing it), and only for reading.
         let writable = is_writable(dir);
         if !writable && access == Access::Write {
             return Err(LibraryError::ReadOnly(dir.to_path_buf()));
@@ -135,13 +133,10 @@ impl Library {
                 &db_path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
+            .map_err(|e| classify(&db_path, e))?
         } else {
-            Connection::open_with_flags(
-                immutable_uri(&db_path),
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-        }
-        .map_err(|e| classify(&db_path, e))?;
+            open_read_only(&db_path)?
+        };
         // Two publishes at once wait for each other instead of failing with "database is locked".
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
         let app: i32 =
@@ -219,6 +214,24 @@ fn is_writable(dir: &Path) -> bool {
             true
         }
         Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
+    }
+}
+
+/// Opens a library this process cannot write. Another user may be writing it, so a plain read-only
+/// open comes first (it sees their commits). Only when that fails, because WAL needs its -shm file
+/// beside the database even to read and read-only media refuse to make one, is the file opened
+/// immutable: on such media nobody can be writing it.
+fn open_read_only(db_path: &Path) -> Result<Connection> {
+    let plain =
+        Connection::open_with_flags(db_path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map(|_| c));
+    match plain {
+        Ok(c) => Ok(c),
+        Err(_) => Connection::open_with_flags(
+            immutable_uri(db_path),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(db_path, e)),
     }
 }
 

@@ -52,6 +52,8 @@ impl RoomSummary {
 impl Library {
     /// Every room, newest first. `include_private`: also the rooms marked private.
     pub fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
+        // One snapshot: a room removed meanwhile is either listed whole or not at all.
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.db_err(e))?;
         let ids: Vec<String> = {
             let mut stmt = self
                 .conn
@@ -60,7 +62,9 @@ impl Library {
             let rows = stmt.query_map([include_private], |r| r.get(0)).map_err(|e| self.db_err(e))?;
             rows.collect::<std::result::Result<_, _>>().map_err(|e| self.db_err(e))?
         };
-        ids.iter().map(|id| self.room(id)).collect()
+        let rooms = ids.iter().map(|id| self.room(id)).collect();
+        drop(snapshot);
+        rooms
     }
 
     /// One room by its exact id.

@@ -59,6 +59,9 @@ impl Library {
         if text.is_empty() {
             return Err(LibraryError::EmptyQuery);
         }
+        // One snapshot for ranking and details: a room re-indexed in between must not make a
+        // ranked segment vanish before its details are read.
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.db_err(e))?;
         let room = match &query.room {
             Some(key) => Some(self.find_room(key, query.include_private)?.id),
             None => None,
@@ -81,7 +84,7 @@ impl Library {
             || query.until.is_some()
             || !query.include_private;
         // The filters, on a segment `s` joined to its room `r` and speaker `sp`.
-        const FILTERS: &str = "(?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR sp.id = ?2)
+        const FILTERS: &str = "(?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR s.speaker_id = ?2)
                    AND (?3 IS NULL OR r.id = ?3)
                    AND (?4 IS NULL OR r.started_at >= ?4)
                    AND (?5 IS NULL OR r.started_at < ?5)
@@ -103,7 +106,7 @@ impl Library {
                 "SELECT id, score FROM (
                      SELECT f.rowid AS id, bm25(segments_fts) AS score FROM segments_fts f
                      JOIN segments s ON s.id = f.rowid JOIN rooms r ON r.id = s.room_id
-                     JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
+                     LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
                      WHERE segments_fts MATCH ?1 AND {FILTERS}
                      ORDER BY f.rowid DESC LIMIT ?8)
                  ORDER BY score, id LIMIT ?7"
@@ -197,6 +200,7 @@ impl Library {
             hit.replay = replay_cache.get(&hit.room).cloned().flatten();
             hits.push(hit);
         }
+        drop(snapshot);
         Ok(hits)
     }
 }

@@ -204,6 +204,14 @@ impl Session {
             Err(e) => return Err(io_err(&path)(e)),
         };
         let room = Room::from_json(&path, &text)?;
+        // The room id names folders and URLs later (the library, the static feed): a file anyone
+        // can edit must not make it a path.
+        if !is_safe_id(&room.id) {
+            return Err(SessionError::Invalid {
+                path,
+                reason: format!("room id '{}' is not a plain name (letters, digits, - and _)", room.id),
+            });
+        }
         // Track paths come from a file anyone can edit: keep them inside the session folder.
         for (i, s) in room.speakers.iter().enumerate() {
             if room.speakers[..i].iter().any(|o| o.id == s.id) {
@@ -255,6 +263,11 @@ impl Session {
 }
 
 /// A file-name-safe id made from a display name: lowercase ASCII letters, digits and dashes.
+/// Whether `id` is safe as a folder name and in a URL: 1-128 ASCII letters, digits, `-` and `_`.
+pub fn is_safe_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(|c| c.to_lowercase()) {

@@ -100,7 +100,22 @@ fn cue_time(text: &str) -> Option<f64> {
         _ => return None,
     };
     let secs: f64 = s.parse().ok().filter(|v: &f64| (0.0..60.0).contains(v))?;
-    (m < 60).then_some((h * 3600 + m * 60) as f64 + secs)
+    // No recording runs for years: an absurd hour is a broken file, not a time.
+    (m < 60 && h < 100_000).then_some((h * 3600 + m * 60) as f64 + secs)
+}
+
+/// Decodes the character references WebVTT and HTML-ish captions use (`&amp;` last, so `&amp;lt;`
+/// stays `&lt;`).
+fn decode_entities(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&lrm;", "")
+        .replace("&rlm;", "")
+        .replace("&amp;", "&")
 }
 
 /// Removes WebVTT markup (`<v Name>`, `<i>`, `<c.x>`, timestamps) and decodes its entities.
@@ -115,7 +130,31 @@ fn strip_tags(text: &str) -> String {
             _ => {}
         }
     }
-    out.replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ").replace("&amp;", "&")
+    decode_entities(&out)
+}
+
+/// SRT has no escaping: only the formatting tags players know (`<i>`, `<b>`, `<u>`, `<font ...>`)
+/// are markup; any other `<` is text ("x < y").
+fn strip_srt_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let close = tail.find('>');
+        let name: String = tail[1..].trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        match close {
+            Some(end) if ["i", "b", "u", "font"].contains(&name.to_ascii_lowercase().as_str()) => {
+                rest = &tail[end + 1..]
+            }
+            _ => {
+                out.push('<');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, ImportError> {
@@ -132,6 +171,12 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
         // WebVTT cue settings follow the end time.
         let b = b.split_whitespace().next().unwrap_or("");
         let (Some(start), Some(end)) = (cue_time(a), cue_time(b)) else {
+            // A cue identifier with "-->" in it (the spec forbids it, files have it): the timing
+            // is on the next line.
+            if lines.get(i + 1).is_some_and(|next| next.contains("-->")) {
+                i += 1;
+                continue;
+            }
             return Err(ImportError::Syntax { line: i + 1, reason: format!("'{line}' is not a cue timing") });
         };
         let mut body: Vec<&str> = Vec::new();
@@ -148,17 +193,26 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
                     let close = tag.find('>')?;
                     // `<v.loud Ana>`: classes before the name.
                     let inner = tag[..close].trim_start_matches(|c: char| c != ' ' && c != '\t').trim();
-                    Some(inner.to_string())
+                    Some(decode_entities(inner))
                 });
                 (name, strip_tags(&raw))
             }
             CueStyle::Srt => {
-                let plain = strip_tags(&raw);
-                match plain.split_once(':') {
-                    Some((n, rest)) if !n.trim().is_empty() && n.len() <= 64 && !n.contains(['.', '?', '!']) => {
-                        (Some(n.trim().to_string()), rest.trim().to_string())
-                    }
-                    _ => (None, plain),
+                let plain = strip_srt_tags(&raw);
+                // `Name: text`: a name is a few words before a colon that is followed by a space
+                // (not "10:30"). A sentence taken for a name ("Note: ...") is then an unknown
+                // speaker, which `attach` names.
+                let speaker = plain.split_once(": ").filter(|(n, _)| {
+                    let n = n.trim();
+                    !n.is_empty()
+                        && n.chars().count() <= 64
+                        && n.split_whitespace().count() <= 4
+                        && !n.contains(['?', '!'])
+                        && !n.ends_with(|c: char| c.is_ascii_digit())
+                });
+                match speaker {
+                    Some((n, rest)) => (Some(n.trim().to_string()), rest.trim().to_string()),
+                    None => (None, plain),
                 }
             }
         };
@@ -293,5 +347,22 @@ mod tests {
             parse("WEBVTT\n\n00:00:xx --> 00:01.000\n<v A>x\n"),
             Err(ImportError::Syntax { line: 3, .. })
         ));
+    }
+
+    #[test]
+    fn our_own_escaping_and_awkward_cues_read_back() {
+        let vtt = "WEBVTT\n\nintro-->1\n00:00:01.000 --> 00:00:02.000\n<v Tom &amp; Jerry>&quot;Hi&quot; &lt;3\n";
+        let s = parse(vtt).unwrap();
+        assert_eq!((s[0].name.as_str(), s[0].text.as_str()), ("Tom & Jerry", "\"Hi\" <3"));
+        let srt = "1\n00:00:01,000 --> 00:00:02,000\nDr. Smith: x < y, <i>really</i>\n\n\
+                   2\n00:00:03,000 --> 00:00:04,000\nDr. Smith: At 10:30 we start\n";
+        let s = parse(srt).unwrap();
+        assert_eq!((s[0].name.as_str(), s[0].text.as_str()), ("Dr. Smith", "x < y, really"));
+        assert_eq!(s[1].text, "At 10:30 we start");
+        assert!(matches!(
+            parse("1\n00:00:01,000 --> 00:00:02,000\nAt 10:30 we start\n"),
+            Err(ImportError::NoSpeaker { .. })
+        ));
+        assert!(parse("WEBVTT\n\n5124095576030432:00:00.000 --> 00:00:01.000\n<v A>x\n").is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod import;
 pub mod models;
 pub mod pack;
 pub mod run;
+pub mod speech;
 pub mod vad;
 pub mod whisper;
 

@@ -62,7 +62,9 @@ struct Stretch {
 
 /// Pads and merges one track's regions; a stretch remembers its inner pauses as places to cut.
 fn stretches_of(regions: &[Region], options: &PackOptions) -> Vec<Stretch> {
-    let mut sorted: Vec<Region> = regions.iter().filter(|r| r.end > r.start).copied().collect();
+    // Only finite, non-empty regions: an endless one would never be packed.
+    let mut sorted: Vec<Region> =
+        regions.iter().filter(|r| r.start.is_finite() && r.end.is_finite() && r.end > r.start).copied().collect();
     sorted.sort_by(|a, b| a.start.total_cmp(&b.start));
     let mut out: Vec<Stretch> = Vec::new();
     for r in sorted {
@@ -88,6 +90,8 @@ fn stretches_of(regions: &[Region], options: &PackOptions) -> Vec<Stretch> {
 /// such pause starts the next window, and only talk longer than a window without any pause is cut
 /// mid-speech.
 pub fn pack_tracks(tracks: &[Vec<Region>], options: &PackOptions) -> Vec<Window> {
+    // A window must hold at least a piece: anything smaller would loop forever.
+    let options = &PackOptions { max_window: options.max_window.max(2.0 * MIN_PIECE), ..*options };
     let mut all: Vec<(Stretch, usize)> = tracks
         .iter()
         .enumerate()

@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use super::models::{self, ModelError};
 use super::pack::{PackOptions, Window, pack_tracks};
+use super::speech::{self, SpeechAudio};
 use super::vad::{VAD_RATE, Vad, VadError};
 use super::whisper::{Engine, SpeakerName, WhisperFailure, to_room};
 use super::{Segment, merge};
 use crate::progress::Progress;
 use crate::session::{self, Session};
-use crate::track::{TrackError, TrackReader};
+use crate::track::TrackError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TranscribeError {
@@ -68,42 +69,16 @@ pub struct TranscribeReport {
     pub one_pass_windows: usize,
 }
 
-/// A track decoded at 16 kHz mono on the room clock (libopus decodes at 16 kHz natively).
-pub fn decode_16k(path: &Path) -> Result<Vec<f32>, TranscribeError> {
-    let track_err = |source| TranscribeError::Track { path: path.to_path_buf(), source };
-    let decode_err = |e: opus::Error| TranscribeError::Decode { path: path.to_path_buf(), reason: e.to_string() };
-    let mut reader = TrackReader::open(path).map_err(track_err)?;
-    let mut decoder = opus::Decoder::new(VAD_RATE, opus::Channels::Mono).map_err(decode_err)?;
-    decoder.set_gain(reader.head.output_gain as i32).map_err(decode_err)?;
-    let ratio = (crate::track::SAMPLE_RATE / VAD_RATE) as u64;
-    let mut out: Vec<f32> = Vec::new();
-    let mut pcm = vec![0f32; 5760 / ratio as usize];
-    while let Some(p) = reader.next_packet().map_err(track_err)? {
-        // A gap left by lost pages is silence, so later audio stays in place.
-        let at = (p.start / ratio) as usize;
-        if out.len() < at {
-            out.resize(at, 0.0);
-        }
-        let n = decoder.decode_float(&p.data, &mut pcm, false).map_err(decode_err)?;
-        out.extend_from_slice(&pcm[..n]);
-    }
-    out.truncate((reader.end() / ratio) as usize);
-    let pre_skip = (reader.head.pre_skip as u64 / ratio) as usize;
-    out.drain(..pre_skip.min(out.len()));
-    Ok(out)
-}
-
-/// The window's audio: its pieces of the speakers' tracks, with the silences between them.
-fn window_audio(window: &Window, tracks: &[Vec<f32>], gap: f64) -> Vec<f32> {
+/// The window's audio: its pieces of the speakers' speech, with the silences between them.
+fn window_audio(window: &Window, speech: &[SpeechAudio], gap: f64) -> Vec<f32> {
     let rate = VAD_RATE as f64;
     let mut out = Vec::with_capacity((window.duration * rate) as usize + 1);
     for (i, p) in window.pieces.iter().enumerate() {
         if i > 0 {
             out.resize(out.len() + (gap * rate) as usize, 0.0);
         }
-        let audio = &tracks[p.source];
-        let (a, b) = ((p.room_start * rate) as usize, (((p.room_start + p.len) * rate) as usize).min(audio.len()));
-        out.extend_from_slice(&audio[a.min(b)..b]);
+        let (a, b) = ((p.room_start * rate) as usize, ((p.room_start + p.len) * rate) as usize);
+        speech[p.source].read(a, b.max(a), &mut out);
     }
     out
 }
@@ -128,12 +103,14 @@ pub fn transcribe(
     let unit = (session.room.duration * 1000.0) as u64;
     // 1. Every speaker's speech (decode at 16 kHz, VAD), tracks side by side.
     let found = crate::parallel::map_with(cores, speakers.clone(), |speaker| {
-        let audio = decode_16k(&session.track_path(&speaker))?;
-        let regions = Vad::load(&vad_model.path)?.speech(&audio)?;
+        let mut vad = Vad::load(&vad_model.path)?;
+        // Keep a little more than the padding windows take around each region.
+        let keep = pack_options.pad + 0.05;
+        let (regions, audio) = speech::find(&session.track_path(&speaker), &mut vad, keep, speech::CHUNK)?;
         progress.advance(unit);
-        Ok::<_, TranscribeError>((audio, regions))
+        Ok::<_, TranscribeError>((regions, audio))
     })?;
-    let (audio, regions): (Vec<Vec<f32>>, Vec<Vec<super::pack::Region>>) = found.into_iter().unzip();
+    let (regions, audio): (Vec<Vec<super::pack::Region>>, Vec<SpeechAudio>) = found.into_iter().unzip();
     // 2. Each speaker's language: given, or detected once per speaker on their first 30 s of speech.
     let languages: Vec<Option<String>> = match language {
         Some(code) => regions.iter().map(|r| (!r.is_empty()).then(|| code.to_string())).collect(),

@@ -127,7 +127,8 @@ fn library_error(e: LibraryError) -> Response {
     }
 }
 
-/// Whether a request carries the token (always true when none is configured).
+/// Whether a request carries the configured token. Without a token configured nobody does, so
+/// private rooms stay hidden: marking a room private means "only for those with the token".
 #[derive(Clone, Copy)]
 struct Authorized(bool);
 
@@ -247,9 +248,29 @@ async fn rooms_page(State(app): State<Arc<App>>, axum::Extension(auth): axum::Ex
     }
 }
 
+/// A room as the web shows it: no server paths, only names and the room's own URLs.
+fn room_json(r: &RoomSummary) -> serde_json::Value {
+    let id = pages::url_value(&r.id);
+    serde_json::json!({
+        "id": r.id,
+        "title": r.title,
+        "started_at": r.started_at,
+        "duration": r.duration,
+        "private": r.private,
+        "url": format!("/rooms/{id}"),
+        "speakers": r.speakers.iter().map(|s| serde_json::json!({
+            "id": s.id,
+            "name": s.name,
+            "language": s.language,
+            "track": s.track.as_ref().map(|_| format!("/rooms/{id}/tracks/{}", pages::url_value(&s.id))),
+        })).collect::<Vec<_>>(),
+        "outputs": r.outputs.iter().filter_map(|o| o.path.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+    })
+}
+
 async fn rooms_api(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
     match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
-        Ok(rooms) => axum::Json(rooms).into_response(),
+        Ok(rooms) => axum::Json(rooms.iter().map(room_json).collect::<Vec<_>>()).into_response(),
         Err(r) => r,
     }
 }
@@ -422,7 +443,11 @@ async fn send_file(path: &Path, mime: &str, headers: &HeaderMap, download: Optio
         .status(status)
         .header(header::CONTENT_TYPE, mime)
         .header(header::CONTENT_LENGTH, count)
-        .header(header::ACCEPT_RANGES, "bytes");
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        // A session's files are the session's, not this site's pages: a transcript.html with a
+        // script in it runs in a sandbox, without the site's cookie or origin.
+        .header(header::CONTENT_SECURITY_POLICY, "sandbox");
     if status == StatusCode::PARTIAL_CONTENT {
         builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
     }
@@ -569,7 +594,10 @@ async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Exte
         Err(r) => return r,
     };
     let base = app.base_url.clone();
-    let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}", pages::url_value(&r.id));
+    // Podcast apps cannot send headers: with a token, the feed's links carry it. Whoever can read
+    // this feed presented the token already.
+    let suffix = app.token.as_ref().map(|t| format!("?token={}", pages::url_value(t))).unwrap_or_default();
+    let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}{suffix}", pages::url_value(&r.id));
     let xml = feed::rss(&app.show, &format!("{base}/"), &format!("{base}/feed.xml"), &episodes(&rooms, &base, &url_of));
     ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], xml).into_response()
 }
