@@ -2,7 +2,8 @@
 # Quick start, part 1: the main job on the shipped sample room.
 # Builds roomcast (installing cmake and a C compiler if missing), then runs `roomcast demo`: the
 # three-speaker sample conversation (samples/conversation/) is played as real RTP into a loopback
-# room in real time, recorded live one track per speaker, and mastered to MP3 and Opus.
+# room in real time, recorded live one track per speaker, mastered to MP3 and Opus, published into
+# the library (ROOMCAST_LIBRARY, default ~/.local/share/roomcast) and searched.
 # Everything lands in demo-output/live-room (ignored by git). Extra arguments go to `roomcast demo`
 # (e.g. --limit 20 for a 20-second run).
 set -euo pipefail
@@ -14,5 +15,5 @@ echo "==> building roomcast (release)"
 cargo build --release --quiet
 bin=target/release/roomcast
 
-echo "==> roomcast demo: a live room on loopback, recorded and mastered (80 s, real time)"
+echo "==> roomcast demo: a live room on loopback, recorded, mastered, published and searched (80 s, real time)"
 "$bin" demo --out demo-output/live-room "$@"

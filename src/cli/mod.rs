@@ -26,9 +26,14 @@ use progress::TermProgress;
     version,
     about = "Record live audio rooms one track per speaker, and turn them into podcasts.",
     long_about = "roomcast keeps every speaker of a room on a track of their own (Ogg Opus, exactly as \
-sent, aligned on the room clock) in a session folder, and makes a podcast-ready master from it.\n\n\
-A typical run:\n  roomcast import --speaker Ana=ana.flac --speaker Ben=ben.opus --offset Ben=12.5 --out room1\n  \
-roomcast mix room1 --format mp3,opus\n\nEvery command takes -v for logs and --json for output scripts can read."
+sent, aligned on the room clock) in a session folder, makes a podcast-ready master from it, \
+transcribes every speaker under their exact name, and keeps a library of rooms searchable by what \
+was said.\n\n\
+A typical run:\n  roomcast record janus://127.0.0.1:8088/1234 --until-empty --out room1   (or: roomcast import ...)\n  \
+roomcast publish room1          master, transcribe, export, index\n  \
+roomcast search \"loudness\"      every room, ranked, with the moment to replay\n  \
+roomcast serve                  the library in a browser, and a podcast feed\n\n\
+Every command takes -v for logs and --json for output scripts can read; `roomcast help COMMAND` has examples."
 )]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -92,11 +97,13 @@ roomcast speak talk.opus --to janus://127.0.0.1:8088/1234 --name Ana")]
         /// Session folder.
         session: PathBuf,
     },
-    /// The whole job on the shipped sample: a loopback room recorded live, then mastered.
+    /// The whole job on the shipped sample: a loopback room recorded live, mastered, published and searched.
     #[command(long_about = "Run roomcast end to end on the shipped sample conversation.\n\n\
 A loopback room is opened (the built-in RTP source), the sample's speakers are played into it in \
-real time as real RTP, the recorder records them one track per speaker, and the session is mastered \
-to MP3 and Opus. Nothing else needs to run. It prints where everything is.")]
+real time as real RTP, the recorder records them one track per speaker, the session is mastered \
+to MP3 and Opus, transcribed (or, without a whisper model, given the sample's own script as its \
+transcript), published into the library and searched. Nothing else needs to run. It prints where \
+everything is.")]
     Demo(live::DemoArgs),
     /// Transcribe every speaker with whisper: exact speaker names, word timings, one timeline.
     #[command(long_about = "Transcribe every speaker's track with whisper (whisper.cpp).\n\n\
