@@ -259,12 +259,14 @@ fn publishing_again_replaces_and_remove_leaves_no_trace() {
     let db = f.library.join("library.db");
     let count =
         |sql: &str| -> i64 { rusqlite::Connection::open(&db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap() };
-    let before = (count("SELECT count(*) FROM segments"), count("SELECT count(*) FROM words"));
+    let words = "SELECT sum(json_array_length(words)) FROM segments";
+    let before = (count("SELECT count(*) FROM segments"), count(words));
+    assert_eq!(before.1, 29 + 20 + 9, "every word of the three rooms kept with its time");
     for _ in 0..3 {
         let r = json(&f.library, &["index", a.to_str().unwrap()]);
         assert_eq!(r["replaced"], true);
     }
-    assert_eq!((count("SELECT count(*) FROM segments"), count("SELECT count(*) FROM words")), before, "no duplicates");
+    assert_eq!((count("SELECT count(*) FROM segments"), count(words)), before, "no duplicates");
     assert_eq!(count("SELECT count(*) FROM rooms"), 3);
     assert_eq!(search(&f, &["welcome"]).len(), 1);
 
@@ -275,7 +277,6 @@ fn publishing_again_replaces_and_remove_leaves_no_trace() {
     for table in ["speakers", "segments", "outputs"] {
         assert_eq!(count(&format!("SELECT count(*) FROM {table} WHERE room_id = 'room-a'")), 0, "{table}");
     }
-    assert_eq!(count("SELECT count(*) FROM words WHERE segment_id NOT IN (SELECT id FROM segments)"), 0);
     // Nothing of the room is searchable: the full-text index lost its rows too.
     assert_eq!(count("SELECT count(*) FROM segments_fts WHERE segments_fts MATCH 'welcome'"), 0);
     assert_eq!(search(&f, &["welcome"]), vec![]);
@@ -393,6 +394,41 @@ fn a_library_made_by_the_previous_schema_is_upgraded_in_place() {
     // And the upgraded library takes new rooms with word timings.
     three_rooms(&f);
     assert_eq!(search(&f, &["naive"]), vec![hit("room-b", "Priya", 5.0)]);
+}
+
+#[test]
+fn a_schema_2_library_keeps_its_word_timings_when_they_are_packed_per_segment() {
+    use roomcast::library::schema;
+    let f = fixture();
+    std::fs::create_dir_all(&f.library).unwrap();
+    {
+        // Schema 2 kept a row per word.
+        let conn = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID).unwrap();
+        conn.execute_batch(
+            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at)
+                 VALUES ('v2', 'A v2 room', '2025-06-01T10:00:00Z', 60.0, 'import:', 'complete', '/nowhere', '2025-06-01T11:00:00Z');
+             INSERT INTO speakers VALUES ('v2', 'ben', 'Ben', 'tracks/ben.opus', 'en');
+             INSERT INTO segments (id, room_id, speaker_id, start, end, text) VALUES (7, 'v2', 'ben', 30.0, 32.0, 'then the microphone broke');
+             INSERT INTO words VALUES (7, 0, 30.0, 30.3, 'then', 0.9), (7, 1, 30.3, 30.5, 'the', 0.8),
+                                      (7, 3, 31.25, 32.0, 'broke', 0.7), (7, 2, 30.5, 31.25, 'microphone', 0.95);",
+        )
+        .unwrap();
+    }
+    // The hit lands on the very word, from the migrated timings.
+    assert_eq!(search(&f, &["microphone"]), vec![hit("v2", "Ben", 30.5)]);
+    assert_eq!(search(&f, &["broke"]), vec![hit("v2", "Ben", 31.25)]);
+    let conn = rusqlite::Connection::open(f.library.join("library.db")).unwrap();
+    let words: String = conn.query_row("SELECT words FROM segments WHERE id = 7", [], |r| r.get(0)).unwrap();
+    let words: Vec<(f64, f64, f64, String)> = serde_json::from_str(&words).unwrap();
+    let texts: Vec<&str> = words.iter().map(|w| w.3.as_str()).collect();
+    assert_eq!(texts, ["then", "the", "microphone", "broke"], "in order");
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'words'", [], |r| r.get(0)).unwrap();
+    assert_eq!(tables, 0);
 }
 
 #[test]

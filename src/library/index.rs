@@ -55,6 +55,30 @@ pub fn outputs_of(session_dir: &Path) -> Vec<Output> {
     out
 }
 
+/// A segment's words as the database keeps them: `[[start, end, probability, "text"], ...]`, times
+/// to the millisecond. `None` when the transcript has no word timings.
+pub fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
+    if words.is_empty() {
+        return None;
+    }
+    let ms = |t: f64| (t * 1000.0).round() / 1000.0;
+    let rows: Vec<serde_json::Value> = words
+        .iter()
+        .map(|w| {
+            serde_json::json!([ms(w.start), ms(w.end), ((w.probability as f64) * 1000.0).round() / 1000.0, w.text])
+        })
+        .collect();
+    Some(serde_json::Value::Array(rows).to_string())
+}
+
+/// The words of `pack_words`, as (position, start, text).
+pub fn unpack_words(json: Option<&str>) -> Vec<(i64, f64, String)> {
+    let Some(rows) = json.and_then(|j| serde_json::from_str::<Vec<(f64, f64, f64, String)>>(j).ok()) else {
+        return Vec::new();
+    };
+    rows.into_iter().enumerate().map(|(n, (start, _, _, text))| (n as i64, start, text)).collect()
+}
+
 impl Library {
     /// Indexes a session (and its transcript, if any) as one room, replacing whatever the library
     /// held for that room.
@@ -117,23 +141,22 @@ impl Library {
         if let Some(doc) = transcript {
             let mut insert_segment = tx
                 .prepare(
-                    "INSERT INTO segments (room_id, speaker_id, start, end, overlap, text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
-            let mut insert_word = tx
-                .prepare(
-                    "INSERT INTO words (segment_id, n, start, end, text, probability) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO segments (room_id, speaker_id, start, end, overlap, text, words)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(db)?;
             for s in &doc.segments {
                 insert_segment
-                    .execute(params![room.id, s.speaker, s.start, s.end, s.overlap, s.text.trim()])
+                    .execute(params![
+                        room.id,
+                        s.speaker,
+                        s.start,
+                        s.end,
+                        s.overlap,
+                        s.text.trim(),
+                        pack_words(&s.words)
+                    ])
                     .map_err(db)?;
-                let id = tx.last_insert_rowid();
-                for (n, w) in s.words.iter().enumerate() {
-                    insert_word.execute(params![id, n as i64, w.start, w.end, w.text, w.probability]).map_err(db)?;
-                }
                 segments += 1;
                 words += s.words.len();
             }

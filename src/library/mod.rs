@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! LIBRARY/
-//!   library.db        SQLite (WAL): rooms, speakers, segments, words, outputs, FTS5 index
+//!   library.db        SQLite (WAL): rooms, speakers, segments (with their words' times), outputs,
+//!                     FTS5 index
 //!   rooms/<id>/       sessions recorded or imported into the library
 //! ```
 //!

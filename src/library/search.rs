@@ -142,10 +142,8 @@ impl Library {
                  FROM segments_fts WHERE segments_fts MATCH ?1 AND rowid = ?2"
             ))
             .map_err(|e| self.db_err(e))?;
-        let mut words = self
-            .conn
-            .prepare_cached("SELECT n, start, text FROM words WHERE segment_id = ?1 ORDER BY n")
-            .map_err(|e| self.db_err(e))?;
+        let mut words =
+            self.conn.prepare_cached("SELECT words FROM segments WHERE id = ?1").map_err(|e| self.db_err(e))?;
         let mut masters = self
             .conn
             .prepare_cached("SELECT path FROM outputs WHERE room_id = ?1 AND kind = 'master'")
@@ -173,11 +171,8 @@ impl Library {
             let (snippet, highlighted): (String, String) =
                 marks.query_row(params![text, id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
             hit.snippet = snippet;
-            let timed: Vec<(i64, f64, String)> = words
-                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .map_err(|e| self.db_err(e))?
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.db_err(e))?;
+            let packed: Option<String> = words.query_row([id], |r| r.get(0)).map_err(|e| self.db_err(e))?;
+            let timed = super::index::unpack_words(packed.as_deref());
             if let Some(at) = first_match_time(&highlighted, &timed) {
                 hit.at = at;
             }
