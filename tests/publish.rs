@@ -215,3 +215,40 @@ fn our_own_exports_import_back_with_the_same_speakers_and_times() {
         }
     }
 }
+
+#[test]
+fn two_publishes_at_once_both_land_and_the_database_stays_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("library");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    import_sample(&a);
+    import_sample(&b);
+    // import_sample names both rooms alike; give the second its own id.
+    let room = b.join("room.json");
+    let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&room).unwrap()).unwrap();
+    json["id"] = Value::from("second-room");
+    std::fs::write(&room, json.to_string()).unwrap();
+    let models = shared().join("models");
+    let spawn = |s: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .env("ROOMCAST_LIBRARY", &library)
+            .env("ROOMCAST_MODELS", &models)
+            .args(["publish", s.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"])
+            .output()
+    };
+    let (ra, rb) = std::thread::scope(|scope| {
+        let ta = scope.spawn(|| spawn(&a).unwrap());
+        let tb = scope.spawn(|| spawn(&b).unwrap());
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    for r in [&ra, &rb] {
+        assert!(r.status.success(), "a publish failed: {}", String::from_utf8_lossy(&r.stderr));
+    }
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms"), 2);
+    assert_eq!(rows(&library, "SELECT count(*) FROM speakers"), 6);
+    let check: String = rusqlite::Connection::open(library.join("library.db"))
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}

@@ -101,6 +101,21 @@ const KNOWN_ENTRIES: &[&str] = &["models", ROOMS_DIR, DB_FILE, "library.db-wal",
 
 impl Library {
     pub fn open(dir: &Path, access: Access) -> Result<Library> {
+        // Two processes opening a new library at once race to create it and switch it to WAL;
+        // SQLite answers some of those races with "database is locked" without waiting (its busy
+        // handler is skipped where waiting could deadlock). Opening again after a moment settles it.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::open_once(dir, access) {
+                Err(LibraryError::Db { source, .. }) if is_busy(&source) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20 + u64::from(std::process::id() % 30)));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path, access: Access) -> Result<Library> {
         let db_path = dir.join(DB_FILE);
         let io = |source| LibraryError::Io { path: dir.to_path_buf(), source };
         if !db_path.exists() {
@@ -139,7 +154,7 @@ impl Library {
             open_read_only(&db_path)?
         };
         // Two publishes at once wait for each other instead of failing with "database is locked".
-        conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         let app: i32 =
             conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
@@ -203,6 +218,13 @@ impl Library {
     fn db_err(&self, source: rusqlite::Error) -> LibraryError {
         classify(&self.db_path, source)
     }
+}
+
+/// How long a writer waits for another (two publishes at once) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 /// Whether files can be made in `dir` (permissions alone do not say: root ignores them, and a
