@@ -229,11 +229,13 @@ fn two_publishes_at_once_both_land_and_the_database_stays_whole() {
     json["id"] = Value::from("second-room");
     std::fs::write(&room, json.to_string()).unwrap();
     let models = shared().join("models");
+    // Sessions named relative to the working directory, as a user types them.
     let spawn = |s: &Path| {
         Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .current_dir(dir.path())
             .env("ROOMCAST_LIBRARY", &library)
             .env("ROOMCAST_MODELS", &models)
-            .args(["publish", s.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"])
+            .args(["publish", s.file_name().unwrap().to_str().unwrap(), "--skip-transcribe", "--format", "mp3"])
             .output()
     };
     let (ra, rb) = std::thread::scope(|scope| {
@@ -251,4 +253,7 @@ fn two_publishes_at_once_both_land_and_the_database_stays_whole() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+    // The library is read from anywhere: what it remembers is absolute.
+    assert_eq!(rows(&library, "SELECT count(*) FROM outputs WHERE path NOT LIKE '/%'"), 0);
+    assert_eq!(rows(&library, "SELECT count(*) FROM rooms WHERE session NOT LIKE '/%'"), 0);
 }

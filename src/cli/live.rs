@@ -580,7 +580,8 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
         super::library::print_hit(hit, false);
     }
     println!("Listen to the master, or open the tracks in any DAW: they line up on the room clock.");
-    println!("Search your rooms with: roomcast search WORDS   (roomcast search --help)");
+    let exe = std::env::args().next().unwrap_or_else(|| "roomcast".into());
+    println!("Search your rooms with: {exe} search WORDS   ({exe} search --help; {exe} serve for a browser)");
     Ok(())
 }
 

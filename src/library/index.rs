@@ -33,6 +33,8 @@ pub struct IndexReport {
 /// The outputs a session folder holds: masters and transcript exports.
 pub fn outputs_of(session_dir: &Path) -> Vec<Output> {
     let mut out = Vec::new();
+    // The library is read from anywhere: its paths are absolute.
+    let session_dir = &std::fs::canonicalize(session_dir).unwrap_or_else(|_| session_dir.to_path_buf());
     let Ok(entries) = std::fs::read_dir(session_dir) else { return out };
     let mut names: Vec<(String, u64)> = entries
         .flatten()
