@@ -355,6 +355,25 @@ fn a_folder_that_is_not_a_library_or_is_from_a_newer_roomcast_is_refused_unchang
 }
 
 #[test]
+fn a_recording_lands_in_the_library_unless_told_otherwise() {
+    let f = fixture();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("rtp://127.0.0.1:{port}");
+    let out = json(&f.library, &["record", &url, "--max-duration", "1", "--title", "Quick Chat"]);
+    let session = PathBuf::from(out["session"].as_str().unwrap());
+    assert!(session.starts_with(f.library.join("rooms")), "{}", session.display());
+    assert!(session.file_name().unwrap().to_string_lossy().ends_with("-quick-chat"));
+    assert!(session.join("room.json").is_file());
+    // Into a folder that is not a library: refused before joining, nothing written.
+    let other = f.root.join("documents");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("thesis.txt"), "mine").unwrap();
+    let err = fails(rc(&other, &["record", &url, "--max-duration", "1"]));
+    assert!(err.contains("not a roomcast library"), "{err}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+}
+
+#[test]
 fn a_room_id_that_is_a_path_is_refused() {
     let f = fixture();
     let dir = room(&f.root, "evil", "Evil", "2026-11-01T00:00:00Z", &[("ana", "Ana")], &[("ana", 1.0, "hello")]);

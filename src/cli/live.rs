@@ -63,7 +63,7 @@ impl RoomArgs {
 pub struct RecordArgs {
     /// The room: rtp://ADDRESS:PORT (plain RTP/Opus) or janus://HOST:PORT/ROOM (Janus VideoRoom).
     room: String,
-    /// Session folder to create [default: ./<date>-<title>].
+    /// Session folder to create [default: LIBRARY/rooms/<date>-<title>, in the library].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Title of the recording.
@@ -281,12 +281,21 @@ fn source_for(a: &RecordArgs) -> Result<Box<dyn RoomSource>> {
     bail!("'{}': the room must be rtp://ADDRESS:PORT or janus://HOST:PORT/ROOM", a.room)
 }
 
-pub fn record(a: RecordArgs, json: bool) -> Result<()> {
+pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
     let source = source_for(&a)?;
     // A track is an open file per speaker: large rooms need more than the usual 1024 descriptors.
     raise_open_file_limit();
+    // Sessions live in the library unless the user says otherwise; `publish` then indexes them.
+    // A folder that cannot be a library is said before the room is joined.
+    if a.out.is_none() {
+        Library::open(library_dir, Access::Write)?;
+    }
     let out = a.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("{}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"), session::slug(&a.title)))
+        library_dir.join(library::ROOMS_DIR).join(format!(
+            "{}-{}",
+            chrono::Local::now().format("%Y%m%d-%H%M%S"),
+            session::slug(&a.title)
+        ))
     });
     let options = RecordOptions {
         out,

@@ -354,7 +354,7 @@ pub fn main() -> ExitCode {
         Command::Import(a) => import(a, cli.json, &progress),
         Command::Mix(a) => mix(a, cli.json, &progress),
         Command::Info { session } => info(&session, cli.json),
-        Command::Record(a) => live::record(a, cli.json),
+        Command::Record(a) => live::record(a, &lib, cli.json),
         Command::Speak(a) => live::speak(a, cli.json),
         Command::Recover { session } => live::recover(&session, cli.json),
         Command::Demo(a) => live::demo(a, &lib, cli.json),
