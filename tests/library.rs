@@ -492,7 +492,7 @@ fn indexing_and_searching_from_several_processes_at_once_neither_fails_nor_corru
             room(&f.root, &format!("busy-{i}"), &format!("Busy {i}"), "2026-11-01T00:00:00Z", &[("ana", "Ana")], &lines)
         })
         .collect();
-    ok(rc(&f.library, &["index", sessions[0].to_str().unwrap()]));
+    // No library yet: the first writers race to create it, too.
     let bin = env!("CARGO_BIN_EXE_roomcast");
     let spawn = |args: Vec<String>| {
         Command::new(bin)
@@ -534,4 +534,45 @@ fn indexing_and_searching_from_several_processes_at_once_neither_fails_nor_corru
     let rooms: i64 = db.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).unwrap();
     let segments: i64 = db.query_row("SELECT count(*) FROM segments", [], |r| r.get(0)).unwrap();
     assert_eq!((rooms, segments), (4, 12_000), "each room once, whole");
+}
+
+#[test]
+fn a_new_library_created_by_several_processes_at_once_comes_out_whole_every_time() {
+    let f = fixture();
+    let sessions: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            room(
+                &f.root,
+                &format!("race-{i}"),
+                "Race",
+                "2026-11-01T00:00:00Z",
+                &[("ana", "Ana")],
+                &[("ana", 1.0, "a race")],
+            )
+        })
+        .collect();
+    // Creating a library is where processes race (the file, WAL, the first migration): each round
+    // starts from nothing, four writers at once.
+    for round in 0..10 {
+        let library = f.root.join(format!("library-{round}"));
+        let children: Vec<_> = sessions
+            .iter()
+            .map(|s| {
+                Command::new(env!("CARGO_BIN_EXE_roomcast"))
+                    .env("ROOMCAST_LIBRARY", &library)
+                    .args(["index", s.to_str().unwrap()])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let db = rusqlite::Connection::open(library.join("library.db")).unwrap();
+        let rooms: i64 = db.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).unwrap();
+        assert_eq!(rooms, 4, "round {round}");
+    }
 }

@@ -97,7 +97,11 @@ pub fn default_dir() -> PathBuf {
 
 /// Entries a folder may already hold and still become a library: the user data folder keeps the
 /// models beside it.
-const KNOWN_ENTRIES: &[&str] = &["models", ROOMS_DIR, DB_FILE, "library.db-wal", "library.db-shm"];
+const KNOWN_ENTRIES: &[&str] =
+    &["models", ROOMS_DIR, DB_FILE, "library.db-wal", "library.db-shm", "library.db-journal"];
+
+/// The file `is_writable` makes for a moment: another process may be probing the same folder.
+const WRITE_PROBE: &str = ".roomcast-write-test-";
 
 impl Library {
     pub fn open(dir: &Path, access: Access) -> Result<Library> {
@@ -122,7 +126,8 @@ impl Library {
             if dir.is_dir() {
                 for entry in std::fs::read_dir(dir).map_err(io)? {
                     let name = entry.map_err(io)?.file_name();
-                    if !KNOWN_ENTRIES.iter().any(|k| name == *k) {
+                    let probe = name.to_string_lossy().starts_with(WRITE_PROBE);
+                    if !probe && !KNOWN_ENTRIES.iter().any(|k| name == *k) {
                         return Err(LibraryError::NotALibrary(dir.to_path_buf()));
                     }
                 }
@@ -155,11 +160,16 @@ impl Library {
         };
         // Two publishes at once wait for each other instead of failing with "database is locked".
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-        let app: i32 =
-            conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| classify(&db_path, e))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        // One statement, one snapshot: read separately, another process's first migration could
+        // commit in between and make a new library look like someone else's database.
+        let (app, version, tables): (i32, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id()),
+                        (SELECT user_version FROM pragma_user_version()),
+                        (SELECT count(*) FROM sqlite_schema)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .map_err(|e| classify(&db_path, e))?;
         if app != schema::APPLICATION_ID && !(app == 0 && version == 0 && tables == 0) {
             return Err(LibraryError::ForeignDatabase(db_path));
@@ -230,7 +240,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 /// Whether files can be made in `dir` (permissions alone do not say: root ignores them, and a
 /// read-only mount refuses everyone).
 fn is_writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".roomcast-write-test-{}", std::process::id()));
+    let probe = dir.join(format!("{WRITE_PROBE}{}", std::process::id()));
     match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
