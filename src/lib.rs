@@ -13,6 +13,7 @@
 pub mod capture;
 pub mod feed;
 pub mod library;
+pub mod markup;
 pub mod master;
 pub mod parallel;
 pub mod progress;
