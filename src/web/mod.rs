@@ -38,7 +38,9 @@ pub struct ServeOptions {
 }
 
 struct App {
-    library: PathBuf,
+    /// One connection for the server's life: opening the library per request would probe the
+    /// folder and set up SQLite every time. WAL lets it see each commit others make meanwhile.
+    library: std::sync::Mutex<Library>,
     base_url: String,
     token: Option<String>,
     show: Show,
@@ -78,14 +80,15 @@ pub async fn serve(
         return Err(ServeError::NeedsToken(options.addr));
     }
     // Fail now, not on the first request, if the library cannot be read.
-    Library::open(&options.library, Access::Read)?;
+    let library = Library::open(&options.library, Access::Read)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr()?;
     let base_url =
         options.base_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
-    let app = Arc::new(App { library: options.library, base_url, token: options.token, show: options.show });
+    let app =
+        Arc::new(App { library: std::sync::Mutex::new(library), base_url, token: options.token, show: options.show });
     ready(addr);
     axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
     Ok(())
@@ -136,52 +139,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+/// Where a request's token came from.
+#[derive(Clone, Copy, PartialEq)]
+enum Carrier {
+    Header,
+    Query,
+    Cookie,
+}
+
+fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<(String, Carrier)> {
     if let Some(t) =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     {
-        return Some(t.trim().to_string());
+        return Some((t.trim().to_string(), Carrier::Header));
     }
-    if let Some(q) = query {
-        for pair in q.split('&') {
-            if let Some(t) = pair.strip_prefix("token=") {
-                return Some(percent_decode(t));
-            }
-        }
+    if let Some((_, t)) = query.and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")) {
+        return Some((t.into_owned(), Carrier::Query));
     }
     let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(";");
-    cookies.split(';').find_map(|c| c.trim().strip_prefix("roomcast_token=").map(percent_decode))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    cookies.split(';').find_map(|c| {
+        let value = c.trim().strip_prefix("roomcast_token=")?;
+        Some((percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned(), Carrier::Cookie))
+    })
 }
 
 /// With a token configured, every request must present it; a `?token=` in a link also sets a
@@ -199,13 +178,11 @@ async fn check_token(app: &App, mut request: Request, next: Next) -> Response {
         request.extensions_mut().insert(Authorized(false));
         return next.run(request).await;
     };
-    let presented = presented_token(request.headers(), request.uri().query());
-    let from_query = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("token=")));
-    match presented {
-        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
+    match presented_token(request.headers(), request.uri().query()) {
+        Some((t, carrier)) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => {
             request.extensions_mut().insert(Authorized(true));
             let mut response = next.run(request).await;
-            if from_query {
+            if carrier == Carrier::Query {
                 let cookie =
                     format!("roomcast_token={}; Path=/; HttpOnly; SameSite=Strict", pages::url_value(expected));
                 if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -227,9 +204,10 @@ async fn with_library<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&Library) -> Result<T, LibraryError> + Send + 'static,
 ) -> Result<T, Response> {
-    let dir = app.library.clone();
+    let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let lib = Library::open(&dir, Access::Read)?;
+        // A panic while holding the lock leaves the connection itself intact.
+        let lib = app.library.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&lib)
     })
     .await
@@ -386,7 +364,7 @@ async fn room_page(
             }
         },
     };
-    let has_master = room.replay_file(None).is_some_and(|p| master_of(&room).is_some() && p.is_file());
+    let has_master = master_of(&room).is_some_and(|p| p.is_file());
     let transcript = read_transcript(&room.session);
     Html(pages::room_page(&room, transcript.as_ref(), start, has_master)).into_response()
 }
