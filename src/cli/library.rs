@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use roomcast::library::{self, Access, Hit, Library, Output, SearchQuery, search};
-use roomcast::master::{self, Format, MixSettings};
+use roomcast::master::{self, MixSettings};
 use roomcast::session::Session;
 use roomcast::transcript::{self as t, export::ExportFormat, models::ModelError, run};
 
@@ -20,9 +20,9 @@ use super::progress::TermProgress;
 pub struct PublishArgs {
     /// Session folder.
     session: PathBuf,
-    /// Master formats, comma-separated (mp3, opus, wav).
+    /// Master formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "mp3,opus")]
-    format: Vec<String>,
+    format: Vec<super::FormatArg>,
     /// Do not transcribe: master and index the room's metadata (and any transcript it already has).
     #[arg(long)]
     skip_transcribe: bool,
@@ -96,22 +96,6 @@ pub fn hms(secs: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn master_formats(names: &[String]) -> Result<Vec<Format>> {
-    let mut out = Vec::new();
-    for n in names {
-        let f = match n.trim() {
-            "mp3" => Format::Mp3,
-            "opus" => Format::Opus,
-            "wav" => Format::Wav,
-            other => bail!("'{other}' is not a master format (mp3, opus, wav)"),
-        };
-        if !out.contains(&f) {
-            out.push(f);
-        }
-    }
-    Ok(out)
-}
-
 #[derive(Serialize)]
 struct PublishReport {
     room: String,
@@ -131,7 +115,7 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     let session = Session::open(&a.session)?;
     // Before any work: a library that cannot be written is said at once.
     let mut lib = open(dir, Access::Write).with_context(|| step(4, "index"))?;
-    let settings = MixSettings { formats: master_formats(&a.format)?, ..Default::default() };
+    let settings = MixSettings { formats: super::master_formats(&a.format), ..Default::default() };
     let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
     if !json {
         println!("1/4 mastered: {:.1} LUFS, {} file(s)", mastered.integrated_lufs, mastered.outputs.len());
@@ -166,9 +150,7 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
             Err(e) => return Err(anyhow::Error::new(e).context(step(2, "transcribe"))),
         }
     }
-    let transcript = run::read_document(&session.dir).with_context(|| step(4, "index"))?;
-    let outputs = library::index::outputs_of(&session.dir);
-    let index = lib.index_room(&session, transcript.as_ref(), &outputs).with_context(|| step(4, "index"))?;
+    let (index, outputs) = index_session(&mut lib, &session).with_context(|| step(4, "index"))?;
     let report = PublishReport {
         room: session.room.id.clone(),
         title: session.room.title.clone(),
@@ -196,12 +178,19 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     Ok(())
 }
 
+/// Indexes a session as it stands: its metadata, the transcript it holds, the outputs in its folder.
+pub fn index_session(lib: &mut Library, session: &Session) -> Result<(library::IndexReport, Vec<Output>)> {
+    let transcript = run::read_document(&session.dir)?;
+    let outputs = library::index::outputs_of(&session.dir);
+    let report = lib.index_room(session, transcript.as_ref(), &outputs)?;
+    Ok((report, outputs))
+}
+
 /// Indexes whatever the session holds (metadata, transcript, outputs).
 pub fn index(session: &Path, dir: &Path, json: bool) -> Result<()> {
     let session = Session::open(session)?;
     let mut lib = open(dir, Access::Write)?;
-    let transcript = run::read_document(&session.dir)?;
-    let report = lib.index_room(&session, transcript.as_ref(), &library::index::outputs_of(&session.dir))?;
+    let (report, _) = index_session(&mut lib, &session)?;
     if json {
         return print_json(&report);
     }

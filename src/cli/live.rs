@@ -545,8 +545,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     let settings = MixSettings { formats: vec![Format::Mp3, Format::Opus], ..Default::default() };
     let mix = master::mix(&session, &settings, &Silent)?;
     let transcript_note = demo_transcript(&session, &a.sample)?;
-    let transcript = run::read_document(&session.dir)?;
-    let index = lib.index_room(&session, transcript.as_ref(), &library::index::outputs_of(&session.dir))?;
+    let (index, _) = super::library::index_session(&mut lib, &session)?;
     let query = SearchQuery { text: a.search.clone(), limit: 3, include_private: true, ..Default::default() };
     let hits = lib.search(&query)?;
     if json {

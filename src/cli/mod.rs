@@ -293,6 +293,22 @@ enum FormatArg {
     Wav,
 }
 
+/// The master formats asked for, each once, in the order given.
+fn master_formats(args: &[FormatArg]) -> Vec<Format> {
+    let mut formats = Vec::new();
+    for f in args {
+        let f = match f {
+            FormatArg::Mp3 => Format::Mp3,
+            FormatArg::Opus => Format::Opus,
+            FormatArg::Wav => Format::Wav,
+        };
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
+    }
+    formats
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum MultitrackArg {
     Wav,
@@ -439,19 +455,8 @@ fn import(a: ImportArgs, json: bool, progress: &TermProgress) -> Result<()> {
 
 fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
     let session = Session::open(&a.session)?;
-    let mut formats = Vec::new();
-    for f in &a.format {
-        let f = match f {
-            FormatArg::Mp3 => Format::Mp3,
-            FormatArg::Opus => Format::Opus,
-            FormatArg::Wav => Format::Wav,
-        };
-        if !formats.contains(&f) {
-            formats.push(f);
-        }
-    }
     let settings = MixSettings {
-        formats,
+        formats: master_formats(&a.format),
         stereo: !a.mono,
         lufs: a.lufs,
         true_peak: a.true_peak,
