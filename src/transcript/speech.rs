@@ -64,7 +64,15 @@ pub fn find(
     let mut decoder = opus::Decoder::new(VAD_RATE, opus::Channels::Mono).map_err(decode_err)?;
     decoder.set_gain(reader.head.output_gain as i32).map_err(decode_err)?;
     let ratio = (crate::track::SAMPLE_RATE / VAD_RATE) as u64;
-    let mut finder = Finder { vad: Some(vad), keep, chunk: chunk.max(VAD_RATE as usize), ..Default::default() };
+    let mut finder = Finder {
+        vad,
+        keep,
+        chunk: chunk.max(VAD_RATE as usize),
+        pending: Vec::new(),
+        start: 0,
+        regions: Vec::new(),
+        audio: SpeechAudio::default(),
+    };
     let mut skip = (reader.head.pre_skip as u64 / ratio) as usize;
     let mut decoded = 0usize;
     let mut pcm = vec![0f32; 5760 / ratio as usize];
@@ -86,9 +94,8 @@ pub fn find(
     finder.finish(end)
 }
 
-#[derive(Default)]
 struct Finder<'a> {
-    vad: Option<&'a mut Vad>,
+    vad: &'a mut Vad,
     keep: f64,
     chunk: usize,
     /// Room samples not yet examined, starting at room sample `start`.
@@ -127,8 +134,7 @@ impl<'a> Finder<'a> {
     fn examine(&mut self, chunk: &[f32]) -> Result<(), TranscribeError> {
         let rate = VAD_RATE as f64;
         let offset = self.start as f64 / rate;
-        let Some(vad) = self.vad.as_mut() else { return Ok(()) };
-        for r in vad.speech(chunk)? {
+        for r in self.vad.speech(chunk)? {
             let region = Region { start: r.start + offset, end: r.end + offset };
             // Kept with a margin, clipped to this chunk (what lies past it is silence or the
             // next chunk's to keep).
