@@ -1,5 +1,5 @@
 //! Transcription building blocks on real data: whisper.cpp's Silero VAD (the real weights in
-//! ../shared/models) on real speech, and the real whisper path on the stand-in model: what transcription relies
+//! ../shared/models) on real speech, and the real tiny.en model on JFK: what transcription relies
 //! on to send whisper speech only, and to put its words on the room clock.
 
 mod common;
@@ -78,30 +78,51 @@ fn per_speaker_tracks_from_a_real_call_give_each_speakers_turns() {
 }
 
 #[test]
-fn the_real_whisper_path_loads_and_runs_a_packed_window_on_the_stand_in_model() {
+fn jfk_through_a_packed_window_comes_back_as_his_words_at_his_times() {
+    use roomcast::transcript::align::{Envelope, to_room};
     use roomcast::transcript::pack::{PackOptions, pack};
-    use roomcast::transcript::whisper::{Engine, to_room};
-    // whisper.cpp's stand-in model: real file format, no weights. It loads and runs; its text is
-    // meaningless, so only the plumbing is asserted here.
-    let engine = Engine::load(&shared().join("models/for-tests-ggml-tiny.en.bin"), 2).expect("stand-in model loads");
+    use roomcast::transcript::whisper::Engine;
+    // The real tiny.en: JFK's 11 s, found by VAD, packed into one window (its four regions with
+    // silences between), transcribed, and put back on the clip's clock.
+    let engine = Engine::load(&shared().join("models/ggml-tiny.en.bin"), 2).expect("tiny.en loads");
     let samples = read_16k(&shared().join("samples/jfk/jfk.wav"));
     let regions = vad().speech(&samples).unwrap();
     let windows = pack(&regions, &PackOptions { room_end: samples.len() as f64 / 16_000.0, ..Default::default() });
     assert_eq!(windows.len(), 1, "11 s of speech fit one window");
-    let audio: Vec<f32> = windows[0]
-        .pieces
-        .iter()
-        .flat_map(|p| {
-            let (a, b) = ((p.room_start * 16_000.0) as usize, ((p.room_start + p.len) * 16_000.0) as usize);
-            samples[a..b.min(samples.len())].iter().copied().chain(std::iter::repeat_n(0.0, 4_800))
-        })
-        .collect();
-    let result = engine.run(&audio, Some("en")).expect("whisper runs");
-    let segments = to_room(&windows[0], &result.segments, &[("jfk".to_string(), "JFK".to_string())]);
-    for s in &segments {
-        assert!(s.start >= 0.0 && s.end <= 11.1, "on the room clock: {s:?}");
+    let gap = vec![0.0; 4_800];
+    let mut audio = Vec::new();
+    for (i, p) in windows[0].pieces.iter().enumerate() {
+        if i > 0 {
+            audio.extend_from_slice(&gap);
+        }
+        let (a, b) = ((p.room_start * 16_000.0) as usize, ((p.room_start + p.len) * 16_000.0) as usize);
+        audio.extend_from_slice(&samples[a..b.min(samples.len())]);
     }
-    assert_eq!(result.language.as_deref(), Some("en"));
+    let result = engine.run(&audio, Some("en")).expect("whisper runs");
+    let envelope = Envelope::new(&audio, 16_000);
+    let segments = to_room(&windows[0], 0.0, &result.segments, &envelope, &("jfk".into(), "JFK".into()));
+    let text: String = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+    assert!(text.contains("ask not what your country can do for you"), "{text}");
+    let words: Vec<&roomcast::transcript::Word> = segments.iter().flat_map(|s| &s.words).collect();
+    // Word times on the clip's clock, in order, none of zero length. "And" starts at 0.3 s and
+    // "country." ends at 10.6 s in the clip (its waveform).
+    for pair in words.windows(2) {
+        assert!(pair[0].start < pair[1].start && pair[0].end <= pair[1].start + 1e-9, "{pair:?}");
+    }
+    assert!(words.iter().all(|w| w.end > w.start), "{words:?}");
+    let (first, last) = (words[0], words[words.len() - 1]);
+    assert!((first.start - 0.3).abs() < 0.15, "'{}' starts at {}", first.text, first.start);
+    assert!(last.text.starts_with("country") && (last.end - 10.6).abs() < 0.3, "'{}' ends at {}", last.text, last.end);
+}
+
+#[test]
+fn the_stand_in_models_load_and_run_without_weights() {
+    use roomcast::transcript::whisper::Engine;
+    // whisper.cpp's stand-ins: the real file format with no weights, for the load path only.
+    for file in ["for-tests-ggml-tiny.en.bin", "for-tests-ggml-tiny.bin"] {
+        let engine = Engine::load(&shared().join("models").join(file), 1).expect("stand-in loads");
+        engine.run(&vec![0.0; 16_000], Some("en")).expect("runs");
+    }
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub struct PublishArgs {
     #[arg(long)]
     skip_transcribe: bool,
     /// Whisper model: a name (tiny.en, base, ...) or a path to a ggml .bin file.
-    #[arg(long, default_value = "tiny.en", env = "ROOMCAST_MODEL")]
+    #[arg(long, default_value = roomcast::transcript::models::DEFAULT_MODEL, env = "ROOMCAST_MODEL")]
     model: String,
     /// Language code (en, de, ...), or auto to detect it per speaker.
     #[arg(long, default_value = "auto")]
@@ -127,7 +127,7 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     } else {
         let options = run::TranscribeOptions {
             model: a.model.clone(),
-            vad_model: "silero-v6.2.0".into(),
+            vad_model: t::models::DEFAULT_VAD.into(),
             language: Some(a.language.clone()).filter(|l| l != "auto"),
             threads: None,
         };

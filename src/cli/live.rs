@@ -544,7 +544,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     let session = Session::open(&report.session)?;
     let settings = MixSettings { formats: vec![Format::Mp3, Format::Opus], ..Default::default() };
     let mix = master::mix(&session, &settings, &Silent)?;
-    let transcript_note = demo_transcript(&session, &a.sample)?;
+    let transcript = demo_transcript(&session, &a.sample)?;
     let (index, _) = super::library::index_session(&mut lib, &session)?;
     let query = SearchQuery { text: a.search.clone(), limit: 3, include_private: true, ..Default::default() };
     let hits = lib.search(&query)?;
@@ -553,17 +553,11 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
         struct Demo<'a> {
             record: &'a record::RecordReport,
             mix: &'a master::MixReport,
-            transcript: &'a str,
+            transcript: &'a DemoTranscript,
             index: &'a library::IndexReport,
             search: &'a [library::Hit],
         }
-        return print_json(&Demo {
-            record: &report,
-            mix: &mix,
-            transcript: &transcript_note,
-            index: &index,
-            search: &hits,
-        });
+        return print_json(&Demo { record: &report, mix: &mix, transcript: &transcript, index: &index, search: &hits });
     }
     println!("Recorded the demo room into {} ({}):", report.session.display(), clock(report.duration));
     for s in &session.room.speakers {
@@ -581,7 +575,17 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
             o.measured.true_peak_dbtp
         );
     }
-    println!("  transcript: {transcript_note}");
+    println!("  transcript: {}", transcript.note);
+    for s in &transcript.scores {
+        println!(
+            "    {:<8} WER {:>5.1} % against the script ({} of {} words), {} word(s) on the wrong speaker",
+            s.name,
+            s.wer * 100.0,
+            s.errors,
+            s.reference_words,
+            s.wrong_speaker
+        );
+    }
     println!("  library: published into {} ({} segments indexed)", lib.dir.display(), index.segments);
     println!("Searching the library for \"{}\":", query.text);
     for hit in &hits {
@@ -593,52 +597,71 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The demo room's transcript: whisper's when a model is installed; otherwise the sample's own
-/// script (the text its voices were made from), attached the way `import-transcript` attaches any
-/// transcript, so the search at the end has something to find. The note says which it was.
-fn demo_transcript(session: &Session, sample: &Path) -> Result<String> {
+/// What the demo's transcription did: whisper's transcript scored against the sample's script, or
+/// why there is none.
+#[derive(serde::Serialize)]
+struct DemoTranscript {
+    /// What happened, in a line.
+    note: String,
+    /// Per speaker: WER against the script, and words that landed on the wrong speaker.
+    scores: Vec<t::score::SpeakerScore>,
+}
+
+/// The demo room's transcript: whisper's, scored against the sample's script (the text its voices
+/// were made from). The script is only ever the yardstick, never the transcript: without a model
+/// the room is published untranscribed, and the note says how to get one.
+fn demo_transcript(session: &Session, sample: &Path) -> Result<DemoTranscript> {
     let options = run::TranscribeOptions {
-        model: std::env::var("ROOMCAST_MODEL").unwrap_or_else(|_| "tiny.en".into()),
-        vad_model: "silero-v6.2.0".into(),
+        model: std::env::var("ROOMCAST_MODEL").unwrap_or_else(|_| t::models::DEFAULT_MODEL.into()),
+        vad_model: t::models::DEFAULT_VAD.into(),
         language: None,
         threads: None,
     };
-    let missing = match run::transcribe(session, &options, &Silent) {
-        Ok((segments, report)) => {
-            let doc = run::document(session, segments, &report);
-            t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
-            return Ok(format!("transcribed with whisper ({})", report.model.display()));
+    let (segments, report) = match run::transcribe(session, &options, &Silent) {
+        Ok(found) => found,
+        Err(run::TranscribeError::Model(e)) => {
+            return Ok(DemoTranscript {
+                note: format!(
+                    "not transcribed: {e}. The room is published without a transcript; \
+                     scripts/demo.sh fetches the model (roomcast models download {})",
+                    t::models::DEFAULT_MODEL
+                ),
+                scores: Vec::new(),
+            });
         }
-        Err(run::TranscribeError::Model(e)) => e,
         Err(e) => return Err(e.into()),
     };
+    let doc = run::document(session, segments, &report);
+    t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     let timeline = sample.join("timeline.txt");
     let text = std::fs::read_to_string(&timeline).with_context(|| timeline.display().to_string())?;
-    // The script's times are the sample's; the live room started when the recorder did.
+    // The script's times are the sample's; the live room started when the recorder did, a moment
+    // before the first speaker joined at the script's time 0.
     let shift =
         session.room.speakers.iter().filter_map(|s| s.intervals.first()).map(|i| i.start).fold(f64::INFINITY, f64::min);
     let shift = if shift.is_finite() { shift } else { 0.0 };
-    let mut segments = Vec::new();
+    let mut lines = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
         let times = cols.first().and_then(|t| t.split_once('-'));
         let (Some((a, b)), Some(name), Some(words)) = (times, cols.get(1), cols.get(2)) else { continue };
         let (Ok(start), Ok(end)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>()) else { continue };
-        if start + shift >= session.room.duration {
-            continue;
+        if start + shift < session.room.duration {
+            lines.push(t::score::Line {
+                name: name.to_string(),
+                start: start + shift,
+                end: end + shift,
+                text: words.to_string(),
+            });
         }
-        segments.push(t::import::ForeignSegment {
-            name: name.to_string(),
-            start: start + shift,
-            end: (end + shift).min(session.room.duration),
-            text: words.to_string(),
-            words: Vec::new(),
-        });
     }
-    let doc = t::import::attach(&session.room, segments, false).with_context(|| timeline.display().to_string())?;
-    t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
-    Ok(format!(
-        "no whisper model installed ({missing}); attached the sample's script ({}) as the transcript instead",
-        timeline.display()
-    ))
+    Ok(DemoTranscript {
+        note: format!(
+            "transcribed with whisper ({}), {} segments; scored against the sample's script ({})",
+            report.model.display(),
+            doc.segments.len(),
+            timeline.display()
+        ),
+        scores: t::score::score(&doc.segments, &lines, 0.5),
+    })
 }

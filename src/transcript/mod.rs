@@ -4,23 +4,42 @@
 //! Speaker names come from the tracks (one per speaker), so they are exact. The speech recognition
 //! itself (whisper) produces `Segment`s per speaker; everything here works on plain data.
 
+pub mod align;
 pub mod export;
 pub mod import;
 pub mod models;
 pub mod pack;
 pub mod run;
+pub mod score;
 pub mod speech;
 pub mod vad;
 pub mod whisper;
 
 use serde::{Deserialize, Serialize};
 
+/// Seconds rounded to the millisecond: every time roomcast writes.
+pub fn ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+fn serialize_ms<S: serde::Serializer>(seconds: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(ms(*seconds))
+}
+
+/// Probabilities to three places: more is noise in a file people read.
+fn serialize_probability<S: serde::Serializer>(p: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((*p as f64 * 1000.0).round() / 1000.0)
+}
+
 /// A word with its room-clock times, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Word {
+    #[serde(serialize_with = "serialize_ms")]
     pub start: f64,
+    #[serde(serialize_with = "serialize_ms")]
     pub end: f64,
     pub text: String,
+    #[serde(serialize_with = "serialize_probability")]
     pub probability: f32,
 }
 
@@ -31,7 +50,9 @@ pub struct Segment {
     pub speaker: String,
     /// Display name, exactly as the room showed it.
     pub name: String,
+    #[serde(serialize_with = "serialize_ms")]
     pub start: f64,
+    #[serde(serialize_with = "serialize_ms")]
     pub end: f64,
     pub text: String,
     #[serde(default)]
@@ -107,6 +128,7 @@ pub struct TranscriptDoc {
     pub version: u32,
     pub room: String,
     pub title: String,
+    #[serde(serialize_with = "serialize_ms")]
     pub duration: f64,
     pub speakers: Vec<TranscriptSpeaker>,
     pub segments: Vec<Segment>,

@@ -52,6 +52,15 @@ pub fn pack(regions: &[Region], options: &PackOptions) -> Vec<Window> {
     pack_tracks(&[regions.to_vec()], options)
 }
 
+/// Packs one speaker's regions into windows of their own: every piece is track `source`'s.
+pub fn pack_speaker(regions: &[Region], source: usize, options: &PackOptions) -> Vec<Window> {
+    let mut windows = pack(regions, options);
+    for p in windows.iter_mut().flat_map(|w| w.pieces.iter_mut()) {
+        p.source = source;
+    }
+    windows
+}
+
 /// A padded, merged stretch of one track's speech, and where it may be cut: the middles of the
 /// pauses between the VAD regions it was merged from.
 struct Stretch {
@@ -166,9 +175,48 @@ impl Window {
         best.map(|(_, p, room)| (p, room))
     }
 
+    /// Room time of a word's start `t` seconds into the window: in the silence before a piece, the
+    /// word starts with that piece.
+    pub fn start_to_room(&self, t: f64) -> f64 {
+        match self.pieces.iter().find(|p| t <= p.at + p.len) {
+            Some(p) => p.room_start + (t - p.at).max(0.0),
+            None => self.pieces.last().map_or(0.0, |p| p.room_start + p.len),
+        }
+    }
+
+    /// Room time of a word's end `t` seconds into the window: in the silence after a piece, the
+    /// word ended with that piece.
+    pub fn end_to_room(&self, t: f64) -> f64 {
+        match self.pieces.iter().rev().find(|p| t >= p.at) {
+            Some(p) => p.room_start + (t - p.at).min(p.len),
+            None => self.pieces.first().map_or(0.0, |p| p.room_start),
+        }
+    }
+
     /// Seconds of room audio in the window (silences between pieces not counted).
     pub fn speech(&self) -> f64 {
         self.pieces.iter().map(|p| p.len).sum()
+    }
+
+    /// The one track all the window's pieces come from, if they all come from one.
+    pub fn source(&self) -> Option<usize> {
+        let first = self.pieces.first()?.source;
+        self.pieces.iter().all(|p| p.source == first).then_some(first)
+    }
+
+    /// Seconds of audio whisper is given for this window: a lead-in of silence, the pieces and
+    /// the silences between them.
+    pub fn sent(&self, lead_in: f64, gap: f64) -> f64 {
+        let rate = super::vad::VAD_RATE as f64;
+        let samples = |s: f64| (s * rate) as usize;
+        let mut n = samples(lead_in);
+        for (i, p) in self.pieces.iter().enumerate() {
+            if i > 0 {
+                n += samples(gap);
+            }
+            n += samples(p.room_start + p.len) - samples(p.room_start);
+        }
+        n as f64 / rate
     }
 }
 
@@ -227,6 +275,10 @@ mod tests {
         // A time in the silence between pieces maps to the nearer edge.
         assert!((w[0].to_room(2.25) - 2.2).abs() < 1e-9);
         assert!((w[0].to_room(2.45) - p[1].room_start).abs() < 1e-9);
+        // A word's start there belongs to the piece after, a word's end to the piece before.
+        assert!((w[0].start_to_room(2.25) - p[1].room_start).abs() < 1e-9);
+        assert!((w[0].end_to_room(2.45) - 2.2).abs() < 1e-9);
+        assert!((w[0].start_to_room(0.5) - 0.5).abs() < 1e-9 && (w[0].end_to_room(0.5) - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::align::{Envelope, SpeakerName, to_room};
 use super::models::{self, ModelError};
-use super::pack::{PackOptions, Window, pack_tracks};
+use super::pack::{PackOptions, Window, pack_speaker};
 use super::speech::{self, SpeechAudio};
 use super::vad::{VAD_RATE, Vad, VadError};
-use super::whisper::{Engine, SpeakerName, WhisperFailure, to_room};
-use super::{Segment, merge};
+use super::whisper::{Engine, WhisperFailure};
+use super::{Segment, merge, ms};
 use crate::progress::Progress;
 use crate::session::{self, Session};
 use crate::track::TrackError;
@@ -69,16 +70,22 @@ pub struct TranscribeReport {
     pub one_pass_windows: usize,
 }
 
-/// The window's audio: its pieces of the speakers' speech, with the silences between them.
-fn window_audio(window: &Window, speech: &[SpeechAudio], gap: f64) -> Vec<f32> {
+/// Digital silence before a window's first piece: whisper drops a first word that starts right
+/// at the beginning of its audio (2 of the 55 test utterances lost it without this).
+pub const LEAD_IN: f64 = 0.3;
+
+/// The window's audio: a lead-in of silence, then its pieces of the speaker's speech with the
+/// silences between them.
+fn window_audio(window: &Window, speech: &SpeechAudio, gap: f64) -> Vec<f32> {
     let rate = VAD_RATE as f64;
-    let mut out = Vec::with_capacity((window.duration * rate) as usize + 1);
+    let mut out = Vec::with_capacity(((window.duration + LEAD_IN) * rate) as usize + 1);
+    out.resize((LEAD_IN * rate) as usize, 0.0);
     for (i, p) in window.pieces.iter().enumerate() {
         if i > 0 {
             out.resize(out.len() + (gap * rate) as usize, 0.0);
         }
         let (a, b) = ((p.room_start * rate) as usize, ((p.room_start + p.len) * rate) as usize);
-        speech[p.source].read(a, b.max(a), &mut out);
+        speech.read(a, b.max(a), &mut out);
     }
     out
 }
@@ -96,10 +103,20 @@ pub fn transcribe(
     let at_once = options.threads.map_or(cores.min(speakers.len()).max(1), |t| (cores / t.max(1)).max(1));
     let threads = options.threads.unwrap_or((cores / at_once).max(1));
     let engine = Engine::load(&model.path, threads as i32)?;
+    tracing::info!(
+        model = %model.path.display(),
+        threads,
+        at_once,
+        "whisper model loaded ({})",
+        if engine.is_multilingual() { "multilingual" } else { "English-only" }
+    );
     let language = options.language.as_deref().filter(|l| *l != "auto");
+    engine.check_language(&model.path, language)?;
     let total = (session.room.duration * 1000.0) as u64 * speakers.len() as u64 * 2;
     progress.begin("transcribing", total);
-    let pack_options = PackOptions { room_end: session.room.duration, ..Default::default() };
+    // A window is the lead-in plus its pieces: together at most whisper's 30 s.
+    let pack_options =
+        PackOptions { room_end: session.room.duration, max_window: 30.0 - LEAD_IN, ..Default::default() };
     let unit = (session.room.duration * 1000.0) as u64;
     // 1. Every speaker's speech (decode at 16 kHz, VAD), tracks side by side.
     let found = crate::parallel::map_with(cores, speakers.clone(), |speaker| {
@@ -111,61 +128,63 @@ pub fn transcribe(
         Ok::<_, TranscribeError>((regions, audio))
     })?;
     let (regions, audio): (Vec<Vec<super::pack::Region>>, Vec<SpeechAudio>) = found.into_iter().unzip();
-    // 2. Each speaker's language: given, or detected once per speaker on their first 30 s of speech.
+    // 2. Windows: each holds one speaker's speech only, so every word whisper hears is that
+    //    speaker's, whoever else talks at the same time.
+    let windows: Vec<Window> =
+        regions.iter().enumerate().flat_map(|(i, r)| pack_speaker(r, i, &pack_options)).collect();
+    for (i, speaker) in speakers.iter().enumerate() {
+        let own = windows.iter().filter(|w| w.source() == Some(i)).count();
+        let speech: f64 = regions[i].iter().map(|r| r.end - r.start).sum();
+        tracing::info!(speaker = %speaker.name, "{} speech regions, {speech:.1} s of speech, {own} window(s)", regions[i].len());
+    }
+    // 3. Each speaker's language: given, or detected once on their first window.
     let languages: Vec<Option<String>> = match language {
         Some(code) => regions.iter().map(|r| (!r.is_empty()).then(|| code.to_string())).collect(),
         None => crate::parallel::map_with(at_once, (0..regions.len()).collect(), |i| {
-            let mut only = vec![Vec::new(); regions.len()];
-            only[i] = regions[i].clone();
-            match pack_tracks(&only, &pack_options).first() {
-                Some(first) => engine.detect_language(&window_audio(first, &audio, pack_options.gap)).map(Some),
+            match windows.iter().find(|w| w.source() == Some(i)) {
+                Some(first) => {
+                    let code = engine.detect_language(&window_audio(first, &audio[i], pack_options.gap))?;
+                    tracing::info!(speaker = %speakers[i].name, "language: {code}");
+                    Ok::<_, TranscribeError>(Some(code))
+                }
                 None => Ok(None),
             }
         })?,
     };
-    // 3. Windows: speakers of one language share windows (a window holds whoever spoke then), so
-    //    the room needs no more windows than its speech fills.
-    let mut groups: Vec<&str> = languages.iter().flatten().map(String::as_str).collect();
-    groups.sort_unstable();
-    groups.dedup();
-    let windows: Vec<(Window, String)> = groups
-        .iter()
-        .flat_map(|lang| {
-            let tracks: Vec<Vec<super::pack::Region>> = regions
-                .iter()
-                .zip(&languages)
-                .map(|(r, l)| if l.as_deref() == Some(*lang) { r.clone() } else { Vec::new() })
-                .collect();
-            pack_tracks(&tracks, &pack_options).into_iter().map(|w| (w, lang.to_string()))
-        })
-        .collect();
     let names: Vec<SpeakerName> = speakers.iter().map(|s| (s.id.clone(), s.name.clone())).collect();
     let per_window = windows.len().max(1) as u64;
     // 4. Whisper on every window, as many at once as the cores allow.
-    let results = crate::parallel::map_with(at_once, windows.clone(), |(window, lang)| {
-        let result = engine.run(&window_audio(&window, &audio, pack_options.gap), Some(&lang))?;
+    let results = crate::parallel::map_with(at_once, windows.clone(), |window| {
+        let Some(source) = window.source() else { return Ok(Vec::new()) };
+        let samples = window_audio(&window, &audio[source], pack_options.gap);
+        let result = engine.run(&samples, languages[source].as_deref())?;
+        tracing::debug!(
+            speaker = %names[source].1,
+            "window of {:.1} s from {:.1} s: {} segment(s)",
+            samples.len() as f64 / VAD_RATE as f64,
+            window.pieces.first().map_or(0.0, |p| p.room_start),
+            result.segments.len()
+        );
         progress.advance(unit * speakers.len() as u64 / per_window);
-        Ok::<_, TranscribeError>(to_room(&window, &result.segments, &names))
+        let envelope = Envelope::new(&samples, VAD_RATE);
+        Ok::<_, TranscribeError>(to_room(&window, LEAD_IN, &result.segments, &envelope, &names[source]))
     })?;
-    let windows: Vec<Window> = windows.into_iter().map(|(w, _)| w).collect();
     progress.end();
     let all: Vec<Segment> = results.into_iter().flatten().collect();
     let reports: Vec<SpeakerTranscript> = speakers
         .iter()
         .enumerate()
-        .map(|(i, speaker)| SpeakerTranscript {
-            speaker: speaker.id.clone(),
-            name: speaker.name.clone(),
-            speech_seconds: regions[i].iter().map(|r| r.end - r.start).sum(),
-            seconds_sent_to_whisper: windows
-                .iter()
-                .flat_map(|w| &w.pieces)
-                .filter(|p| p.source == i)
-                .map(|p| p.len)
-                .sum(),
-            windows: windows.iter().filter(|w| w.pieces.iter().any(|p| p.source == i)).count(),
-            language: languages[i].clone(),
-            segments: all.iter().filter(|s| s.speaker == speaker.id).count(),
+        .map(|(i, speaker)| {
+            let own: Vec<&Window> = windows.iter().filter(|w| w.source() == Some(i)).collect();
+            SpeakerTranscript {
+                speaker: speaker.id.clone(),
+                name: speaker.name.clone(),
+                speech_seconds: ms(regions[i].iter().map(|r| r.end - r.start).sum()),
+                seconds_sent_to_whisper: ms(own.iter().map(|w| w.sent(LEAD_IN, pack_options.gap)).sum()),
+                windows: own.len(),
+                language: languages[i].clone(),
+                segments: all.iter().filter(|s| s.speaker == speaker.id).count(),
+            }
         })
         .collect();
     let report = TranscribeReport {
@@ -173,7 +192,8 @@ pub fn transcribe(
         model: model.path,
         room_duration: session.room.duration,
         windows: windows.len(),
-        seconds_sent_to_whisper: windows.iter().map(|w| w.duration).sum(),
+        // The same sum as the speakers': every window is one speaker's.
+        seconds_sent_to_whisper: ms(reports.iter().map(|r| r.seconds_sent_to_whisper).sum()),
         one_pass_windows: (session.room.duration / 30.0).ceil() as usize,
         speakers: reports,
     };
