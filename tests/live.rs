@@ -311,7 +311,7 @@ fn demo_records_the_sample_live_and_masters_it() {
     let library = dir.path().join("library");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
         .env("ROOMCAST_LIBRARY", &library)
-        .env("ROOMCAST_MODELS", dir.path())
+        .env("ROOMCAST_MODELS", shared().join("models"))
         .env_remove("ROOMCAST_MODEL")
         .args(["--json", "demo", "--limit", "6", "--search", "welcome", "--out"])
         .arg(&out)
@@ -333,9 +333,13 @@ fn demo_records_the_sample_live_and_masters_it() {
     let master = out.join("master.mp3");
     let decoded = ffmpeg_decode(&master).len() as f64 / 48_000.0;
     assert!((decoded - room["duration"].as_f64().unwrap()).abs() < 0.05, "master {decoded} s");
-    // Published into the library and searched: with no whisper model here, the sample's own
-    // script is attached as the transcript, and the demo says so.
-    assert!(report["transcript"].as_str().unwrap().contains("no whisper model installed"), "{report}");
+    // Transcribed by whisper (tiny.en), scored against the script, published and searched.
+    let transcript = &report["transcript"];
+    assert!(transcript["note"].as_str().unwrap().contains("transcribed with whisper"), "{report}");
+    let maya = transcript["scores"].as_array().unwrap().iter().find(|s| s["name"] == "Maya").expect("Maya scored");
+    assert_eq!(maya["wrong_speaker"], 0, "{report}");
+    assert!(maya["reference_words"].as_u64().unwrap() > 0, "{report}");
+    assert!(maya["wer"].as_f64().unwrap() < 0.5, "{report}");
     assert_eq!(report["index"]["room"], room["id"]);
     let hit = &report["search"][0];
     assert_eq!(hit["name"], "Maya", "{report}");
@@ -350,4 +354,27 @@ fn demo_records_the_sample_live_and_masters_it() {
         .unwrap();
     let rooms: serde_json::Value = serde_json::from_str(&ok(rooms)).unwrap();
     assert_eq!(rooms.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn without_a_model_the_demo_says_so_and_never_passes_the_script_off_as_a_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("ROOMCAST_LIBRARY", dir.path().join("library"))
+        .env("ROOMCAST_MODELS", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env_remove("ROOMCAST_MODEL")
+        .args(["--json", "demo", "--limit", "3", "--out"])
+        .arg(&out)
+        .arg("--sample")
+        .arg(repo().join("samples/conversation"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
+    let note = report["transcript"]["note"].as_str().unwrap();
+    assert!(note.contains("not transcribed") && note.contains("roomcast models download tiny.en"), "{note}");
+    assert!(!out.join("transcript.json").exists(), "no transcript without a model");
+    assert_eq!(report["index"]["segments"], 0, "{report}");
+    assert!(out.join("master.mp3").is_file(), "still mastered and published");
 }

@@ -1,6 +1,6 @@
 //! `roomcast publish` (master, transcribe, export, index in one command), transcripts made
-//! elsewhere attached with `import-transcript`, and `play`. The real whisper path runs on
-//! whisper.cpp's stand-in model; the masters are checked by ffprobe, the database read directly.
+//! elsewhere attached with `import-transcript`, and `play`. Transcription runs on the real tiny.en
+//! model; the masters are checked by ffprobe, the database read directly.
 
 mod common;
 
@@ -33,8 +33,8 @@ fn rows(library: &Path, sql: &str) -> i64 {
     rusqlite::Connection::open(library.join("library.db")).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn stand_in() -> String {
-    shared().join("models/for-tests-ggml-tiny.en.bin").to_string_lossy().into_owned()
+fn tiny_en() -> String {
+    shared().join("models/ggml-tiny.en.bin").to_string_lossy().into_owned()
 }
 
 #[test]
@@ -47,7 +47,7 @@ fn publish_masters_transcribes_exports_and_indexes_and_publishing_again_replaces
     let out: Value = serde_json::from_str(&ok(rc(
         &library,
         &models,
-        &["--json", "publish", s, "--model", &stand_in(), "--language", "en"],
+        &["--json", "publish", s, "--model", &tiny_en(), "--language", "en"],
     )))
     .unwrap();
     assert_eq!(out["transcribed"], true, "{out}");
@@ -68,6 +68,9 @@ fn publish_masters_transcribes_exports_and_indexes_and_publishing_again_replaces
     assert_eq!(segments, doc["segments"].as_array().unwrap().len() as i64);
     assert_eq!(rows(&library, "SELECT count(*) FROM outputs WHERE kind = 'master'"), 2);
     assert_eq!(rows(&library, "SELECT count(*) FROM speakers"), 3);
+    // What was said is what the library finds.
+    let hits: Value = serde_json::from_str(&ok(rc(&library, &models, &["--json", "search", "quieter"]))).unwrap();
+    assert_eq!(hits[0]["name"], "Priya", "{hits}");
 
     let again: Value =
         serde_json::from_str(&ok(rc(&library, &models, &["--json", "publish", s, "--skip-transcribe"]))).unwrap();

@@ -100,8 +100,7 @@ fn language_auto_detects_each_speakers_language_once_and_records_it() {
     // windows of their own.
     let report = transcribe_with(&session, "for-tests-ggml-tiny.bin", "auto")["report"].clone();
     let speakers = report["speakers"].as_array().unwrap();
-    let languages: Vec<&str> =
-        speakers.iter().map(|s| s["language"].as_str().expect("language recorded")).collect();
+    let languages: Vec<&str> = speakers.iter().map(|s| s["language"].as_str().expect("language recorded")).collect();
     for code in &languages {
         assert!((2..=5).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase()), "{code}");
     }

@@ -101,9 +101,10 @@ roomcast speak talk.opus --to janus://127.0.0.1:8088/1234 --name Ana")]
     #[command(long_about = "Run roomcast end to end on the shipped sample conversation.\n\n\
 A loopback room is opened (the built-in RTP source), the sample's speakers are played into it in \
 real time as real RTP, the recorder records them one track per speaker, the session is mastered \
-to MP3 and Opus, transcribed (or, without a whisper model, given the sample's own script as its \
-transcript), published into the library and searched. Nothing else needs to run. It prints where \
-everything is.")]
+to MP3 and Opus, transcribed per speaker with whisper and scored against the sample's script (WER \
+per speaker, words on the wrong speaker), published into the library and searched. Nothing else \
+needs to run. Without a whisper model (`roomcast models download tiny.en`) the room is published \
+untranscribed, and the demo says so. It prints where everything is.")]
     Demo(live::DemoArgs),
     /// Transcribe every speaker with whisper: exact speaker names, word timings, one timeline.
     #[command(long_about = "Transcribe every speaker's track with whisper (whisper.cpp).\n\n\
@@ -113,6 +114,11 @@ room clock, words get their own times, and all speakers are merged into one time
 overlapping speech is kept for both and marked. Speaker names come from the tracks: exact, no \
 guessing. The transcript is written into the session as transcript.json, .vtt, .srt, \
 .podcast.json (Podcasting 2.0), .txt and .html.\n\n\
+Every window whisper hears holds one speaker's speech only, so no word can land on another \
+speaker, even when people talk over each other. Word times come from whisper.cpp's DTW alignment \
+and are fitted to the speaker's own audio; all times are in milliseconds. Whisper's notes about \
+sound (\"[BLANK_AUDIO]\", \"(coughs)\", music symbols) and segments it invented from noise are \
+dropped.\n\n\
 Models are never downloaded here: see `roomcast models`.\n\n\
 Examples:\n  roomcast transcribe room1\n  roomcast transcribe room1 --model base.en --threads 2\n  \
 roomcast transcribe room1 --model ./models/ggml-small.bin --language de")]
@@ -682,6 +688,20 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
         }
         ModelsAction::Download { name, dir } => {
             let model = m::info(&name).ok_or_else(|| m::ModelError::Unknown(name.clone()))?;
+            // Already installed (and still the official file): nothing to fetch.
+            let installed = match &dir {
+                Some(d) => Some(d.join(model.file)).filter(|p| p.is_file() && m::verify(p, model).is_ok()),
+                None => m::locate(model.name).ok().map(|l| l.path),
+            };
+            if let Some(path) = installed {
+                if json {
+                    return print_json(
+                        &serde_json::json!({"model": model.name, "path": path, "sha1": model.sha1, "source": "already installed"}),
+                    );
+                }
+                println!("{} is installed: {} (SHA-1 verified)", model.name, path.display());
+                return Ok(());
+            }
             let dir = dir.unwrap_or_else(m::download_dir);
             if !json {
                 let size = model.bytes.map(|b| format!(" ({:.0} MB)", b as f64 / 1e6)).unwrap_or_default();

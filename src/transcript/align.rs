@@ -243,6 +243,14 @@ fn invented(s: &RawSegment) -> bool {
     s.no_speech > 0.6 && mean_logprob < -1.0
 }
 
+/// Whisper's notes about sound rather than speech: "[BLANK_AUDIO]", "(coughs)", "*sighs*", "♪".
+/// Nobody said them.
+fn not_speech(text: &str) -> bool {
+    let t = text.trim();
+    let bracketed = |open: char, close: char| t.starts_with(open) && t.ends_with(close);
+    !t.chars().any(char::is_alphanumeric) || bracketed('[', ']') || bracketed('(', ')') || bracketed('*', '*')
+}
+
 /// One speaker's window, from whisper's segments to segments and words on the room clock.
 /// `lead_in`: seconds of silence the window's audio starts with, before its first piece.
 pub fn to_room(
@@ -257,8 +265,10 @@ pub fn to_room(
             s.tokens.iter().map(|t| format!("{:?}@{}/{}-{}", t.text, t.dtw.unwrap_or(-1), t.t0, t.t1)).collect();
         tracing::trace!(speaker = %name, no_speech = s.no_speech, "whisper segment {}-{}: {}", s.t0, s.t1, tokens.join(" "));
     }
-    let kept: Vec<RawSegment> = raw.iter().filter(|s| !invented(s)).cloned().collect();
+    let kept: Vec<RawSegment> = raw.iter().filter(|s| !invented(s) && !not_speech(&s.text)).cloned().collect();
     let mut found = words(&kept);
+    // Within speech, a word of symbols only is a note about sound too.
+    found.retain(|w| w.text.chars().any(char::is_alphanumeric));
     let pieces: Vec<(f64, f64)> = window.pieces.iter().map(|p| (lead_in + p.at, lead_in + p.at + p.len)).collect();
     fit(&mut found, env, &pieces);
     tracing::trace!(speaker = %name, "words: {}", found.iter().map(|w| format!("{}@{:.2}-{:.2}", w.text, w.start, w.end)).collect::<Vec<_>>().join(" "));

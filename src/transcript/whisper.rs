@@ -166,7 +166,10 @@ impl Engine {
         let eot = self.ctx.token_eot();
         let mut segments = Vec::new();
         for segment in state.as_iter() {
-            let mut tokens = Vec::new();
+            let mut tokens: Vec<RawToken> = Vec::new();
+            // A character can be split over tokens (its UTF-8 bytes in two): such tokens are
+            // joined into one before they are read as text.
+            let mut pending: Option<(RawToken, Vec<u8>)> = None;
             for i in 0..segment.n_tokens() {
                 let Some(token) = segment.get_token(i) else { continue };
                 // Special tokens (timestamps, end of text) are not words.
@@ -174,13 +177,39 @@ impl Engine {
                     continue;
                 }
                 let data = token.token_data();
-                tokens.push(RawToken {
+                let bytes = token.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                let piece = RawToken {
                     t0: data.t0,
                     t1: data.t1,
                     dtw: (self.has_weights && data.t_dtw >= 0).then_some(data.t_dtw),
-                    text: token.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default(),
+                    text: String::new(),
                     probability: token.token_probability(),
-                });
+                };
+                let (mut joined, mut buffer) = match pending.take() {
+                    Some((mut first, mut held)) => {
+                        held.extend_from_slice(&bytes);
+                        (first.t1, first.dtw, first.probability) =
+                            (piece.t1, piece.dtw, first.probability.min(piece.probability));
+                        (first, held)
+                    }
+                    None => (piece, bytes),
+                };
+                match std::str::from_utf8(&buffer) {
+                    Ok(text) => {
+                        joined.text = text.to_string();
+                        tokens.push(joined);
+                    }
+                    // At most a character's 4 bytes wait for the rest of it.
+                    Err(e) if e.error_len().is_none() && buffer.len() < 4 => pending = Some((joined, buffer)),
+                    Err(_) => {
+                        joined.text = String::from_utf8_lossy(&std::mem::take(&mut buffer)).into_owned();
+                        tokens.push(joined);
+                    }
+                }
+            }
+            if let Some((mut last, held)) = pending {
+                last.text = String::from_utf8_lossy(&held).into_owned();
+                tokens.push(last);
             }
             segments.push(RawSegment {
                 t0: segment.start_timestamp(),

@@ -15,6 +15,8 @@ the room clock. Rooms are deterministic for a given seed.
   rooms.py noisy --shared DIR --out DIR [--seed 5]
       Two speakers with a few utterances each, and minutes of room tone, keyboard clicks,
       breathing and a cough on their tracks between them.
+  rooms.py sample --timeline samples/conversation/timeline.txt --out DIR
+      Only truth.json, for the shipped sample room (its lines as rendered, from its timeline).
   rooms.py clips --shared DIR --out DIR
       The 55 utterances of wer_set.tsv, one speaker each, all starting at the room's first sample
       (per-speaker transcription sees each exactly as a clip of its own).
@@ -269,6 +271,25 @@ def clips(args):
     save(args.out, names, tracks, utterances)
 
 
+def sample(args):
+    utterances, names = [], []
+    with open(args.timeline, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            times, name, text = line.rstrip("\n").split("\t", 2)
+            start, end = (float(t) for t in times.split("-"))
+            if name not in names:
+                names.append(name)
+            utterances.append({"speaker": name, "start": start, "end": end, "speech_start": start,
+                               "speech_end": end, "text": text})
+    os.makedirs(args.out, exist_ok=True)
+    truth = {"duration": max(u["end"] for u in utterances), "speakers": [{"name": n} for n in names],
+             "utterances": utterances}
+    with open(os.path.join(args.out, "truth.json"), "w", encoding="utf-8") as f:
+        json.dump(truth, f, indent=1)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="room", required=True)
@@ -283,11 +304,13 @@ def main():
     n.add_argument("--minutes", type=float, default=4.0)
     n.add_argument("--seed", type=int, default=5)
     c = sub.add_parser("clips")
-    for q in (o, w, n, c):
+    s = sub.add_parser("sample")
+    s.add_argument("--timeline", required=True)
+    for q in (o, w, n, c, s):
         q.add_argument("--shared", default=os.environ.get("ROOMCAST_SHARED", "../shared"))
         q.add_argument("--out", required=True)
     args = p.parse_args()
-    {"overlap": overlap, "words": words, "noisy": noisy, "clips": clips}[args.room](args)
+    {"overlap": overlap, "words": words, "noisy": noisy, "clips": clips, "sample": sample}[args.room](args)
 
 
 if __name__ == "__main__":

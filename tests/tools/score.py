@@ -58,7 +58,14 @@ def main():
         prefs.append(wer.plain(ref))
         phyps.append(wer.plain(hyp))
         per[name] = wer.score([refs[-1]], [hyps[-1]])
+        per[name]["first_word_lost"] = [
+            u["text"] for u in utts if u["speaker"] == name and wer.first_word_deleted(
+                wer.plain(u["text"]),
+                wer.plain(" ".join(s["text"] for s in segs if s["name"] == name
+                                   and s["start"] <= u["end"] + 0.5 and s["end"] >= u["start"] - 0.5)))
+        ]
     per["all"] = wer.score(refs, hyps)
+    per["all"]["first_word_lost"] = [t for n in names for t in per[n]["first_word_lost"]]
 
     def inside(t, u, margin):
         return u["speech_start"] - margin <= t <= u["speech_end"] + margin

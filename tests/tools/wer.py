@@ -7,6 +7,7 @@ stdin:  {"pairs": [{"ref": "...", "hyp": "..."}, ...]}
 stdout: {"whisper": {"wer": ..., "errors": ..., "words": ...},   # whisper's English normalizer
          "plain":   {...},                                         # lowercased, punctuation removed
          "items":   [{"whisper": wer, "plain": wer, "first_word_lost": bool}, ...]}
+first_word_lost: the alignment deletes the reference's first word.
 WERs are corpus-level: all errors over all reference words.
 """
 import importlib.util
@@ -38,6 +39,17 @@ def plain(text):
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
+def first_word_deleted(ref, hyp):
+    """The alignment drops the reference's first word (a misheard first word is a substitution,
+    not a loss)."""
+    if not ref.split():
+        return False
+    if not hyp.split():
+        return True
+    chunks = jiwer.process_words(ref, hyp).alignments[0]
+    return chunks[0].type == "delete" and chunks[0].ref_start_idx == 0
+
+
 def score(refs, hyps):
     pairs = [(r, h) for r, h in zip(refs, hyps) if r.strip()]
     if not pairs:
@@ -57,12 +69,10 @@ def main():
     p_refs, p_hyps = [plain(r) for r in refs], [plain(h) for h in hyps]
     items = []
     for wr, wh, pr, ph in zip(w_refs, w_hyps, p_refs, p_hyps):
-        first = pr.split()[:1]
         items.append({
             "whisper": score([wr], [wh])["wer"],
             "plain": score([pr], [ph])["wer"],
-            # The reference's first word is missing from the start of the hypothesis.
-            "first_word_lost": bool(first) and first[0] not in ph.split()[:2],
+            "first_word_lost": first_word_deleted(pr, ph),
         })
     print(json.dumps({"whisper": score(w_refs, w_hyps), "plain": score(p_refs, p_hyps), "items": items}))
 

