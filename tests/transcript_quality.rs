@@ -128,6 +128,7 @@ fn the_sample_conversation_puts_every_word_on_its_speaker() {
 /// context and thresholds), through whisper-rs directly: the baseline a mixed-down recording gets.
 fn whisper_one_pass(audio_16k: &[f32]) -> String {
     use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+    whisper_rs::install_logging_hooks();
     let ctx = WhisperContext::new_with_params(model().to_str().unwrap(), WhisperContextParameters::default()).unwrap();
     let mut state = ctx.create_state().unwrap();
     let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
