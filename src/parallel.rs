@@ -19,6 +19,17 @@ pub fn map_with<T: Send, U: Send, E: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> Result<U, E> + Sync,
 ) -> Result<Vec<U>, E> {
+    map_with_state(workers, items, || Ok(()), |_, item| f(item))
+}
+
+/// `map_with`, each worker keeping a state of its own from `init` for all the items it takes
+/// (a whisper state: its buffers are allocated once per worker, not once per item).
+pub fn map_with_state<T: Send, U: Send, E: Send, S>(
+    workers: usize,
+    items: Vec<T>,
+    init: impl Fn() -> Result<S, E> + Sync,
+    f: impl Fn(&mut S, T) -> Result<U, E> + Sync,
+) -> Result<Vec<U>, E> {
     let workers = workers.min(items.len()).max(1);
     let count = items.len();
     let queue: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
@@ -28,11 +39,25 @@ pub fn map_with<T: Send, U: Send, E: Send>(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
+                let mut state = None;
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = queue.get(i) else { return };
                     let Some(item) = slot.lock().ok().and_then(|mut s| s.take()) else { return };
-                    let r = f(item);
+                    if state.is_none() {
+                        match init() {
+                            Ok(s) => state = Some(s),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                if let Ok(mut out) = results[i].lock() {
+                                    *out = Some(Err(e));
+                                }
+                                return;
+                            }
+                        }
+                    }
+                    let Some(state) = state.as_mut() else { return };
+                    let r = f(state, item);
                     failed.fetch_or(r.is_err(), Ordering::Relaxed);
                     if let Ok(mut out) = results[i].lock() {
                         *out = Some(r);

@@ -230,3 +230,39 @@ fn corrupt_truncated_or_foreign_model_files_are_one_line_naming_the_file() {
     assert!(e.contains("English-only") && e.contains("--language de"), "{e}");
     assert!(!session.join("transcript.json").exists(), "nothing written");
 }
+
+#[test]
+fn a_quantized_copy_transcribes_and_quantizations_it_cannot_make_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::copy(shared().join("models/ggml-tiny.en.bin"), models.join("ggml-tiny.en.bin")).unwrap();
+    std::fs::copy(shared().join("models/ggml-silero-v6.2.0.bin"), models.join("ggml-silero-v6.2.0.bin")).unwrap();
+    let env = [("ROOMCAST_MODELS", models.to_str().unwrap())];
+    let out = ok(roomcast_env(&["--json", "models", "quantize", "tiny.en", "q8_0"], &env));
+    let q: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let path = models.join("ggml-tiny.en-q8_0.bin");
+    assert_eq!(q["path"], path.to_str().unwrap());
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 50_000_000 && size > 40_000_000, "8-bit matrices: {size} bytes");
+    // whisper.cpp loads it and hears the same words.
+    let session = sample_session(dir.path());
+    ok(roomcast_env(&["transcribe", session.to_str().unwrap(), "--model", "tiny.en-q8_0", "--language", "en"], &env));
+    let doc = std::fs::read_to_string(session.join("transcript.json")).unwrap().to_lowercase();
+    assert!(doc.contains("welcome to room notes") && doc.contains("thanks for having me"), "{doc}");
+
+    let before = files_in(&models);
+    let e = one_line_error(roomcast_env(&["models", "quantize", "tiny.en", "q2_k"], &env));
+    assert!(e.contains("q2_k") && e.contains("q8_0, q5_1 or q4_0"), "{e}");
+    let e = one_line_error(roomcast_env(&["models", "quantize", path.to_str().unwrap(), "q5_1"], &env));
+    assert!(e.contains("already quantized"), "{e}");
+    let stand_in = models.join("ggml-stand-in.bin");
+    std::fs::copy(shared().join("models/for-tests-ggml-tiny.en.bin"), &stand_in).unwrap();
+    let e = one_line_error(roomcast_env(&["models", "quantize", stand_in.to_str().unwrap(), "q8_0"], &env));
+    assert!(e.contains("ggml-stand-in.bin") && e.contains("nothing to quantize"), "{e}");
+    let e = one_line_error(roomcast_env(&["models", "download", "tiny.en", "--quantize", "q3"], &env));
+    assert!(e.contains("'q3'"), "{e}");
+    let mut after = files_in(&models);
+    after.retain(|f| f != "ggml-stand-in.bin");
+    assert_eq!(after, before, "nothing written by the refused quantizations");
+}

@@ -212,3 +212,23 @@ fn exports_read_back_with_independent_parsers() {
     assert!(txt.starts_with("[00:00:01] Maya: word0 word1"), "{txt}");
     assert!(txt.contains("[00:00:06] Théo: Tom & <Jerry> --> yes"), "{txt}");
 }
+
+#[test]
+fn thread_counts_the_machine_cannot_run_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    for threads in ["0".to_string(), (cores + 1).to_string()] {
+        let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .env("ROOMCAST_MODELS", shared().join("models"))
+            .args(["transcribe", session.to_str().unwrap(), "--threads", &threads])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("{threads} whisper threads")) && stderr.contains("cores"), "{stderr}");
+        assert!(!session.join("transcript.json").exists(), "nothing written");
+    }
+}

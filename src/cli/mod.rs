@@ -109,7 +109,7 @@ untranscribed, and the demo says so. It prints where everything is.")]
     /// Transcribe every speaker with whisper: exact speaker names, word timings, one timeline.
     #[command(long_about = "Transcribe every speaker's track with whisper (whisper.cpp).\n\n\
 Each track is decoded at 16 kHz, Silero VAD finds the speech, and the speech is packed into windows \
-of at most 30 s so whisper never spends a window on silence. Whisper's times are mapped back to the \
+of at most 20 s so whisper never spends a window on silence. Whisper's times are mapped back to the \
 room clock, words get their own times, and all speakers are merged into one timeline in which \
 overlapping speech is kept for both and marked. Speaker names come from the tracks: exact, no \
 guessing. The transcript is written into the session as transcript.json, .vtt, .srt, \
@@ -266,6 +266,9 @@ roomcast models download base --dir ./models")]
         /// Folder to put it in [default: $ROOMCAST_MODELS, else ~/.local/share/roomcast/models].
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Also write a quantized copy beside it (q8_0, q5_1 or q4_0), used as --model NAME-TYPE.
+        #[arg(long, value_name = "TYPE")]
+        quantize: Option<String>,
     },
     /// Convert a faster-whisper (CTranslate2) model folder into a whisper.cpp model file.
     #[command(long_about = "Convert a faster-whisper / CTranslate2 Whisper model folder (model.bin, \
@@ -282,6 +285,20 @@ roomcast models import ./my-finetune --out ./models/ggml-my-finetune.bin")]
         /// Where to write: a .bin file, or a folder [default: $ROOMCAST_MODELS, else ~/.local/share/roomcast/models].
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+        /// Also write a quantized copy beside it (q8_0, q5_1 or q4_0).
+        #[arg(long, value_name = "TYPE")]
+        quantize: Option<String>,
+    },
+    /// Write a quantized copy of a model beside it: q8_0, q5_1 or q4_0 (smaller; see BENCHMARKS.md for speed and accuracy).
+    #[command(long_about = "Write a quantized copy of a whisper model beside it, the way whisper.cpp's \
+own quantize tool writes them (its matrices in 8, 5 or 4 bits a weight; ggml's reference \
+quantizers). The copy is named ggml-NAME-TYPE.bin and used as --model NAME-TYPE.\n\n\
+Examples:\n  roomcast models quantize tiny.en q8_0\n  roomcast models quantize ./models/ggml-small.bin q5_1")]
+    Quantize {
+        /// A model name (tiny.en, base, ...) or a path to an f16 ggml file.
+        model: String,
+        /// q8_0, q5_1 or q4_0.
+        kind: String,
     },
 }
 
@@ -686,20 +703,23 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
             println!("Looked in: {}", dirs.join(", "));
             Ok(())
         }
-        ModelsAction::Download { name, dir } => {
+        ModelsAction::Download { name, dir, quantize } => {
             let model = m::info(&name).ok_or_else(|| m::ModelError::Unknown(name.clone()))?;
+            let quantize = quantize.map(|q| q.parse().map_err(m::ModelError::Quantization)).transpose()?;
             // Already installed (and still the official file): nothing to fetch.
             let installed = match &dir {
                 Some(d) => Some(d.join(model.file)).filter(|p| p.is_file() && m::verify(p, model).is_ok()),
                 None => m::locate(model.name).ok().map(|l| l.path),
             };
             if let Some(path) = installed {
+                let quantized = quantize.map(|q| m::quantize_beside(&path, q)).transpose()?;
                 if json {
-                    return print_json(
-                        &serde_json::json!({"model": model.name, "path": path, "sha1": model.sha1, "source": "already installed"}),
-                    );
+                    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    return print_json(&serde_json::json!({"model": model.name, "path": path, "bytes": bytes,
+                        "sha1": model.sha1, "source": "already installed", "quantized": quantized}));
                 }
                 println!("{} is installed: {} (SHA-1 verified)", model.name, path.display());
+                print_quantized(quantized.as_ref(), model.name);
                 return Ok(());
             }
             let dir = dir.unwrap_or_else(m::download_dir);
@@ -708,8 +728,10 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
                 eprintln!("Downloading {}{size} into {}", model.name, dir.display());
             }
             let got = m::download(model, &dir, progress)?;
+            let quantized = quantize.map(|q| m::quantize_beside(&got.path, q)).transpose()?;
             if json {
-                return print_json(&got);
+                return print_json(&serde_json::json!({"model": model.name, "path": got.path, "bytes": got.bytes,
+                    "sha1": got.sha1, "source": got.source, "quantized": quantized}));
             }
             println!(
                 "Downloaded {} to {} ({} bytes; SHA-1 {}, the official file)",
@@ -719,13 +741,16 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
                 got.sha1
             );
             println!("  from {}", got.source);
+            print_quantized(quantized.as_ref(), model.name);
             Ok(())
         }
-        ModelsAction::Import { folder, out } => {
+        ModelsAction::Import { folder, out, quantize } => {
+            let quantize = quantize.map(|q| q.parse().map_err(m::ModelError::Quantization)).transpose()?;
             let out = out.unwrap_or_else(m::download_dir);
             let imported = m::import(&folder, &out, progress)?;
+            let quantized = quantize.map(|q| m::quantize_beside(&imported.path, q)).transpose()?;
             if json {
-                return print_json(&imported);
+                return print_json(&serde_json::json!({"import": imported, "quantized": quantized}));
             }
             println!(
                 "Imported {} as {} ({:.1} MB, {})",
@@ -744,8 +769,32 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
                     imported.path.display()
                 ),
             }
+            print_quantized(quantized.as_ref(), imported.official.unwrap_or("the model"));
             Ok(())
         }
+        ModelsAction::Quantize { model, kind } => {
+            let kind = kind.parse().map_err(m::ModelError::Quantization)?;
+            let source = m::locate(&model)?;
+            let quantized = m::quantize_beside(&source.path, kind)?;
+            if json {
+                return print_json(&quantized);
+            }
+            print_quantized(Some(&quantized), source.model.map_or(model.as_str(), |m| m.name));
+            Ok(())
+        }
+    }
+}
+
+fn print_quantized(q: Option<&roomcast::transcript::models::quantize::Quantized>, name: &str) {
+    if let Some(q) = q {
+        println!(
+            "  quantized to {}: {} ({:.1} MB, {} matrices); use it with --model {name}-{}",
+            q.quantization.name(),
+            q.path.display(),
+            q.bytes as f64 / 1e6,
+            q.tensors_quantized,
+            q.quantization.name()
+        );
     }
 }
 

@@ -1,5 +1,5 @@
 //! Packing a speaker's speech into whisper windows: speech regions (from VAD) are padded, joined
-//! with short silences and packed into windows of at most 30 s, so whisper never spends a window on
+//! with short silences and packed into windows of a few tens of seconds, so whisper never spends a window on
 //! silence; each window remembers where its pieces came from, to map whisper's times back to the
 //! room clock.
 
@@ -29,7 +29,7 @@ pub struct Window {
 
 #[derive(Debug, Clone, Copy)]
 pub struct PackOptions {
-    /// Whisper's context: 30 s.
+    /// A window's length (whisper takes up to 30 s).
     pub max_window: f64,
     /// Added before and after each region: Silero's regions already carry 30 ms either side
     /// (whisper.cpp's default), tight for word onsets; 0.1 s more keeps them without sending much

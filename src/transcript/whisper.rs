@@ -6,6 +6,7 @@ use std::path::Path;
 
 use whisper_rs::{
     DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters,
+    WhisperState,
 };
 
 use super::models::ggml::{self, Hparams};
@@ -23,6 +24,17 @@ pub enum WhisperFailure {
 }
 
 /// A token as whisper gave it: times in centiseconds from the start of the window.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_short_window_gets_a_short_encoder_context_with_a_margin() {
+        // 4 s of audio: 7 s with the margin, 350 frames, rounded up to 384.
+        assert_eq!(super::audio_context(4 * 16_000, 1500), 384);
+        // A full window keeps the model's context.
+        assert_eq!(super::audio_context(29 * 16_000, 1500), 1500);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawToken {
     pub t0: i64,
@@ -81,6 +93,17 @@ fn alignment_heads(h: &Hparams) -> DtwMode<'static> {
     DtwMode::ModelPreset { model_preset: preset }
 }
 
+/// Seconds of silence-or-speech margin a shortened encoder context keeps past the audio.
+const CONTEXT_MARGIN: f64 = 3.0;
+
+/// The encoder context for `samples` of 16 kHz audio: 50 frames a second, with the margin, in
+/// multiples of 64 (whisper.cpp's), at most the model's own.
+fn audio_context(samples: usize, model_ctx: i32) -> i32 {
+    let seconds = samples as f64 / 16_000.0 + CONTEXT_MARGIN;
+    let frames = (seconds * 50.0 / 64.0).ceil() as i32 * 64;
+    frames.min(model_ctx)
+}
+
 impl Engine {
     /// Loads a model after checking the whole file (a damaged header makes whisper.cpp allocate
     /// absurd amounts or abort; this makes it a one-line error instead).
@@ -96,6 +119,8 @@ impl Engine {
         }
         let ctx = WhisperContext::new_with_params(&path, params)
             .map_err(|e| WhisperFailure::Load { path: path.clone(), reason: e.to_string() })?;
+        // Which of the CPU's vector paths whisper.cpp uses (AVX2, F16C, FMA, ...): with -v.
+        tracing::info!("whisper.cpp: {}", whisper_rs::print_system_info().trim());
         Ok(Engine { ctx, threads: threads.max(1), hparams: inspected.hparams, has_weights: inspected.tensors > 0 })
     }
 
@@ -136,11 +161,26 @@ impl Engine {
             .ok_or_else(|| WhisperFailure::Run(format!("language detection gave no language (id {id})")))
     }
 
+    /// A state for `run_in`: whisper's working buffers (about 180 MB for tiny), made once per
+    /// worker and reused for every window it runs.
+    pub fn state(&self) -> Result<WhisperState, WhisperFailure> {
+        self.ctx.create_state().map_err(|e| WhisperFailure::Run(e.to_string()))
+    }
+
     /// Transcribes one window of 16 kHz mono audio (at most 30 s). `language`: a code ("en",
     /// "de") or `None` to detect it.
     pub fn run(&self, audio: &[f32], language: Option<&str>) -> Result<WindowResult, WhisperFailure> {
+        self.run_in(&mut self.state()?, audio, language)
+    }
+
+    /// `run` in a state of the caller's.
+    pub fn run_in(
+        &self,
+        state: &mut WhisperState,
+        audio: &[f32],
+        language: Option<&str>,
+    ) -> Result<WindowResult, WhisperFailure> {
         let run_err = |e: whisper_rs::WhisperError| WhisperFailure::Run(e.to_string());
-        let mut state = self.ctx.create_state().map_err(run_err)?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(self.threads);
         params.set_token_timestamps(true);
@@ -151,10 +191,16 @@ impl Engine {
         // Windows are independent stretches of one speaker's speech: no context carried between
         // them (a hallucination in one window cannot spread to the next).
         params.set_no_context(true);
-        // One window is at most 30 s: whisper decodes it in one pass.
         params.set_single_segment(false);
         // Non-speech tokens ("(coughs)", "[BLANK_AUDIO]", music symbols) are not words anyone said.
         params.set_suppress_nst(true);
+        // The encoder's cost is per context frame, 30 s of them whatever the window holds: a short
+        // window (a short clip, a speaker's last few words) gets a context its length plus a few
+        // seconds (shorter margins cost accuracy; BENCHMARKS.md, "Transcription speed").
+        let ctx = audio_context(audio.len(), self.hparams.n_audio_ctx);
+        if ctx < self.hparams.n_audio_ctx {
+            params.set_audio_ctx(ctx);
+        }
         match language {
             Some(code) => params.set_language(Some(code)),
             None => {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::progress::Progress;
+use crate::progress::{Progress, Unit};
 
 /// Where PyPI is: $ROOMCAST_PYPI_URL (a mirror with the same JSON API), else pypi.org.
 pub fn pypi_base() -> String {
@@ -74,7 +74,7 @@ impl Http {
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
         let mut done = 0u64;
-        progress.begin(label, total);
+        progress.begin_in(label, total, Unit::Bytes);
         loop {
             let n = reader.read(&mut buf).map_err(|e| format!("the connection broke after {done} bytes: {e}"))?;
             if n == 0 {

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod ct2;
 pub mod fetch;
 pub mod ggml;
+pub mod quantize;
 pub mod silero;
 
 use std::fs::File;
@@ -114,6 +115,10 @@ pub enum ModelError {
     Convert(#[from] convert::ConvertError),
     #[error("{path}: {reason}")]
     Import { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Quantize(#[from] quantize::QuantizeError),
+    #[error("{0}")]
+    Quantization(String),
 }
 
 fn known_names() -> String {
@@ -165,6 +170,23 @@ pub fn locate(name_or_path: &str) -> Result<Located, ModelError> {
         }
         return Ok(Located { path: as_path.to_path_buf(), model });
     }
+    if let Some((base, q)) = quantized_name(name_or_path) {
+        let file = quantized_file(base.file, q);
+        let dirs = search_dirs();
+        for dir in &dirs {
+            let path = dir.join(&file);
+            if path.is_file() {
+                // Not a published file, so no pinned checksum: its structure is checked on load.
+                return Ok(Located { path, model: None });
+            }
+        }
+        let looked = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(ModelError::Quantization(format!(
+            "model '{name_or_path}' is not there (looked in {looked}); run: roomcast models download {} --quantize {}",
+            base.name,
+            q.name()
+        )));
+    }
     let model = info(name_or_path).ok_or_else(|| ModelError::Unknown(name_or_path.to_string()))?;
     let dirs = search_dirs();
     for dir in &dirs {
@@ -176,6 +198,30 @@ pub fn locate(name_or_path: &str) -> Result<Located, ModelError> {
     }
     let looked = dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ");
     Err(ModelError::Missing { name: model.name.to_string(), looked })
+}
+
+/// "tiny.en-q8_0": a known model and a quantization.
+pub fn quantized_name(name: &str) -> Option<(&'static ModelInfo, quantize::QuantType)> {
+    let (base, q) = name.rsplit_once('-')?;
+    Some((info(base)?, q.parse().ok()?))
+}
+
+/// ggml-tiny.en.bin quantized to q8_0 is ggml-tiny.en-q8_0.bin (whisper.cpp's naming).
+pub fn quantized_file(file: &str, q: quantize::QuantType) -> String {
+    format!("{}-{}.bin", file.trim_end_matches(".bin"), q.name())
+}
+
+/// Writes `source` quantized beside it (through a temporary file), replacing an older copy.
+pub fn quantize_beside(source: &Path, q: quantize::QuantType) -> Result<quantize::Quantized, ModelError> {
+    let name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = source.with_file_name(quantized_file(&name, q));
+    let tmp = temp_path(&path);
+    let guard = TempGuard(tmp.clone());
+    let mut done = quantize::quantize(source, &tmp, q)?;
+    std::fs::rename(&tmp, &path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+    guard.keep();
+    done.path = path;
+    Ok(done)
 }
 
 fn sha1_of(path: &Path) -> Result<String, ModelError> {
