@@ -418,7 +418,7 @@ fn copy_opus(
     }
     // A recording cut off by a crash or with a damaged page is still worth importing: what reads is
     // kept, in place (pages' granules keep the timing), and the damage is reported.
-    let damage = reader.damage().clone();
+    let damage = reader.damage();
     let skipped = damage.bad_crc_pages + reader.lost_packets();
     if damage != Default::default() {
         tracing::warn!(file = %source.display(), ?damage, "imported a damaged Ogg Opus file up to its damage");

@@ -341,13 +341,21 @@ pub fn recover(dir: &Path, json: bool) -> Result<()> {
     }
     println!("Recovered {} ({}), marked interrupted", report.session.display(), clock(report.duration));
     for t in &report.tracks {
-        println!(
-            "  {:<16} {} packets, readable to {}{}",
-            t.speaker,
-            t.packets,
-            clock(t.readable_to),
-            if t.rebuilt_empty { "  [track was unreadable: rebuilt empty]" } else { "" }
-        );
+        let mut notes = Vec::new();
+        if t.found_unlisted {
+            notes.push("found in tracks/, not in room.json: added".to_string());
+        }
+        if t.rebuilt_empty {
+            notes.push("nothing readable: rebuilt empty".to_string());
+        }
+        if !t.rebuilt_headers.is_empty() {
+            notes.push(format!("rebuilt {}", t.rebuilt_headers.join(" and ")));
+        }
+        if let Some(kept) = &t.original_kept {
+            notes.push(format!("damaged: original kept as {}", kept.display()));
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join("; ")) };
+        println!("  {:<16} {} packets, readable to {}{notes}", t.speaker, t.packets, clock(t.readable_to));
     }
     Ok(())
 }

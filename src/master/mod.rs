@@ -209,7 +209,22 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let paths: Vec<PathBuf> = room.speakers.iter().map(|s| session.track_path(s)).collect();
     let mut length = 0u64;
     for p in &paths {
-        length = length.max(track::probe(p).map_err(|e| MasterError::track(p, e))?.room_samples);
+        let info = track::probe(p).map_err(|e| MasterError::track(p, e))?;
+        if info.damage != Default::default() {
+            tracing::warn!(track = %p.display(), damage = ?info.damage, "damaged track: mixed as far as it reads");
+        }
+        length = length.max(info.room_samples);
+    }
+    // A track longer than its room is damage (pages that say so wrongly), not more room: the
+    // master lasts as long as room.json says the room did, where it says so.
+    let room_samples = (room.duration * SAMPLE_RATE as f64).round() as u64;
+    if room.duration > 0.0 && length > room_samples + SAMPLE_RATE as u64 {
+        tracing::warn!(
+            tracks = length / SAMPLE_RATE as u64,
+            room = room.duration,
+            "tracks run past the room's end: cut at it"
+        );
+        length = room_samples;
     }
     let total_ms = length * 1000 / SAMPLE_RATE as u64;
 

@@ -217,14 +217,22 @@ impl Session {
             if room.speakers[..i].iter().any(|o| o.id == s.id) {
                 return Err(SessionError::Invalid { path, reason: format!("speaker id '{}' appears twice", s.id) });
             }
-            let track = Path::new(&s.track);
-            let inside = track.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-            if !inside || s.id.is_empty() || slug(&s.id) != s.id {
+            if !is_track_path(&s.track) || s.id.is_empty() || slug(&s.id) != s.id {
                 return Err(SessionError::Invalid {
                     path,
                     reason: format!("speaker '{}' has an unsafe id or track path '{}'", s.id, s.track),
                 });
             }
+        }
+        // Two speakers on one file would have one overwrite the other (recover rewrites tracks).
+        if let Some((i, s)) =
+            room.speakers.iter().enumerate().find(|(i, s)| room.speakers[..*i].iter().any(|o| o.track == s.track))
+        {
+            let first = room.speakers[..i].iter().find(|o| o.track == s.track).map_or("", |o| o.id.as_str());
+            return Err(SessionError::Invalid {
+                path,
+                reason: format!("speakers '{first}' and '{}' share the track '{}'", s.id, s.track),
+            });
         }
         Ok(Session { dir: dir.to_path_buf(), room })
     }
@@ -264,6 +272,21 @@ impl Session {
 
 /// A file-name-safe id made from a display name: lowercase ASCII letters, digits and dashes.
 /// Whether `id` is safe as a folder name and in a URL: 1-128 ASCII letters, digits, `-` and `_`.
+/// A track lives in the session's tracks/ folder as an .opus file: a path from room.json that
+/// names anything else (room.json, events.jsonl, a path outside the folder) is refused, since
+/// `recover` rewrites tracks in place.
+pub fn is_track_path(track: &str) -> bool {
+    let path = Path::new(track);
+    let mut parts = path.components();
+    let in_tracks = parts.next().is_some_and(|c| c.as_os_str() == TRACKS_DIR);
+    let file = parts.next();
+    in_tracks
+        && parts.next().is_none()
+        && matches!(file, Some(std::path::Component::Normal(_)))
+        && path.extension().is_some_and(|e| e == "opus")
+        && !track.contains('\\')
+}
+
 pub fn is_safe_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -210,8 +210,20 @@ pub struct TrackReader<R> {
     end: u64,
     done: bool,
     unmeasurable: u64,
+    bad_granules: u64,
+    /// An audio packet read while looking for headers that were lost, read again first.
+    pushback: Option<ogg::RawPacket>,
+    /// Damage counters when the last page group ended: what was lost since bounds a granule jump.
+    damage_seen: (u64, u64),
     pub saw_eos: bool,
 }
+
+/// The most audio one Ogg page can hold: 255 packets of 120 ms.
+const MAX_PAGE_SAMPLES: u64 = 255 * MAX_PACKET_SAMPLES;
+/// The longest Opus packet (120 ms), and the fewest bytes it takes on a page (a lacing value and
+/// a TOC byte): lost bytes bound the audio they can have held.
+const MAX_PACKET_SAMPLES: u64 = 5760;
+const MIN_PACKET_BYTES: u64 = 2;
 
 impl TrackReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, TrackError> {
@@ -235,12 +247,74 @@ impl<R: Read> TrackReader<R> {
             end: 0,
             done: false,
             unmeasurable: 0,
+            bad_granules: 0,
+            pushback: None,
+            damage_seen: (0, 0),
             saw_eos: false,
         })
     }
 
-    pub fn damage(&self) -> &ReadDamage {
-        self.packets.damage()
+    /// What the reader met that a clean file would not have: the page layer's findings plus
+    /// granule positions it did not trust.
+    /// Like [`TrackReader::new`], but damaged or missing headers do not stop the read: what cannot
+    /// be parsed is replaced by `fallback` (pre-skip kept from a damaged OpusHead where its bytes
+    /// are there) or by default tags, and the audio is read as usual. Returns which headers were
+    /// rebuilt. The caller decides the channel count from the audio where the head was rebuilt.
+    pub fn new_salvaging(inner: R, fallback: &OpusHead) -> Result<(Self, Vec<&'static str>), TrackError> {
+        let mut packets = PacketReader::new(inner);
+        let first = packets.next_packet()?.ok_or(TrackError::Empty)?;
+        let mut rebuilt = Vec::new();
+        let mut pushback = None;
+        let (head, tags_packet) = match OpusHead::parse(&first.data) {
+            Ok(head) => (head, packets.next_packet()?),
+            Err(_) => {
+                rebuilt.push("OpusHead");
+                let mut head = fallback.clone();
+                if first.data.starts_with(b"OpusHead") && first.data.len() >= 12 {
+                    head.pre_skip = u16::from_le_bytes([first.data[10], first.data[11]]);
+                    (head, packets.next_packet()?)
+                } else {
+                    // The identification page is gone: this packet is the tags, or already audio.
+                    (head, Some(first))
+                }
+            }
+        };
+        let tags = match tags_packet {
+            Some(p) => match OpusTags::parse(&p.data) {
+                Ok(tags) => tags,
+                Err(_) => {
+                    rebuilt.push("OpusTags");
+                    if !p.data.starts_with(b"OpusTags") {
+                        pushback = Some(p);
+                    }
+                    OpusTags::new(format!("roomcast {}", env!("CARGO_PKG_VERSION")))
+                }
+            },
+            None => {
+                rebuilt.push("OpusTags");
+                OpusTags::new(format!("roomcast {}", env!("CARGO_PKG_VERSION")))
+            }
+        };
+        let mut reader = TrackReader {
+            packets,
+            head,
+            tags,
+            position: 0,
+            ready: Default::default(),
+            end: 0,
+            done: false,
+            unmeasurable: 0,
+            bad_granules: 0,
+            pushback,
+            damage_seen: (0, 0),
+            saw_eos: false,
+        };
+        reader.damage_seen = (reader.packets.damage().lost_pages, reader.packets.damage().skipped_bytes);
+        Ok((reader, rebuilt))
+    }
+
+    pub fn damage(&self) -> ReadDamage {
+        ReadDamage { bad_granules: self.bad_granules, ..self.packets.damage().clone() }
     }
 
     /// Packets lost to damage: continued across a lost page, or unmeasurable.
@@ -266,7 +340,11 @@ impl<R: Read> TrackReader<R> {
         let mut granule = None;
         let mut eos = false;
         loop {
-            let Some(raw) = self.packets.next_packet()? else {
+            let raw = match self.pushback.take() {
+                Some(raw) => Some(raw),
+                None => self.packets.next_packet()?,
+            };
+            let Some(raw) = raw else {
                 self.done = true;
                 break;
             };
@@ -282,10 +360,27 @@ impl<R: Read> TrackReader<R> {
             }
         }
         let total: u64 = group.iter().map(|(_, s)| *s as u64).sum();
+        let damage = self.packets.damage();
+        let lost = (damage.lost_pages - self.damage_seen.0, damage.skipped_bytes - self.damage_seen.1);
+        self.damage_seen = (damage.lost_pages, damage.skipped_bytes);
         if let Some(g) = granule {
-            // Pages lost in the middle of the file: the next page's granule says where we are.
-            if g > self.position + total {
-                self.position = g - total;
+            let ends = self.position + total;
+            if g > ends {
+                // A granule ahead of the audio means pages were lost in between, and only as much
+                // audio as those pages can have held: the pages missing by sequence number, and
+                // the bytes skipped over. Anything further is a damaged granule (a jump of 2^40 or
+                // a negative one), not hours of silence.
+                let could_hold = (lost.0 * MAX_PAGE_SAMPLES).min(lost.1 / MIN_PACKET_BYTES * MAX_PACKET_SAMPLES);
+                if g - ends <= could_hold {
+                    self.position = g - total;
+                } else {
+                    self.bad_granules += 1;
+                }
+            } else if g <= self.position && total > 0 && !eos {
+                // The whole page lies before where the track already is: a copy of audio already
+                // read (a duplicated or replayed page), not more of it.
+                self.bad_granules += 1;
+                return Ok(());
             }
         }
         for (data, samples) in group {
@@ -293,7 +388,14 @@ impl<R: Read> TrackReader<R> {
             self.position += samples as u64;
         }
         self.end = match granule {
-            Some(g) if eos || self.done => g.min(self.position),
+            // End trimming (RFC 7845) cuts into the last page's own audio, never further back.
+            Some(g) if eos || self.done => {
+                let floor = self.position - total;
+                if g < floor {
+                    self.bad_granules += 1;
+                }
+                g.clamp(floor, self.position)
+            }
             _ => self.position,
         };
         if eos {
@@ -338,7 +440,7 @@ pub fn probe(path: &Path) -> Result<TrackInfo, TrackError> {
         packets,
         silence_frames: silence,
         complete: reader.saw_eos && !reader.damage().truncated,
-        damage: reader.damage().clone(),
+        damage: reader.damage(),
     })
 }
 

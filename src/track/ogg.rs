@@ -101,6 +101,14 @@ pub struct ReadDamage {
     pub bad_crc_pages: u64,
     /// The file ended inside a page (a recording cut off by a crash or a full disk).
     pub truncated: bool,
+    /// Pages missing by their sequence numbers (lost to damage between the pages that remain).
+    pub lost_pages: u64,
+    /// Pages dropped as duplicates of, or out of order with, pages already read.
+    pub out_of_order_pages: u64,
+    /// Pages whose granule position disagreed with their audio and could not be explained by lost
+    /// pages (a jump ahead, a negative granule, end trimming beyond the last page); the audio's
+    /// own length was trusted instead.
+    pub bad_granules: u64,
 }
 
 /// Reads pages one by one, resynchronising on the capture pattern after damage.
@@ -221,9 +229,16 @@ pub struct PacketReader<R> {
     partial: Vec<u8>,
     /// Packets completed on the current page, waiting to be handed out.
     queue: std::collections::VecDeque<RawPacket>,
+    /// The sequence number the next page of our stream should carry.
+    next_sequence: Option<u32>,
     /// A continued packet was lost because a page in the middle went missing.
     pub lost_continuations: u64,
 }
+
+/// A page whose sequence number is at most this far behind the expected one is a duplicate or a
+/// late, swapped page and is dropped; further behind, the sequence number itself is damaged and
+/// the page is read.
+const REORDER_WINDOW: u32 = 8;
 
 impl<R: Read> PacketReader<R> {
     pub fn new(inner: R) -> Self {
@@ -232,6 +247,7 @@ impl<R: Read> PacketReader<R> {
             serial: None,
             partial: Vec::new(),
             queue: Default::default(),
+            next_sequence: None,
             lost_continuations: 0,
         }
     }
@@ -254,6 +270,18 @@ impl<R: Read> PacketReader<R> {
                 Some(s) if s != page.serial => continue,
                 Some(_) => {}
             }
+            if let Some(expected) = self.next_sequence {
+                let behind = expected.wrapping_sub(page.sequence);
+                if behind != 0 && behind <= REORDER_WINDOW {
+                    self.pages.damage.out_of_order_pages += 1;
+                    continue;
+                }
+                let ahead = page.sequence.wrapping_sub(expected);
+                if ahead < u32::MAX / 2 {
+                    self.pages.damage.lost_pages += ahead as u64;
+                }
+            }
+            self.next_sequence = Some(page.sequence.wrapping_add(1));
             if !page.is_continued() && !self.partial.is_empty() {
                 self.lost_continuations += 1;
                 self.partial.clear();
