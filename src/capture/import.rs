@@ -70,7 +70,7 @@ type FileTrack = TrackWriter<BufWriter<File>>;
 
 /// What one input file becomes.
 enum Input {
-    Opus { speaker: usize, reader: TrackReader<std::io::BufReader<File>> },
+    Opus { speaker: usize, reader: Box<TrackReader<std::io::BufReader<File>>> },
     Audio { decoder: FileDecoder, targets: Vec<(usize, Option<usize>)> },
 }
 
@@ -289,7 +289,7 @@ fn open_input(path: &Path, speaker: usize, channel: Option<usize>) -> Result<Inp
     if is_ogg_opus(path)? {
         let reader =
             TrackReader::open(path).map_err(|source| ImportError::Track { path: path.to_path_buf(), source })?;
-        return Ok(Input::Opus { speaker, reader });
+        return Ok(Input::Opus { speaker, reader: Box::new(reader) });
     }
     let decoder = FileDecoder::open(path)?;
     Ok(Input::Audio { decoder, targets: vec![(speaker, channel)] })
@@ -326,7 +326,7 @@ fn run_input(
     progress: &dyn Progress,
 ) -> Result<Vec<Done>, ImportError> {
     match input {
-        Input::Opus { speaker, reader } => Ok(vec![copy_opus(reader, &plans[speaker], speaker, dir, title)?]),
+        Input::Opus { speaker, reader } => Ok(vec![copy_opus(*reader, &plans[speaker], speaker, dir, title)?]),
         Input::Audio { decoder, targets } => {
             let rate = decoder.info.sample_rate;
             let mut lanes = Vec::new();
