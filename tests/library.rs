@@ -245,7 +245,16 @@ fn a_hit_has_everything_needed_to_replay_the_moment() {
     let h = &hits[0];
     assert_eq!(h["title"], "Room Notes 1");
     assert_eq!(h["started_at"], "2026-11-01T18:00:00Z");
-    assert!(h["snippet"].as_str().unwrap().contains("\u{2}quiet\u{3} \u{2}guest\u{3}"), "{h}");
+    // JSON gets plain text and where the matches are (in characters), no control bytes.
+    let snippet: Vec<char> = h["snippet"].as_str().unwrap().chars().collect();
+    assert!(!snippet.iter().any(|c| c.is_control()), "{h}");
+    let matched: Vec<String> = h["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| snippet[m[0].as_u64().unwrap() as usize..m[1].as_u64().unwrap() as usize].iter().collect())
+        .collect();
+    assert!(matched.windows(2).any(|w| w == ["quiet", "guest"]), "{h}");
     let text = ok(rc(&f.library, &["search", "quiet guest"]));
     assert!(text.contains("Room Notes 1 · 2026-11-01 · Maya · 0:12:36"), "{text}");
     assert!(text.contains("[quiet] [guest]"), "matches are marked without colour off a terminal: {text}");

@@ -541,3 +541,41 @@ fn corrupted_datagrams_never_panic_the_receiver() {
     receiver.finish(Duration::from_secs(30));
     assert!(receiver.stats.malformed > 0);
 }
+
+/// An SDES packet with 31 empty chunks, one per made-up SSRC: the most sources one RTCP datagram
+/// can name.
+fn sdes_flood(first_ssrc: u32) -> Vec<u8> {
+    let mut body = Vec::new();
+    for i in 0..31u32 {
+        body.extend_from_slice(&(first_ssrc + i).to_be_bytes());
+        body.extend_from_slice(&[0, 0, 0, 0]); // end of items, padded to 32 bits
+    }
+    let mut out = vec![0x80 | 31, 202];
+    out.extend_from_slice(&((body.len() / 4) as u16).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+#[test]
+fn rtcp_about_made_up_ssrcs_stays_within_the_source_bound_and_a_real_speaker_still_gets_in() {
+    use roomcast::rtp::receiver::MAX_SOURCES;
+    let mut receiver = Receiver::new(ReceiverConfig::default(), 1);
+    // 1,000 datagrams naming 31,000 SSRCs, none of which ever sends audio.
+    for d in 0..1_000u32 {
+        receiver.handle_datagram(&sdes_flood(1_000 + d * 31), Duration::from_millis(d as u64));
+    }
+    assert!(receiver.source_count() <= MAX_SOURCES, "{} sources", receiver.source_count());
+    assert!(receiver.stats.malformed >= 31_000 - MAX_SOURCES as u64, "{:?}", receiver.stats);
+    // They are forgotten once silent for the timeout; a speaker arriving then is recorded.
+    let start = ReceiverConfig::default().timeout + Duration::from_secs(2);
+    for n in 0..100u16 {
+        let at = start + Duration::from_millis(20 * n as u64);
+        receiver.handle_timeout(at);
+        receiver.handle_datagram(&build_rtp(111, false, n, n as u32 * 960, 42, None, &[0xF8, 0x01, 0x02]), at);
+    }
+    receiver.finish(start + Duration::from_secs(3));
+    let outputs: Vec<Output> = std::iter::from_fn(|| receiver.poll_output()).collect();
+    let packets = outputs.iter().filter(|o| matches!(o, Output::Packet { .. })).count();
+    assert_eq!(packets, 100);
+    assert!(receiver.source_count() < 10, "{} sources left", receiver.source_count());
+}

@@ -13,8 +13,12 @@ pub fn speaker_file(s: &str) -> Result<SpeakerFile, String> {
 }
 
 /// Seconds as `90`, `90.5`, `1:30` or `1:02:03.250`.
+/// A time on the room clock or a length: seconds (90.5) or [h:]mm:ss, from 0 up to a week.
 pub fn time(s: &str) -> Result<f64, String> {
-    let bad = || format!("'{s}' is not a time (seconds like 90.5, or [h:]mm:ss)");
+    let bad = || format!("'{s}' is not a time (seconds like 90.5, or [h:]mm:ss, from 0 to a week)");
+    if s.trim().starts_with('-') {
+        return Err(bad());
+    }
     let mut total = 0.0;
     let parts: Vec<&str> = s.trim().split(':').collect();
     if parts.len() > 3 {
@@ -27,7 +31,20 @@ pub fn time(s: &str) -> Result<f64, String> {
         }
         total = total * 60.0 + v;
     }
+    if !(0.0..=roomcast::session::MAX_ROOM_SECONDS).contains(&total) {
+        return Err(bad());
+    }
     Ok(total)
+}
+
+/// A room's start time: RFC 3339, between the years 1900 and 9999.
+pub fn started_at(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let t: chrono::DateTime<chrono::Utc> =
+        s.trim().parse().map_err(|e| format!("'{s}' is not an RFC 3339 time like 2026-11-24T18:00:00Z ({e})"))?;
+    if !roomcast::session::plausible_start(&t) {
+        return Err(format!("'{s}' is not between the years 1900 and 9999"));
+    }
+    Ok(t)
 }
 
 pub fn speaker_offset(s: &str) -> Result<(String, f64), String> {

@@ -336,16 +336,25 @@ pub fn remove(room: &str, keep_files: bool, dir: &Path, json: bool) -> Result<()
     let r = lib.find_room(room, true)?;
     let session = lib.remove_room(&r.id)?;
     let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
-    let deleted = !keep_files && is_that_session;
+    // A session folder that holds the library itself (a library made inside the room's folder)
+    // is never deleted with the room: that would delete every other room's catalog too.
+    let holds_library = match (session.canonicalize(), dir.canonicalize()) {
+        (Ok(session), Ok(library)) => library.starts_with(&session),
+        _ => true,
+    };
+    let deleted = !keep_files && is_that_session && !holds_library;
     if deleted {
         std::fs::remove_dir_all(&session).with_context(|| format!("{}: removing the session", session.display()))?;
     }
     if json {
-        return print_json(&serde_json::json!({"room": r.id, "session": session, "files_deleted": deleted}));
+        return print_json(&serde_json::json!({"room": r.id, "session": session, "files_deleted": deleted,
+            "holds_library": holds_library && is_that_session}));
     }
     println!("Removed '{}' ({}) from the library.", r.title, r.id);
     if deleted {
         println!("  deleted {}", session.display());
+    } else if !keep_files && holds_library && is_that_session {
+        println!("  {} holds the library itself; left its files alone", session.display());
     } else if !keep_files {
         println!("  {} is no longer that room's session; left it alone", session.display());
     }

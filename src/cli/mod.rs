@@ -332,7 +332,7 @@ struct ImportArgs {
     #[arg(long = "chapter", value_name = "TIME=TITLE", value_parser = args::chapter)]
     chapters: Vec<(f64, String)>,
     /// When the room started (RFC 3339, e.g. 2026-11-24T18:00:00Z); default: now.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = args::started_at)]
     started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -401,7 +401,24 @@ struct MixArgs {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    quiet_on_closed_stdout();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line, like every other error: clap's message without its usage block.
+            let text = e.render().to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let line = line.join(" ");
+            eprintln!("roomcast: {}", line.strip_prefix("error: ").map_or(line.clone(), |l| format!("error: {l}")));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     init_logging(cli.verbose);
     let progress = TermProgress::new(cli.json);
     let lib = cli.library.clone().unwrap_or_else(roomcast::library::default_dir);
@@ -437,6 +454,26 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `roomcast rooms --json | head -1`: once the reader is gone there is nobody to tell, so the
+/// program ends quietly and successfully, as ripgrep does, instead of panicking with a backtrace.
+/// Rust ignores SIGPIPE, so `println!` panics on the closed pipe; the hook below catches exactly
+/// that panic (the web server's sockets report their own errors and never get here).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_logging(verbose: u8) {

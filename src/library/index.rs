@@ -44,8 +44,22 @@ pub fn outputs_of(session_dir: &Path) -> Vec<Output> {
         })
         .collect();
     names.sort();
+    // master.json lists what the last mix wrote: a master.wav left from an earlier mix with more
+    // formats is not this mix's, and is not published as it.
+    let mixed: Option<Vec<String>> = std::fs::read(session_dir.join("master.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("outputs")?.as_array().map(|outputs| {
+                outputs
+                    .iter()
+                    .filter_map(|o| Path::new(o.get("path")?.as_str()?).file_name()?.to_str().map(str::to_string))
+                    .collect()
+            })
+        });
     for (name, bytes) in names {
-        let kind = if name.starts_with("master.") && !name.ends_with(".json") && !name.contains(".tmp") {
+        let current = mixed.as_ref().is_none_or(|m| m.contains(&name));
+        let kind = if name.starts_with("master.") && !name.ends_with(".json") && !name.contains(".tmp") && current {
             "master"
         } else if name.starts_with("transcript.") && !name.contains(".tmp") {
             "transcript"

@@ -28,7 +28,7 @@ pub struct SearchQuery {
     pub include_private: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Hit {
     pub room: String,
     pub title: String,
@@ -46,6 +46,48 @@ pub struct Hit {
     pub score: f64,
     /// The file to replay the moment from, if the library knows one.
     pub replay: Option<PathBuf>,
+}
+
+/// The snippet as plain text and where its matches are, in characters (Unicode scalar values):
+/// JSON consumers get no control bytes to strip.
+pub fn split_snippet(marked: &str) -> (String, Vec<[usize; 2]>) {
+    let (mut text, mut matches, mut chars, mut open) = (String::new(), Vec::new(), 0usize, None);
+    for c in marked.chars() {
+        match c {
+            MATCH_START => open = Some(chars),
+            MATCH_END => {
+                if let Some(start) = open.take() {
+                    matches.push([start, chars]);
+                }
+            }
+            c => {
+                text.push(c);
+                chars += 1;
+            }
+        }
+    }
+    (text, matches)
+}
+
+impl Serialize for Hit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (snippet, matches) = split_snippet(&self.snippet);
+        let mut h = serializer.serialize_struct("Hit", 12)?;
+        h.serialize_field("room", &self.room)?;
+        h.serialize_field("title", &self.title)?;
+        h.serialize_field("started_at", &self.started_at)?;
+        h.serialize_field("speaker", &self.speaker)?;
+        h.serialize_field("name", &self.name)?;
+        h.serialize_field("at", &self.at)?;
+        h.serialize_field("segment_start", &self.segment_start)?;
+        h.serialize_field("segment_end", &self.segment_end)?;
+        h.serialize_field("snippet", &snippet)?;
+        h.serialize_field("matches", &matches)?;
+        h.serialize_field("score", &self.score)?;
+        h.serialize_field("replay", &self.replay)?;
+        h.end()
+    }
 }
 
 /// Beyond this many matches, only the newest this many are ranked: a word said in most segments

@@ -260,6 +260,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let meta = master_meta(session, settings)?;
     let out_dir = settings.out_dir.clone().unwrap_or_else(|| session.dir.clone());
     std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write { path: out_dir.clone(), source })?;
+    session::remove_stale_temps(&out_dir, "master.");
 
     // Pass 2: mix, limit, probe the codecs, encode.
     let clock = std::time::Instant::now();

@@ -187,7 +187,7 @@ pub async fn record(
     let mut last_flush = Instant::now();
     let mut last_report = Instant::now();
     let mut last_status = Instant::now();
-    let mut rtcp_peers: Vec<SocketAddr> = Vec::new();
+    let mut rtcp_peers = crate::rtp::peers::RtcpPeers::default();
     let mut empty_since: Option<Instant> = None;
     let deadline = options.max_duration.map(|d| tokio::time::Instant::from_std(start + d));
     let max_duration = async {
@@ -203,8 +203,10 @@ pub async fn record(
             event = events.recv() => match event {
                 Some(SourceEvent::Datagrams(batch)) => {
                     for d in batch {
-                        if crate::rtp::rtcp::is_rtcp(&d.bytes) && !rtcp_peers.contains(&d.from) {
-                            rtcp_peers.push(d.from);
+                        if crate::rtp::rtcp::is_rtcp(&d.bytes) {
+                            let bye = crate::rtp::rtcp::parse(&d.bytes)
+                                .is_some_and(|r| r.iter().any(|r| matches!(r, crate::rtp::rtcp::Rtcp::Bye(_))));
+                            rtcp_peers.heard(d.from, d.at.saturating_duration_since(start), bye);
                         }
                         receiver.handle_datagram(&d.bytes, d.at.saturating_duration_since(start));
                     }
@@ -225,8 +227,8 @@ pub async fn record(
                 if now.duration_since(last_report) >= Duration::from_secs(5) {
                     last_report = now;
                     if let Some(rr) = receiver.receiver_report(now.saturating_duration_since(start)) {
-                        for peer in &rtcp_peers {
-                            let _ = outgoing_tx.send((rr.clone(), *peer));
+                        for peer in rtcp_peers.live(now.saturating_duration_since(start)) {
+                            let _ = outgoing_tx.send((rr.clone(), peer));
                         }
                     }
                 }

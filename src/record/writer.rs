@@ -45,6 +45,9 @@ pub struct LiveSession {
     pub stats: WriteStats,
     /// Problems worth a line in the log (a track that could not be written), drained by the caller.
     pub problems: Vec<String>,
+    /// Speaker ids taken: ten thousand sources sharing one SDES name get their ids in constant
+    /// time each, not by rescanning the room.
+    ids: session::UniqueIds,
 }
 
 fn secs(samples: u64) -> f64 {
@@ -71,6 +74,7 @@ impl LiveSession {
             vendor: format!("roomcast {}", env!("CARGO_PKG_VERSION")),
             stats: WriteStats::default(),
             problems: Vec::new(),
+            ids: Default::default(),
         })
     }
 
@@ -125,7 +129,7 @@ impl LiveSession {
             self.room_changed = true;
             return self.append(Event { t, kind: EventKind::Joined { speaker: id } });
         }
-        let id = self.unique_id(name);
+        let id = self.ids.allocate(name);
         let track_rel = format!("{}/{id}.opus", session::TRACKS_DIR);
         let path = self.session.dir.join(&track_rel);
         let tags = OpusTags::new(&self.vendor).with("ARTIST", name).with("TITLE", &self.session.room.title);
@@ -152,18 +156,6 @@ impl LiveSession {
         });
         self.room_changed = true;
         self.append(Event { t, kind: EventKind::Joined { speaker: id } })
-    }
-
-    fn unique_id(&self, name: &str) -> String {
-        let base = match session::slug(name) {
-            s if s.is_empty() => "speaker".to_string(),
-            s => s,
-        };
-        let taken = |id: &str| self.session.room.speakers.iter().any(|s| s.id == id);
-        if !taken(&base) {
-            return base;
-        }
-        (2..).map(|n| format!("{base}-{n}")).find(|id| !taken(id)).unwrap_or(base)
     }
 
     fn packet(&mut self, key: SpeakerKey, pos: u64, payload: &[u8]) {

@@ -2,6 +2,7 @@
 //! per-speaker packets on the room clock, and the sender used by `speak` and the load generator.
 
 pub mod packet;
+pub mod peers;
 pub mod receiver;
 pub mod rtcp;
 pub mod sender;

@@ -123,7 +123,7 @@ const MAX_DROPOUT: u64 = 3000;
 /// Bound on buffered packets per source, whatever the window: a flood cannot grow memory.
 const MAX_BUFFERED: usize = 512;
 /// Bound on SSRCs tracked at once: a flood of random SSRCs cannot grow memory without limit.
-const MAX_SOURCES: usize = 10_000;
+pub const MAX_SOURCES: usize = 10_000;
 /// Packets averaged for talking detection (200 ms of 20 ms frames), and quiet time that ends talking.
 const LEVEL_PACKETS: usize = 10;
 const QUIET_SAMPLES: u64 = SAMPLE_RATE as u64 / 2;
@@ -137,7 +137,9 @@ struct Buffered {
 
 impl Source {
     fn new(ssrc: u32) -> Self {
-        Source { ssrc, history: vec![false; HISTORY as usize], ..Default::default() }
+        // The sequence history is allocated with the first RTP packet: a source known only from
+        // RTCP (a report or an SDES chunk, perhaps one of thousands) costs a few hundred bytes.
+        Source { ssrc, ..Default::default() }
     }
 }
 
@@ -249,6 +251,11 @@ impl Receiver {
 
     pub fn speaker_name(&self, key: SpeakerKey) -> Option<&str> {
         self.speakers.get(key).map(|s| s.name.as_str())
+    }
+
+    /// SSRCs tracked now (at most [`MAX_SOURCES`]).
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
     }
 
     pub fn source_stats(&self, ssrc: u32) -> Option<&SourceStats> {
@@ -375,6 +382,9 @@ impl Receiver {
             let (cname, sdes_name) = (source.cname.take(), source.sdes_name.take());
             *source = Source { ssrc, history, cname, sdes_name, ..Default::default() };
         }
+        if source.history.is_empty() {
+            source.history = vec![false; HISTORY as usize];
+        }
         let (seq, ts);
         if !source.started {
             source.started = true;
@@ -452,7 +462,7 @@ impl Receiver {
     fn handle_rtcp(&mut self, report: Rtcp, now: i64) {
         match report {
             Rtcp::SenderReport(sr) => {
-                let source = self.sources.entry(sr.ssrc).or_insert_with(|| Source::new(sr.ssrc));
+                let Some(source) = Self::admit(&mut self.sources, &mut self.stats, sr.ssrc) else { return };
                 if !source.started {
                     source.last_arrival = now;
                     // Senders often report before their first RTP packet: keep it for then.
@@ -475,7 +485,7 @@ impl Receiver {
             }
             Rtcp::Sdes(chunks) => {
                 for chunk in chunks {
-                    let source = self.sources.entry(chunk.ssrc).or_insert_with(|| Source::new(chunk.ssrc));
+                    let Some(source) = Self::admit(&mut self.sources, &mut self.stats, chunk.ssrc) else { continue };
                     if !source.started {
                         source.last_arrival = now;
                     }
@@ -505,6 +515,21 @@ impl Receiver {
             }
             Rtcp::ReceiverReport { .. } => {}
         }
+    }
+
+    /// The source an RTCP packet is about, created if the room has room for it: the same bound as
+    /// for RTP ([`MAX_SOURCES`]), so reports and SDES chunks about made-up SSRCs cannot grow
+    /// memory either.
+    fn admit<'a>(
+        sources: &'a mut HashMap<u32, Source>,
+        stats: &mut ReceiverStats,
+        ssrc: u32,
+    ) -> Option<&'a mut Source> {
+        if sources.len() >= MAX_SOURCES && !sources.contains_key(&ssrc) {
+            stats.malformed += 1;
+            return None;
+        }
+        Some(sources.entry(ssrc).or_insert_with(|| Source::new(ssrc)))
     }
 
     fn release_all(&mut self, now: i64) {

@@ -138,8 +138,26 @@ impl Room {
         if found < FORMAT_VERSION {
             return Err(SessionError::TooOld { path: path.to_path_buf(), found });
         }
-        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+        let room: Room = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        // Times anyone can edit: out of range, they would overflow the date arithmetic later.
+        if !plausible_start(&room.started_at) {
+            return Err(invalid(format!("\"started_at\" {} is not between the years 1900 and 9999", room.started_at)));
+        }
+        if !(0.0..=MAX_ROOM_SECONDS).contains(&room.duration) {
+            return Err(invalid(format!("\"duration\" {} is not between 0 and a week", room.duration)));
+        }
+        Ok(room)
     }
+}
+
+/// The longest room roomcast records or accepts: a week. Times on the room clock beyond it are
+/// mistakes (or 1e300), refused before they size a file or a date.
+pub const MAX_ROOM_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+
+/// A room start time that date arithmetic can work with.
+pub fn plausible_start(t: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1900..=9999).contains(&t.year())
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so readers
@@ -162,6 +180,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Removes temporary outputs (`.NAME.tmp-PID`, from [`temp_path`]) in `dir` whose NAME starts
+/// with `prefix` and whose process is gone: what a `kill -9` mid-write left behind. Another
+/// process's live temporary file is left alone. Returns the bytes freed.
+pub fn remove_stale_temps(dir: &Path, prefix: &str) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut freed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((stem, pid)) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) else { continue };
+        let Ok(pid) = pid.parse::<i32>() else { continue };
+        if !stem.starts_with(prefix) || pid <= 0 || pid == std::process::id() as i32 || process_alive(pid) {
+            continue;
+        }
+        let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        let removed =
+            if entry.path().is_dir() { fs::remove_dir_all(entry.path()) } else { fs::remove_file(entry.path()) };
+        if removed.is_ok() {
+            tracing::info!(file = %entry.path().display(), bytes, "removed a temporary file a killed process left");
+            freed += bytes;
+        }
+    }
+    freed
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 sends nothing; it only asks whether the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Deletes a temporary output (file or folder) when dropped, so an error or a panic part-way leaves
@@ -306,23 +354,57 @@ pub fn slug(name: &str) -> String {
 
 /// Ids for display names, unique within the room (`ana`, `ana-2`, ...).
 pub fn unique_ids<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut taken: Vec<String> = Vec::new();
-    for name in names {
-        let base = slug(name);
-        let mut id = base.clone();
-        let mut n = 2;
-        while taken.contains(&id) {
-            id = format!("{base}-{n}");
-            n += 1;
-        }
-        taken.push(id);
+    let mut ids = UniqueIds::default();
+    names.into_iter().map(|name| ids.allocate(name)).collect()
+}
+
+/// Hands out speaker ids unique within a room, in constant time each: the ids taken, and per
+/// base id the next number to try (thousands of speakers sharing one name must not cost a
+/// rescan of every id for every speaker).
+#[derive(Debug, Default)]
+pub struct UniqueIds {
+    taken: std::collections::HashSet<String>,
+    next: std::collections::HashMap<String, u64>,
+}
+
+impl UniqueIds {
+    /// Marks an id as in use.
+    pub fn take(&mut self, id: &str) {
+        self.taken.insert(id.to_string());
     }
-    taken
+
+    /// The id for `name`: its slug, or the slug with the first free number (`-2`, `-3`, ...).
+    pub fn allocate(&mut self, name: &str) -> String {
+        let base = slug(name);
+        let id = if self.taken.contains(&base) {
+            let next = self.next.entry(base.clone()).or_insert(2);
+            loop {
+                let candidate = format!("{base}-{next}");
+                *next += 1;
+                if !self.taken.contains(&candidate) {
+                    break candidate;
+                }
+            }
+        } else {
+            base
+        };
+        self.taken.insert(id.clone());
+        id
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ten_thousand_speakers_sharing_one_name_get_distinct_ids_in_order() {
+        let mut ids = UniqueIds::default();
+        ids.take("ana-3");
+        let got: Vec<String> = (0..10_000).map(|_| ids.allocate("Ana")).collect();
+        assert_eq!(&got[..4], ["ana", "ana-2", "ana-4", "ana-5"]);
+        assert_eq!(got.iter().collect::<std::collections::HashSet<_>>().len(), 10_000);
+    }
 
     fn room() -> Room {
         Room::new("r1".into(), "Room".into(), "import:".into(), "2026-01-02T03:04:05Z".parse().unwrap())

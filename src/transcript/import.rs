@@ -1,10 +1,12 @@
 //! Transcripts made elsewhere: WebVTT (speakers from `<v>` tags), SRT (`Name:` prefixes),
 //! Podcasting 2.0 JSON and our own JSON, read into segments and mapped onto a session's speakers.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::{Segment, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, TranscriptDoc, TranscriptSpeaker, Word, merge};
-use crate::session::{Room, slug};
+use crate::session::Room;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -18,7 +20,12 @@ pub enum ImportError {
     UnknownSpeakers { unknown: String, known: String },
     #[error("no speaker named in segment at {at}; WebVTT needs <v Name> tags, SRT 'Name:' prefixes")]
     NoSpeaker { at: String },
+    #[error("segment '{text}' at {start} s to {end} s is outside the room (0 to {duration:.3} s)")]
+    OutsideRoom { text: String, start: f64, end: f64, duration: f64 },
 }
+
+/// How far a cue may run past the room's end (a caption tool rounding up its last cue).
+const ROOM_END_SLACK: f64 = 1.0;
 
 /// A segment as the foreign file gave it: a speaker's name, not an id.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,23 +261,39 @@ pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) ->
         .collect();
     let mut unknown: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(segments.len());
+    // Lookups by exact name, by name in any case and by id, and ids taken: constant time per
+    // segment, so thousands of speakers attach in milliseconds.
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut by_folded: HashMap<String, usize> = HashMap::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut ids = crate::session::UniqueIds::default();
+    for (i, k) in speakers.iter().enumerate() {
+        by_name.entry(k.name.clone()).or_insert(i);
+        by_folded.entry(k.name.to_lowercase()).or_insert(i);
+        by_id.entry(k.id.clone()).or_insert(i);
+        ids.take(&k.id);
+    }
     for s in segments {
-        let found = speakers
-            .iter()
-            .find(|k| k.name == s.name)
-            .or_else(|| speakers.iter().find(|k| k.name.to_lowercase() == s.name.to_lowercase() || k.id == s.name))
-            .cloned();
+        let times = || [s.start, s.end].into_iter().chain(s.words.iter().flat_map(|w| [w.start, w.end]));
+        let fits = times().all(|t| t.is_finite() && t >= 0.0);
+        let past_end = room.duration > 0.0 && times().any(|t| t > room.duration + ROOM_END_SLACK);
+        if !fits || past_end {
+            let text: String = s.text.chars().take(40).collect();
+            return Err(ImportError::OutsideRoom { text, start: s.start, end: s.end, duration: room.duration });
+        }
+        let found = by_name
+            .get(&s.name)
+            .or_else(|| by_folded.get(&s.name.to_lowercase()))
+            .or_else(|| by_id.get(&s.name))
+            .map(|&i| speakers[i].clone());
         let speaker = match found {
             Some(k) => k,
             None if add_speakers => {
-                let taken: Vec<&str> = speakers.iter().map(|k| k.id.as_str()).collect();
-                let mut id = slug(&s.name);
-                let mut n = 2;
-                while taken.contains(&id.as_str()) {
-                    id = format!("{}-{n}", slug(&s.name));
-                    n += 1;
-                }
-                let k = TranscriptSpeaker { id, name: s.name.clone(), language: None };
+                let k = TranscriptSpeaker { id: ids.allocate(&s.name), name: s.name.clone(), language: None };
+                let i = speakers.len();
+                by_name.entry(k.name.clone()).or_insert(i);
+                by_folded.entry(k.name.to_lowercase()).or_insert(i);
+                by_id.entry(k.id.clone()).or_insert(i);
                 speakers.push(k.clone());
                 k
             }

@@ -148,9 +148,12 @@ enum Carrier {
 }
 
 fn presented_token(headers: &HeaderMap, query: Option<&str>) -> Option<(String, Carrier)> {
-    if let Some(t) =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-    {
+    // The auth scheme is case-insensitive (RFC 9110 11.1): "bearer" is "Bearer".
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.trim_start().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    if let Some(t) = bearer {
         return Some((t.trim().to_string(), Carrier::Header));
     }
     if let Some((_, t)) = query.and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")) {
