@@ -110,6 +110,10 @@ pub struct SpeakReport {
     pub seconds: f64,
     /// How late the sender fell behind its schedule at worst (a loaded machine), in milliseconds.
     pub worst_lateness_ms: f64,
+    /// When the talk's first sample was scheduled to go out (Unix seconds): every packet is sent
+    /// at this plus its position, up to the lateness above. Tests compare speakers by this rather
+    /// than by when their processes were started (start-up varies by 100 ms on a busy machine).
+    pub started_at_unix: f64,
 }
 
 /// How streams are identified on the wire.
@@ -225,5 +229,6 @@ async fn speak_to(
         packets_sent: sent,
         seconds: start.elapsed().as_secs_f64(),
         worst_lateness_ms: worst.as_secs_f64() * 1000.0,
+        started_at_unix: unix_start,
     })
 }

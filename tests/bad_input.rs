@@ -140,7 +140,21 @@ fn speaker_name_mistakes_are_caught_before_any_work() {
     let f = Fixture::new();
     f.import(&[("Ana", "ok.wav"), ("Ana", "ok.wav")], &[], &["'Ana'", "twice"], &["ok.wav"]);
     f.import(&[("Ana", "ok.wav")], &["--offset", "Bob=3"], &["--offset", "'Bob'", "Ana"], &["ok.wav"]);
-    f.import(&[("Ana", "ok.wav")], &["--offset", "Ana=-3"], &["--offset", "Ana=-3"], &["ok.wav"]);
+    // A negative offset is a usage mistake, refused while the arguments are read (exit code 2).
+    let out = roomcast(&[
+        "import",
+        "--speaker",
+        &format!("Ana={}", f.s("ok.wav")),
+        "--offset",
+        "Ana=-3",
+        "--out",
+        &f.s("session"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--offset") && stderr.contains("Ana=-3"), "{stderr}");
+    assert!(!f.path("session").exists());
     f.import(&[], &[], &["no speakers"], &["ok.wav"]);
 }
 
