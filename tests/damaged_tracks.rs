@@ -305,3 +305,38 @@ fn room_json_cannot_point_a_track_at_another_file_or_two_speakers_at_one_track()
         assert_eq!(std::fs::read(session.join("tracks/theo.opus")).unwrap(), theo, "a track was rewritten");
     }
 }
+
+#[test]
+fn mix_cuts_tracks_that_run_past_the_rooms_end_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, duration) = sample_room(dir.path());
+    // room.json says the room ended 5 s before its tracks do (pages claiming too much audio).
+    let mut room = room_json(&session);
+    room["duration"] = (duration - 5.0).into();
+    std::fs::write(session.join("room.json"), serde_json::to_string_pretty(&room).unwrap()).unwrap();
+    ok(roomcast(&[
+        "mix",
+        session.to_str().unwrap(),
+        "--format",
+        "wav",
+        "--mono",
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]));
+    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    assert!((master - (duration - 5.0)).abs() < 0.05, "master {master} s, room {} s", duration - 5.0);
+    // Within a second of the room's end, the tracks' own length stands (rounding, a last frame).
+    room["duration"] = (duration - 0.5).into();
+    std::fs::write(session.join("room.json"), serde_json::to_string_pretty(&room).unwrap()).unwrap();
+    ok(roomcast(&[
+        "mix",
+        session.to_str().unwrap(),
+        "--format",
+        "wav",
+        "--mono",
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]));
+    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    assert!((master - duration).abs() < 0.05, "master {master} s, tracks {duration} s");
+}
