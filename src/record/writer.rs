@@ -48,7 +48,11 @@ pub struct LiveSession {
     /// Speaker ids taken: ten thousand sources sharing one SDES name get their ids in constant
     /// time each, not by rescanning the room.
     ids: session::UniqueIds,
+    speakers_full: bool,
 }
+
+/// The most speakers (tracks, each an open file) one room records.
+pub const MAX_SPEAKERS: usize = 1_000;
 
 fn secs(samples: u64) -> f64 {
     samples as f64 / SAMPLE_RATE as f64
@@ -75,6 +79,7 @@ impl LiveSession {
             stats: WriteStats::default(),
             problems: Vec::new(),
             ids: Default::default(),
+            speakers_full: false,
         })
     }
 
@@ -128,6 +133,17 @@ impl LiveSession {
             }
             self.room_changed = true;
             return self.append(Event { t, kind: EventKind::Joined { speaker: id } });
+        }
+        if self.tracks.len() >= MAX_SPEAKERS {
+            // Each speaker holds an open track file: past the limit, newcomers are not recorded
+            // (said once), rather than failing on the process's file limit one by one.
+            if !self.speakers_full {
+                self.speakers_full = true;
+                self.problems.push(format!(
+                    "{MAX_SPEAKERS} speakers are being recorded, the most a room holds: '{name}' and later newcomers are not"
+                ));
+            }
+            return Ok(());
         }
         let id = self.ids.allocate(name);
         let track_rel = format!("{}/{id}.opus", session::TRACKS_DIR);
@@ -255,5 +271,32 @@ impl LiveSession {
             if self.tracks.values().any(|t| t.failed) { RoomStatus::Interrupted } else { RoomStatus::Complete };
         self.session.save()?;
         Ok(self.session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_room_records_at_most_max_speakers_and_says_so_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Utc::now();
+        let mut live =
+            LiveSession::create(&dir.path().join("room"), "r".into(), "Room".into(), "rtp://x".into(), started)
+                .unwrap();
+        for key in 0..MAX_SPEAKERS + 5 {
+            let joined =
+                Output::Joined { speaker: key, name: "Same Name".into(), origin: format!("ssrc {key}"), at: 0 };
+            live.apply(joined).unwrap();
+            live.apply(Output::Packet { speaker: key, pos: 0, payload: vec![0xF8, 0x01, 0x02] }).unwrap();
+        }
+        assert_eq!(live.session.room.speakers.len(), MAX_SPEAKERS);
+        assert_eq!(live.problems.len(), 1, "{:?}", live.problems);
+        assert!(live.problems[0].contains("1000 speakers"), "{:?}", live.problems);
+        let session = live.finish(960, started).unwrap();
+        let tracks = std::fs::read_dir(session.dir.join("tracks")).unwrap().count();
+        assert_eq!(tracks, MAX_SPEAKERS);
+        assert_eq!(session.room.speakers[999].id, "same-name-1000");
     }
 }

@@ -90,6 +90,12 @@ pub fn read(path: &Path) -> Result<Vec<Event>> {
     };
     let mut bytes = Vec::new();
     BufReader::new(f).read_to_end(&mut bytes).map_err(io_err(path))?;
+    parse(path, &bytes)
+}
+
+/// events.jsonl's content (read from `path`, named in errors): a last line torn by a crash is
+/// dropped, any other bad line is an error.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Event>> {
     // Split raw bytes: a line torn by a crash may end inside a multi-byte character.
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     let mut events = Vec::new();

@@ -318,8 +318,6 @@ impl Session {
     }
 }
 
-/// A file-name-safe id made from a display name: lowercase ASCII letters, digits and dashes.
-/// Whether `id` is safe as a folder name and in a URL: 1-128 ASCII letters, digits, `-` and `_`.
 /// A track lives in the session's tracks/ folder as an .opus file: a path from room.json that
 /// names anything else (room.json, events.jsonl, a path outside the folder) is refused, since
 /// `recover` rewrites tracks in place.
@@ -335,10 +333,12 @@ pub fn is_track_path(track: &str) -> bool {
         && !track.contains('\\')
 }
 
+/// Whether `id` is safe as a folder name and in a URL: 1-128 ASCII letters, digits, `-` and `_`.
 pub fn is_safe_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A file-name-safe id made from a display name: lowercase ASCII letters, digits and dashes.
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(|c| c.to_lowercase()) {
