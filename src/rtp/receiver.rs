@@ -728,7 +728,9 @@ impl Receiver {
                 source.quiet_since = None;
             } else {
                 let since = *source.quiet_since.get_or_insert(pos);
-                if pos + duration - since >= QUIET_SAMPLES {
+                // A packet placed before the quiet started (its sender's clock re-anchored) is
+                // not quiet time.
+                if (pos + duration).saturating_sub(since) >= QUIET_SAMPLES {
                     outputs.push_back(Output::StoppedTalking { speaker: key, at: since });
                     source.talking = false;
                     source.quiet_since = None;

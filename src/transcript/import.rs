@@ -108,7 +108,8 @@ fn cue_time(text: &str) -> Option<f64> {
     };
     let secs: f64 = s.parse().ok().filter(|v: &f64| (0.0..60.0).contains(v))?;
     // No recording runs for years: an absurd hour is a broken file, not a time.
-    (m < 60 && h < 100_000).then_some((h * 3600 + m * 60) as f64 + secs)
+    // `then`, not `then_some`: the sum must not be computed for an hour that would overflow it.
+    (m < 60 && h < 100_000).then(|| (h * 3600 + m * 60) as f64 + secs)
 }
 
 /// Decodes the character references WebVTT and HTML-ish captions use (`&amp;` last, so `&amp;lt;`

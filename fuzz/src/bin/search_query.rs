@@ -9,6 +9,8 @@ fn main() {
     let session = roomcast::session::Session::open(std::path::Path::new(&session_dir)).expect("session");
     let doc = roomcast::transcript::run::read_document(&session.dir).expect("transcript.json").expect("a transcript");
     library.index_room(&session, Some(&doc), &[]).expect("index");
+    // A panic ends the run (AFL records it); the library is not reused after one.
+    let library = std::panic::AssertUnwindSafe(library);
     afl::fuzz!(|data: &[u8]| {
         let Ok(text) = std::str::from_utf8(data) else { return };
         let query = SearchQuery {
