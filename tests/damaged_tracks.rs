@@ -84,6 +84,17 @@ fn roomcast_within(args: &[&str], limit: Duration) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Mixes `session` to a mono WAV in `out` (bounded in time) and returns the master's length in
+/// seconds, as ffmpeg counts it.
+fn mix_seconds(session: &Path, out: &Path) -> f64 {
+    let mixed = roomcast_within(
+        &["mix", session.to_str().unwrap(), "--format", "wav", "--mono", "--out", out.to_str().unwrap()],
+        Duration::from_secs(120),
+    );
+    assert!(mixed.status.success(), "{}", String::from_utf8_lossy(&mixed.stderr));
+    ffmpeg_sample_count(&out.join("master.wav")) as f64 / 48_000.0
+}
+
 fn set_status(session: &Path, status: &str) {
     let mut room = room_json(session);
     room["status"] = status.into();
@@ -131,20 +142,7 @@ fn a_page_whose_granule_jumps_to_2_40_is_damage_not_fifty_hours_of_silence() {
     std::fs::copy(&damaged, &good).unwrap();
     let info = ok(roomcast_within(&["--json", "info", session.to_str().unwrap()], Duration::from_secs(30)));
     assert!(!info.contains("49:42"), "{info}");
-    let mixed = roomcast_within(
-        &[
-            "mix",
-            session.to_str().unwrap(),
-            "--format",
-            "wav",
-            "--mono",
-            "--out",
-            dir.path().join("m").to_str().unwrap(),
-        ],
-        Duration::from_secs(120),
-    );
-    assert!(mixed.status.success(), "{}", String::from_utf8_lossy(&mixed.stderr));
-    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    let master = mix_seconds(&session, &dir.path().join("m"));
     assert!((master - duration).abs() < 0.05, "master {master} s in a {duration} s room");
 }
 
@@ -160,20 +158,7 @@ fn a_crashed_track_with_a_negative_granule_and_no_end_page_mixes_instead_of_abor
     pages.write(&track);
     set_status(&session, "recording");
 
-    let out = roomcast_within(
-        &[
-            "mix",
-            session.to_str().unwrap(),
-            "--format",
-            "wav",
-            "--mono",
-            "--out",
-            dir.path().join("m").to_str().unwrap(),
-        ],
-        Duration::from_secs(120),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    let master = mix_seconds(&session, &dir.path().join("m"));
     assert!(master <= duration + 0.05 && master > duration - 2.0, "master {master} s in a {duration} s room");
 
     // recover finalizes it to the room's length, with every readable packet.
@@ -314,29 +299,11 @@ fn mix_cuts_tracks_that_run_past_the_rooms_end_at_it() {
     let mut room = room_json(&session);
     room["duration"] = (duration - 5.0).into();
     std::fs::write(session.join("room.json"), serde_json::to_string_pretty(&room).unwrap()).unwrap();
-    ok(roomcast(&[
-        "mix",
-        session.to_str().unwrap(),
-        "--format",
-        "wav",
-        "--mono",
-        "--out",
-        dir.path().join("m").to_str().unwrap(),
-    ]));
-    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    let master = mix_seconds(&session, &dir.path().join("m"));
     assert!((master - (duration - 5.0)).abs() < 0.05, "master {master} s, room {} s", duration - 5.0);
     // Within a second of the room's end, the tracks' own length stands (rounding, a last frame).
     room["duration"] = (duration - 0.5).into();
     std::fs::write(session.join("room.json"), serde_json::to_string_pretty(&room).unwrap()).unwrap();
-    ok(roomcast(&[
-        "mix",
-        session.to_str().unwrap(),
-        "--format",
-        "wav",
-        "--mono",
-        "--out",
-        dir.path().join("m").to_str().unwrap(),
-    ]));
-    let master = ffmpeg_sample_count(&dir.path().join("m/master.wav")) as f64 / 48_000.0;
+    let master = mix_seconds(&session, &dir.path().join("m"));
     assert!((master - duration).abs() < 0.05, "master {master} s, tracks {duration} s");
 }

@@ -338,11 +338,7 @@ impl Receiver {
 
     fn handle_rtp(&mut self, packet: &RtpPacket, now: i64) {
         let config = &self.config;
-        if self.sources.len() >= MAX_SOURCES && !self.sources.contains_key(&packet.ssrc) {
-            self.stats.malformed += 1;
-            return;
-        }
-        let source = self.sources.entry(packet.ssrc).or_insert_with(|| Source::new(packet.ssrc));
+        let Some(source) = Self::admit(&mut self.sources, &mut self.stats, packet.ssrc) else { return };
         // Payload type: Opus is dynamic; a static type (PCMU, ...) or a second type is not ours.
         let accepted = match (config.payload_type, source.payload_type) {
             (Some(pt), _) => packet.payload_type == pt,
@@ -517,9 +513,9 @@ impl Receiver {
         }
     }
 
-    /// The source an RTCP packet is about, created if the room has room for it: the same bound as
-    /// for RTP ([`MAX_SOURCES`]), so reports and SDES chunks about made-up SSRCs cannot grow
-    /// memory either.
+    /// The source a packet (RTP or RTCP) is about, created if the room has room for it
+    /// ([`MAX_SOURCES`]): a flood of made-up SSRCs, in RTP, reports or SDES chunks, cannot grow
+    /// memory.
     fn admit<'a>(
         sources: &'a mut HashMap<u32, Source>,
         stats: &mut ReceiverStats,

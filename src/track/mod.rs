@@ -238,7 +238,18 @@ impl<R: Read> TrackReader<R> {
         let head = OpusHead::parse(&first.data)?;
         let second = packets.next_packet()?.ok_or(opus::HeaderError::NoTags)?;
         let tags = OpusTags::parse(&second.data)?;
-        Ok(TrackReader {
+        Ok(Self::after_headers(packets, head, tags, None))
+    }
+
+    /// A reader positioned after the header packets, damage counted from here on.
+    fn after_headers(
+        packets: PacketReader<R>,
+        head: OpusHead,
+        tags: OpusTags,
+        pushback: Option<ogg::RawPacket>,
+    ) -> Self {
+        let damage_seen = (packets.damage().lost_pages, packets.damage().skipped_bytes);
+        TrackReader {
             packets,
             head,
             tags,
@@ -248,14 +259,12 @@ impl<R: Read> TrackReader<R> {
             done: false,
             unmeasurable: 0,
             bad_granules: 0,
-            pushback: None,
-            damage_seen: (0, 0),
+            pushback,
+            damage_seen,
             saw_eos: false,
-        })
+        }
     }
 
-    /// What the reader met that a clean file would not have: the page layer's findings plus
-    /// granule positions it did not trust.
     /// Like [`TrackReader::new`], but damaged or missing headers do not stop the read: what cannot
     /// be parsed is replaced by `fallback` (pre-skip kept from a damaged OpusHead where its bytes
     /// are there) or by default tags, and the audio is read as usual. Returns which headers were
@@ -279,40 +288,27 @@ impl<R: Read> TrackReader<R> {
                 }
             }
         };
-        let tags = match tags_packet {
-            Some(p) => match OpusTags::parse(&p.data) {
-                Ok(tags) => tags,
-                Err(_) => {
-                    rebuilt.push("OpusTags");
-                    if !p.data.starts_with(b"OpusTags") {
-                        pushback = Some(p);
-                    }
-                    OpusTags::new(format!("roomcast {}", env!("CARGO_PKG_VERSION")))
+        let default_tags = || OpusTags::new(format!("roomcast {}", env!("CARGO_PKG_VERSION")));
+        let tags = match tags_packet.map(|p| (OpusTags::parse(&p.data), p)) {
+            Some((Ok(tags), _)) => tags,
+            Some((Err(_), p)) => {
+                rebuilt.push("OpusTags");
+                if !p.data.starts_with(b"OpusTags") {
+                    pushback = Some(p);
                 }
-            },
+                default_tags()
+            }
             None => {
                 rebuilt.push("OpusTags");
-                OpusTags::new(format!("roomcast {}", env!("CARGO_PKG_VERSION")))
+                default_tags()
             }
         };
-        let mut reader = TrackReader {
-            packets,
-            head,
-            tags,
-            position: 0,
-            ready: Default::default(),
-            end: 0,
-            done: false,
-            unmeasurable: 0,
-            bad_granules: 0,
-            pushback,
-            damage_seen: (0, 0),
-            saw_eos: false,
-        };
-        reader.damage_seen = (reader.packets.damage().lost_pages, reader.packets.damage().skipped_bytes);
+        let reader = Self::after_headers(packets, head, tags, pushback);
         Ok((reader, rebuilt))
     }
 
+    /// What the reader met that a clean file would not have: the page layer's findings plus
+    /// granule positions it did not trust.
     pub fn damage(&self) -> ReadDamage {
         ReadDamage { bad_granules: self.bad_granules, ..self.packets.damage().clone() }
     }
