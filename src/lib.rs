@@ -10,9 +10,11 @@
 //!
 //! Transcription, export and the searchable library read the same session folder.
 
-pub mod capture;
+pub mod audio;
 pub mod feed;
+pub mod import;
 pub mod library;
+pub mod live;
 pub mod markup;
 pub mod master;
 pub mod parallel;
@@ -20,7 +22,6 @@ pub mod progress;
 pub mod record;
 pub mod rtp;
 pub mod session;
-pub mod speak;
 pub mod track;
 pub mod transcript;
 pub mod web;

@@ -46,7 +46,7 @@ fn janus_room_three_speakers(janus: &Janus, media: &[&str]) {
     // While they talk: the recorder is in the room but publishes nothing.
     std::thread::sleep(Duration::from_millis(1000));
     let client =
-        roomcast::record::janus::JanusClient::connect(&format!("http://127.0.0.1:{}/janus", janus.http), None).unwrap();
+        roomcast::live::janus::JanusClient::connect(&format!("http://127.0.0.1:{}/janus", janus.http), None).unwrap();
     let handle = client.attach_videoroom().unwrap();
     let list =
         client.request(handle, serde_json::json!({"request": "listparticipants", "room": 1234})).unwrap().unwrap();

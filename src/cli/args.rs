@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use roomcast::capture::SpeakerFile;
+use roomcast::import::SpeakerFile;
 
 pub fn speaker_file(s: &str) -> Result<SpeakerFile, String> {
     let (name, file) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=FILE"))?;

@@ -10,16 +10,17 @@ use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
 use roomcast::library::{self, Access, Library, LibraryError, SearchQuery};
+use roomcast::live::janus::{
+    Credentials, JanusForwardSource, JanusUrl, JanusWebrtcSource, REMOTE_PUBLISHER_SSRC, RemotePublisher,
+};
+use roomcast::live::speak::{self, Voice};
+use roomcast::live::{RtpSource, parse_rtp_url};
 use roomcast::master::{self, Format, MixSettings};
 use roomcast::progress::Silent;
-use roomcast::record::janus::{Credentials, JanusForwardSource, JanusUrl, REMOTE_PUBLISHER_SSRC, RemotePublisher};
 use roomcast::record::recover::recover as recover_session;
-use roomcast::record::rtp_source::{RtpSource, parse_rtp_url};
-use roomcast::record::webrtc::JanusWebrtcSource;
 use roomcast::record::{self, RecordObserver, RecordOptions, RoomSource};
 use roomcast::rtp::ReceiverConfig;
 use roomcast::session::{self, Session};
-use roomcast::speak::{self, Voice};
 use roomcast::transcript::{self as t, export::ExportFormat, run};
 
 use super::{args, clock, print_json};
@@ -366,7 +367,7 @@ pub fn speak(a: SpeakArgs, json: bool) -> Result<()> {
     }
     let talk = speak::load(&a.file, a.limit)?;
     let rt = runtime()?;
-    let first_ssrc = a.ssrc.unwrap_or_else(record::rand_ssrc);
+    let first_ssrc = a.ssrc.unwrap_or_else(roomcast::rtp::rand_ssrc);
     let voices = |rtcp: bool| -> Vec<Voice> {
         (0..a.streams)
             .map(|k| Voice {

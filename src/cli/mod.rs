@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use roomcast::capture::{self, ImportRequest, SpeakerFile};
+use roomcast::import::{self, ImportRequest, SpeakerFile};
 use roomcast::master::{self, Format, MixSettings, multitrack::MultitrackFormat};
 use roomcast::session::Session;
 use roomcast::track;
@@ -509,7 +509,7 @@ fn import(a: ImportArgs, json: bool, progress: &TermProgress) -> Result<()> {
         chapters: a.chapters,
         started_at: a.started_at,
     };
-    let report = capture::import(&req, progress)?;
+    let report = import::import(&req, progress)?;
     if json {
         return print_json(&report);
     }

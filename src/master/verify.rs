@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::capture::decode::FileDecoder;
+use crate::audio::FileDecoder;
 
 use super::MasterError;
 use super::limiter::TruePeakMeter;
@@ -168,7 +168,7 @@ fn measure_encoded(source: Box<dyn symphonia::core::io::MediaSource>, path: &Pat
                     meter.add(&interleaved);
                 }
             }
-            Ok(())
+            Ok::<(), crate::audio::AudioError>(())
         })
         .map_err(|e| codec_err(path, e))?;
     Ok(meter.finish())

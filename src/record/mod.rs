@@ -4,11 +4,7 @@
 //! Sources sit behind one trait, so another room system plugs in by producing RTP datagrams (and,
 //! where it knows them, speaker names per SSRC and the end of the room).
 
-pub mod janus;
 pub mod recover;
-pub mod recv;
-pub mod rtp_source;
-pub mod webrtc;
 pub mod writer;
 
 use std::future::Future;
@@ -177,7 +173,7 @@ pub async fn record(
     let mut live = LiveSession::create(&options.out, id, options.title.clone(), url.clone(), started_at)?;
     // From here on the folder is the recording: keep it whatever happens.
     guard.keep();
-    let mut receiver = Receiver::new(options.receiver.clone(), rand_ssrc());
+    let mut receiver = Receiver::new(options.receiver.clone(), crate::rtp::rand_ssrc());
     for (ssrc, name) in &options.names {
         receiver.set_name(*ssrc, name);
     }
@@ -308,34 +304,7 @@ fn drain(
     Ok(())
 }
 
-/// Asks for a large socket receive buffer (8 MB; as root past the system cap): a burst from many
-/// speakers, or a moment of disk latency, is then absorbed instead of dropped by the kernel.
-pub fn enlarge_receive_buffer(socket: &std::net::UdpSocket) {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        let size: libc::c_int = 8 << 20;
-        let fd = socket.as_raw_fd();
-        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let ptr = &size as *const libc::c_int as *const libc::c_void;
-        // SAFETY: setsockopt reads `len` bytes from `ptr`, a live c_int; the fd belongs to `socket`.
-        unsafe {
-            if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, ptr, len) != 0 {
-                libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, ptr, len);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = socket;
-}
-
 /// A marker event (chapter) at the current room time.
 pub fn marker_event(t: f64, title: &str) -> Event {
     Event { t, kind: EventKind::Marker { title: title.to_string() } }
-}
-
-/// An SSRC for our own receiver reports: random enough not to collide with the senders'.
-pub fn rand_ssrc() -> u32 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    (nanos as u32) ^ (std::process::id().rotate_left(16)) | 1
 }

@@ -12,7 +12,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::ImportError;
+use super::AudioError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {
@@ -59,11 +59,11 @@ pub struct FileDecoder {
 }
 
 impl FileDecoder {
-    pub fn open(path: &Path) -> Result<Self, ImportError> {
-        let file = File::open(path).map_err(|e| ImportError::read(path, e))?;
-        let len = file.metadata().map_err(|e| ImportError::read(path, e))?.len();
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        let file = File::open(path).map_err(|e| AudioError::read(path, e))?;
+        let len = file.metadata().map_err(|e| AudioError::read(path, e))?.len();
         if len == 0 {
-            return Err(ImportError::EmptyFile(path.to_path_buf()));
+            return Err(AudioError::EmptyFile(path.to_path_buf()));
         }
         // Gapless: trim MP3/AAC encoder delay and padding, so imported speech keeps its timing.
         Self::from_source(Box::new(file), path, true)
@@ -74,7 +74,7 @@ impl FileDecoder {
         source: Box<dyn symphonia::core::io::MediaSource>,
         path: &Path,
         gapless: bool,
-    ) -> Result<Self, ImportError> {
+    ) -> Result<Self, AudioError> {
         let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -87,20 +87,20 @@ impl FileDecoder {
                 &FormatOptions { enable_gapless: gapless, ..Default::default() },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| ImportError::Unrecognised { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| AudioError::Unrecognised { path: path.to_path_buf(), reason: e.to_string() })?;
         let format = probed.format;
         let track = format
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| ImportError::NoAudio(path.to_path_buf()))?;
+            .ok_or_else(|| AudioError::NoAudio(path.to_path_buf()))?;
         let params = track.codec_params.clone();
         let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions::default()).map_err(|_| {
             let codec = codec_name(params.codec);
-            ImportError::UnsupportedCodec { path: path.to_path_buf(), codec }
+            AudioError::UnsupportedCodec { path: path.to_path_buf(), codec }
         })?;
         let sample_rate =
-            params.sample_rate.ok_or_else(|| ImportError::corrupt(path, "no sample rate in the header"))?;
+            params.sample_rate.ok_or_else(|| AudioError::corrupt(path, "no sample rate in the header"))?;
         let channels = params.channels.map(|c| c.count()).unwrap_or(1);
         let skip = if params.codec == symphonia::core::codecs::CODEC_TYPE_AAC {
             params.sample_rate.and_then(|r| super::mp4::priming_samples(path, r)).unwrap_or(0)
@@ -119,7 +119,10 @@ impl FileDecoder {
 
     /// Decodes to the end, handing each block as one `Vec<f32>` per channel. Returns the count of
     /// corrupt packets that were skipped (a few are tolerated, as players do).
-    pub fn run(mut self, mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), ImportError>) -> Result<u64, ImportError> {
+    pub fn run<E: From<AudioError>>(
+        mut self,
+        mut on_block: impl FnMut(&[Vec<f32>]) -> Result<(), E>,
+    ) -> Result<u64, E> {
         let path = self.path.clone();
         let mut frames = 0u64;
         let mut primed = 0u64;
@@ -131,12 +134,12 @@ impl FileDecoder {
                 // symphonia reports the end of the stream as an unexpected EOF.
                 Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
                 Err(SymError::ResetRequired) => {
-                    return Err(ImportError::corrupt(
+                    return Err(E::from(AudioError::corrupt(
                         &path,
                         "the stream changes format part-way (chained or concatenated stream)",
-                    ));
+                    )));
                 }
-                Err(e) => return Err(ImportError::corrupt(&path, &e.to_string())),
+                Err(e) => return Err(E::from(AudioError::corrupt(&path, &e.to_string()))),
             };
             if packet.track_id() != self.track_id {
                 continue;
@@ -157,12 +160,15 @@ impl FileDecoder {
                     }
                     tracing::debug!(file = %path.display(), "skipping a corrupt packet: {reason}");
                     if bad > MAX_BAD_PACKETS {
-                        return Err(ImportError::corrupt(&path, &format!("{bad} undecodable packets ({reason})")));
+                        return Err(E::from(AudioError::corrupt(
+                            &path,
+                            &format!("{bad} undecodable packets ({reason})"),
+                        )));
                     }
                     continue;
                 }
                 Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(ImportError::corrupt(&path, &e.to_string())),
+                Err(e) => return Err(E::from(AudioError::corrupt(&path, &e.to_string()))),
             };
             let spec = *decoded.spec();
             let n = decoded.frames();
@@ -173,10 +179,10 @@ impl FileDecoder {
             decoded.convert(&mut buf);
             let chans = spec.channels.count().min(planar.len());
             if chans < planar.len() {
-                return Err(ImportError::corrupt(
+                return Err(E::from(AudioError::corrupt(
                     &path,
                     &format!("a packet has {chans} channel(s), the header says {}", planar.len()),
-                ));
+                )));
             }
             let drop = (self.skip as usize).min(n);
             self.skip -= drop as u64;
@@ -193,17 +199,17 @@ impl FileDecoder {
             on_block(&planar[..chans])?;
         }
         if frames == 0 {
-            return Err(ImportError::NoAudio(path));
+            return Err(E::from(AudioError::NoAudio(path)));
         }
         if let Some(expected) = self.info.frames {
             // A tenth of a second of slack: containers round, encoders pad.
             if frames + primed + (self.info.sample_rate as u64 / 10) < expected {
                 let rate = self.info.sample_rate as f64;
-                return Err(ImportError::Truncated {
+                return Err(E::from(AudioError::Truncated {
                     path,
                     expected: expected as f64 / rate,
                     got: frames as f64 / rate,
-                });
+                }));
             }
         }
         Ok(bad)

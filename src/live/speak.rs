@@ -15,8 +15,7 @@ use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
-use crate::capture::import::{downmix, is_ogg_opus};
-use crate::capture::{FileDecoder, ImportError, To48k, VoiceEncoder};
+use crate::audio::{AudioError, EncodeError, FileDecoder, To48k, VoiceEncoder, downmix, is_ogg_opus};
 use crate::rtp::packet::AudioLevel;
 use crate::rtp::sender::{RtpStream, level_of};
 use crate::track::{OpusTags, SAMPLE_RATE, TrackReader, is_silence_frame};
@@ -24,7 +23,7 @@ use crate::track::{OpusTags, SAMPLE_RATE, TrackReader, is_silence_frame};
 #[derive(Debug, thiserror::Error)]
 pub enum SpeakError {
     #[error(transparent)]
-    Import(#[from] ImportError),
+    Audio(#[from] AudioError),
     #[error("{path}: {reason}")]
     Bad { path: String, reason: String },
     #[error("sending to {to}: {source}")]
@@ -84,10 +83,8 @@ fn encode(path: &Path) -> Result<Vec<u8>, SpeakError> {
         .map_err(|e| SpeakError::Bad { path: path.display().to_string(), reason: e.to_string() })?;
     let mut mono = Vec::new();
     let mut out = Vec::new();
-    let encode_err = |e: crate::capture::EncodeError| ImportError::Read {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
+    let encode_err =
+        |e: EncodeError| AudioError::Read { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) };
     decoder.run(|planes| {
         downmix(planes, &mut mono);
         out.clear();

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, watch};
 
 use super::recv;
-use super::{Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
+use crate::record::{Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
 
 pub struct RtpSource {
     pub addr: SocketAddr,
@@ -39,7 +39,7 @@ impl RoomSource for RtpSource {
                 |addr: SocketAddr, e: std::io::Error| RecordError::Source(format!("cannot listen on {addr}: {e}"));
             let rtp = UdpSocket::bind(self.addr).map_err(|e| bind_err(self.addr, e))?;
             let local = rtp.local_addr().map_err(|e| bind_err(self.addr, e))?;
-            super::enlarge_receive_buffer(&rtp);
+            recv::enlarge_receive_buffer(&rtp);
             // The RTCP port is a courtesy: if it is taken, RTCP multiplexed on the RTP port still works.
             let rtcp_addr = SocketAddr::new(local.ip(), local.port().wrapping_add(1));
             let rtcp = UdpSocket::bind(rtcp_addr).ok();

@@ -21,8 +21,8 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::{mpsc, watch};
 
-use super::janus::{Credentials, JanusClient, JanusError, JanusUrl, departed, join_room, media_ip, publishers_of};
-use super::{Datagram, Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
+use super::client::{Credentials, JanusClient, JanusError, JanusUrl, departed, join_room, media_ip, publishers_of};
+use crate::record::{Datagram, Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
 use crate::rtp::packet::{AudioLevel, build_rtp};
 
 pub struct JanusWebrtcSource {
@@ -52,7 +52,7 @@ impl RoomSource for JanusWebrtcSource {
             let ip = media_ip(self.ip, &self.url);
             let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
                 .map_err(|e| RecordError::Source(format!("cannot open a UDP socket on {ip} for WebRTC: {e}")))?;
-            super::enlarge_receive_buffer(&socket);
+            crate::live::recv::enlarge_receive_buffer(&socket);
             let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
             let stop_flag = Arc::new(AtomicBool::new(false));
             let (to_media, from_control) = std_mpsc::channel();
@@ -158,7 +158,7 @@ fn media_loop(
                 }
             }
         };
-        if !batch.is_empty() && last_batch.elapsed() >= super::recv::COALESCE {
+        if !batch.is_empty() && last_batch.elapsed() >= crate::live::recv::COALESCE {
             last_batch = Instant::now();
             if events.blocking_send(SourceEvent::Datagrams(std::mem::take(&mut batch))).is_err() {
                 return;

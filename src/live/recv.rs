@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::{Datagram, SourceEvent};
+use crate::record::{Datagram, SourceEvent};
 
 /// How long datagrams gather in the socket buffer between reads.
 pub const COALESCE: Duration = Duration::from_millis(20);
@@ -167,4 +167,25 @@ fn to_socket_addr(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
         }
         _ => None,
     }
+}
+
+/// Asks for a large socket receive buffer (8 MB; as root past the system cap): a burst from many
+/// speakers, or a moment of disk latency, is then absorbed instead of dropped by the kernel.
+pub fn enlarge_receive_buffer(socket: &std::net::UdpSocket) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let size: libc::c_int = 8 << 20;
+        let fd = socket.as_raw_fd();
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let ptr = &size as *const libc::c_int as *const libc::c_void;
+        // SAFETY: setsockopt reads `len` bytes from `ptr`, a live c_int; the fd belongs to `socket`.
+        unsafe {
+            if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, ptr, len) != 0 {
+                libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, ptr, len);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = socket;
 }

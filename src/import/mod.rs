@@ -5,19 +5,48 @@
 //! written into a hidden temporary folder that is renamed into place only when all of it succeeded.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::ImportError;
-use super::decode::FileDecoder;
-use super::encode::VoiceEncoder;
-use super::resample::To48k;
+use crate::audio::{AudioError, EncodeError, FileDecoder, To48k, VoiceEncoder, downmix, is_ogg_opus};
 use crate::progress::Progress;
-use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, Speaker, TempGuard};
-use crate::track::{FRAME_20MS, OpusHead, OpusTags, SAMPLE_RATE, TrackReader, TrackWriter};
+use crate::session::{self, Event, EventKind, Interval, Room, RoomStatus, Session, SessionError, Speaker, TempGuard};
+use crate::track::{FRAME_20MS, OpusHead, OpusTags, SAMPLE_RATE, TrackError, TrackReader, TrackWriter};
+
+/// Why an import failed. Nothing is left behind: the session folder appears only when all of it
+/// succeeded.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error("{path}: has {found} channel(s) but --channels names {named} speaker(s)")]
+    ChannelCount { path: PathBuf, found: usize, named: usize },
+    #[error("speaker name '{0}' is given twice; each speaker needs a distinct name")]
+    DuplicateSpeaker(String),
+    #[error("speaker name is empty in '{0}'; use NAME=FILE")]
+    EmptyName(String),
+    #[error("--offset names unknown speaker '{name}' (speakers: {known})")]
+    UnknownOffsetSpeaker { name: String, known: String },
+    #[error("--offset {name}={value}: the offset must be a number of seconds, 0 or more")]
+    BadOffset { name: String, value: String },
+    #[error("no speakers to import: give --speaker NAME=FILE (repeatable) or a multichannel FILE with --channels")]
+    NoSpeakers,
+    #[error("{0}: already holds a session (room.json); choose another --out")]
+    OutHoldsSession(PathBuf),
+    #[error("{0}: exists and is not an empty folder; choose another --out")]
+    OutNotEmpty(PathBuf),
+    #[error("{path}: cannot write the session there: {source}")]
+    OutNotWritable { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Track { path: PathBuf, source: TrackError },
+    #[error("{path}: {source}")]
+    Encode { path: PathBuf, source: EncodeError },
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
 
 #[derive(Debug, Clone)]
 pub struct SpeakerFile {
@@ -268,23 +297,6 @@ fn check_out(out: &Path) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// Whether the file is Ogg Opus (copied packet for packet rather than decoded), from its first page.
-pub(crate) fn is_ogg_opus(path: &Path) -> Result<bool, ImportError> {
-    let mut f = File::open(path).map_err(|e| ImportError::read(path, e))?;
-    let mut head = [0u8; 64];
-    let mut got = 0;
-    while got < head.len() {
-        match f.read(&mut head[got..]).map_err(|e| ImportError::read(path, e))? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    let head = &head[..got];
-    Ok(head.starts_with(b"OggS")
-        && head.len() > 27
-        && head.get(27 + head[26] as usize..).is_some_and(|h| h.starts_with(b"OpusHead")))
-}
-
 fn open_input(path: &Path, speaker: usize, channel: Option<usize>) -> Result<Input, ImportError> {
     if is_ogg_opus(path)? {
         let reader =
@@ -359,7 +371,7 @@ fn run_input(
                 let ms = frames * 1000 / rate as u64;
                 progress.advance(ms - reported);
                 reported = ms;
-                Ok(())
+                Ok::<(), ImportError>(())
             })?;
             let mut done = Vec::new();
             for (speaker, _, path, mut resampler, mut enc) in lanes {
@@ -374,14 +386,6 @@ fn run_input(
             Ok(done)
         }
     }
-}
-
-/// The average of the channels, into `out`.
-pub(crate) fn downmix(planes: &[Vec<f32>], out: &mut Vec<f32>) {
-    out.clear();
-    let n = planes.first().map(|p| p.len()).unwrap_or(0);
-    let scale = 1.0 / planes.len().max(1) as f32;
-    out.extend((0..n).map(|i| planes.iter().map(|p| p[i]).sum::<f32>() * scale));
 }
 
 /// Copies an Ogg Opus file packet for packet, shifted to start at the speaker's offset.
@@ -403,7 +407,7 @@ fn copy_opus(
     let lead = frames * FRAME_20MS;
     let pre_skip = reader.head.pre_skip as u64 + lead - plan.offset_samples;
     let pre_skip = u16::try_from(pre_skip).map_err(|_| {
-        ImportError::corrupt(&source, &format!("pre-skip of {} samples is out of range", reader.head.pre_skip))
+        AudioError::corrupt(&source, &format!("pre-skip of {} samples is out of range", reader.head.pre_skip))
     })?;
     let head = OpusHead { pre_skip, ..reader.head.clone() };
     let (path, out) = create_track(dir, plan)?;
@@ -425,7 +429,7 @@ fn copy_opus(
     }
     let audio = reader.end().saturating_sub(reader.head.pre_skip as u64);
     if packets == 0 || audio == 0 {
-        return Err(ImportError::NoAudio(source));
+        return Err(AudioError::NoAudio(source).into());
     }
     Ok(Done {
         speaker,
