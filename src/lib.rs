@@ -11,6 +11,7 @@
 //! Transcription, export and the searchable library read the same session folder.
 
 pub mod audio;
+pub mod dirs;
 pub mod feed;
 pub mod import;
 pub mod library;

@@ -9,7 +9,7 @@ use super::{Segment, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, TranscriptDoc, Trans
 use crate::session::Room;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ImportError {
+pub enum TranscriptImportError {
     #[error("not a transcript roomcast reads (WebVTT, SRT, Podcasting 2.0 JSON or roomcast JSON)")]
     UnknownFormat,
     #[error("line {line}: {reason}")]
@@ -38,7 +38,7 @@ pub struct ForeignSegment {
 }
 
 /// Reads any supported format, recognized by its content (not its name).
-pub fn parse(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
+pub fn parse(text: &str) -> Result<Vec<ForeignSegment>, TranscriptImportError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') {
         return parse_json(trimmed);
@@ -49,13 +49,13 @@ pub fn parse(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
     if trimmed.lines().nth(1).is_some_and(|l| l.contains("-->")) {
         return parse_cues(trimmed, CueStyle::Srt);
     }
-    Err(ImportError::UnknownFormat)
+    Err(TranscriptImportError::UnknownFormat)
 }
 
-fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| ImportError::Json(e.to_string()))?;
+fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, TranscriptImportError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
     if value.get("format").and_then(|f| f.as_str()) == Some(TRANSCRIPT_FORMAT) {
-        let doc: TranscriptDoc = serde_json::from_value(value).map_err(|e| ImportError::Json(e.to_string()))?;
+        let doc: TranscriptDoc = serde_json::from_value(value).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
         return Ok(doc
             .segments
             .into_iter()
@@ -75,7 +75,7 @@ fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
         body: String,
     }
     if value.get("version").is_some() && value.get("segments").is_some() {
-        let doc: Podcast = serde_json::from_value(value).map_err(|e| ImportError::Json(e.to_string()))?;
+        let doc: Podcast = serde_json::from_value(value).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
         return doc
             .segments
             .into_iter()
@@ -83,12 +83,12 @@ fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, ImportError> {
                 let name = s
                     .speaker
                     .filter(|n| !n.trim().is_empty())
-                    .ok_or_else(|| ImportError::NoSpeaker { at: format!("{:.2} s", s.start_time) })?;
+                    .ok_or_else(|| TranscriptImportError::NoSpeaker { at: format!("{:.2} s", s.start_time) })?;
                 Ok(ForeignSegment { name, start: s.start_time, end: s.end_time, text: s.body, words: Vec::new() })
             })
             .collect();
     }
-    Err(ImportError::UnknownFormat)
+    Err(TranscriptImportError::UnknownFormat)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -165,7 +165,7 @@ fn strip_srt_tags(text: &str) -> String {
     out
 }
 
-fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, ImportError> {
+fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, TranscriptImportError> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<ForeignSegment> = Vec::new();
     let mut i = 0;
@@ -185,7 +185,7 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
                 i += 1;
                 continue;
             }
-            return Err(ImportError::Syntax { line: i + 1, reason: format!("'{line}' is not a cue timing") });
+            return Err(TranscriptImportError::Syntax { line: i + 1, reason: format!("'{line}' is not a cue timing") });
         };
         let mut body: Vec<&str> = Vec::new();
         i += 1;
@@ -230,7 +230,7 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
             Some(n) => n,
             None => match (style, out.last()) {
                 (CueStyle::Vtt, Some(prev)) => prev.name.clone(),
-                _ => return Err(ImportError::NoSpeaker { at: format!("{start:.2} s") }),
+                _ => return Err(TranscriptImportError::NoSpeaker { at: format!("{start:.2} s") }),
             },
         };
         // Readable cues split one turn: consecutive cues of one speaker that touch are one segment.
@@ -247,14 +247,14 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Import
         }
     }
     if out.is_empty() {
-        return Err(ImportError::Syntax { line: 1, reason: "no cues".into() });
+        return Err(TranscriptImportError::Syntax { line: 1, reason: "no cues".into() });
     }
     Ok(out)
 }
 
 /// Maps the foreign speakers' names onto the room's speakers (exact name, then any case, then id)
 /// and builds our transcript. Unknown names are an error unless `add_speakers`.
-pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) -> Result<TranscriptDoc, ImportError> {
+pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) -> Result<TranscriptDoc, TranscriptImportError> {
     let mut speakers: Vec<TranscriptSpeaker> = room
         .speakers
         .iter()
@@ -280,7 +280,7 @@ pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) ->
         let past_end = room.duration > 0.0 && times().any(|t| t > room.duration + ROOM_END_SLACK);
         if !fits || past_end {
             let text: String = s.text.chars().take(40).collect();
-            return Err(ImportError::OutsideRoom { text, start: s.start, end: s.end, duration: room.duration });
+            return Err(TranscriptImportError::OutsideRoom { text, start: s.start, end: s.end, duration: room.duration });
         }
         let found = by_name
             .get(&s.name)
@@ -317,7 +317,7 @@ pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) ->
     }
     if !unknown.is_empty() {
         let quote = |v: Vec<String>| v.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
-        return Err(ImportError::UnknownSpeakers {
+        return Err(TranscriptImportError::UnknownSpeakers {
             unknown: quote(unknown),
             known: quote(room.speakers.iter().map(|s| s.name.clone()).collect()),
         });
@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(s[1].name, "Maya");
         assert!(matches!(
             parse("1\n00:00:01,000 --> 00:00:02,000\nno speaker here\n"),
-            Err(ImportError::NoSpeaker { .. })
+            Err(TranscriptImportError::NoSpeaker { .. })
         ));
     }
 
@@ -366,10 +366,10 @@ mod tests {
         let json = r#"{"version":"1.0.0","segments":[{"speaker":"Ana","startTime":1.5,"endTime":2.0,"body":"Hi"}]}"#;
         let s = parse(json).unwrap();
         assert_eq!((s[0].name.as_str(), s[0].start, s[0].end), ("Ana", 1.5, 2.0));
-        assert!(matches!(parse("hello"), Err(ImportError::UnknownFormat)));
+        assert!(matches!(parse("hello"), Err(TranscriptImportError::UnknownFormat)));
         assert!(matches!(
             parse("WEBVTT\n\n00:00:xx --> 00:01.000\n<v A>x\n"),
-            Err(ImportError::Syntax { line: 3, .. })
+            Err(TranscriptImportError::Syntax { line: 3, .. })
         ));
     }
 
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(s[1].text, "At 10:30 we start");
         assert!(matches!(
             parse("1\n00:00:01,000 --> 00:00:02,000\nAt 10:30 we start\n"),
-            Err(ImportError::NoSpeaker { .. })
+            Err(TranscriptImportError::NoSpeaker { .. })
         ));
         assert!(parse("WEBVTT\n\n5124095576030432:00:00.000 --> 00:00:01.000\n<v A>x\n").is_err());
     }

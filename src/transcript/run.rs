@@ -16,7 +16,6 @@ use super::whisper::{Engine, WhisperFailure};
 use super::{Segment, merge, ms};
 use crate::progress::{Progress, Unit};
 use crate::session::{self, Session};
-use crate::track::TrackError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TranscribeError {
@@ -26,10 +25,8 @@ pub enum TranscribeError {
     Vad(#[from] VadError),
     #[error(transparent)]
     Whisper(#[from] WhisperFailure),
-    #[error("{path}: {source}")]
-    Track { path: PathBuf, source: TrackError },
-    #[error("{path}: cannot decode: {reason}")]
-    Decode { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Speech(#[from] speech::SpeechError),
     #[error(transparent)]
     Session(#[from] session::SessionError),
     #[error("{path}: {reason}")]

@@ -9,9 +9,19 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use super::pack::Region;
-use super::run::TranscribeError;
 use super::vad::{VAD_RATE, Vad};
 use crate::track::TrackReader;
+
+/// Why a speaker's track could not be turned into speech for whisper.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error("{path}: {source}")]
+    Track { path: std::path::PathBuf, source: crate::track::TrackError },
+    #[error("{path}: cannot decode: {reason}")]
+    Decode { path: std::path::PathBuf, reason: String },
+    #[error(transparent)]
+    Vad(#[from] super::vad::VadError),
+}
 
 /// One minute at 16 kHz: 4 MB of f32 at a time per speaker.
 pub const CHUNK: usize = 60 * VAD_RATE as usize;
@@ -94,9 +104,9 @@ pub fn find(
     vad: &mut Vad,
     keep: f64,
     chunk: usize,
-) -> Result<(Vec<Region>, SpeechAudio), TranscribeError> {
-    let track_err = |source| TranscribeError::Track { path: path.to_path_buf(), source };
-    let decode_err = |e: opus::Error| TranscribeError::Decode { path: path.to_path_buf(), reason: e.to_string() };
+) -> Result<(Vec<Region>, SpeechAudio), SpeechError> {
+    let track_err = |source| SpeechError::Track { path: path.to_path_buf(), source };
+    let decode_err = |e: opus::Error| SpeechError::Decode { path: path.to_path_buf(), reason: e.to_string() };
     let mut reader = TrackReader::open(path).map_err(track_err)?;
     // libopus decodes at 16 kHz natively: no resampler.
     let mut decoder = opus::Decoder::new(VAD_RATE, opus::Channels::Mono).map_err(decode_err)?;
@@ -168,7 +178,7 @@ const QUIET_SHOWN: usize = VAD_RATE as usize / 2;
 impl<'a> Finder<'a> {
     /// `n` samples of digital silence: the first half second of a run goes to the VAD like any
     /// audio, the rest only moves the room clock on (what was pending is examined first).
-    fn push_silence(&mut self, mut n: usize, skip: &mut usize) -> Result<(), TranscribeError> {
+    fn push_silence(&mut self, mut n: usize, skip: &mut usize) -> Result<(), SpeechError> {
         let dropped = (*skip).min(n);
         *skip -= dropped;
         n -= dropped;
@@ -194,7 +204,7 @@ impl<'a> Finder<'a> {
     }
 
     /// Decoded samples: the first `skip` of the stream are the codec's pre-skip, not room time.
-    fn push_decoded(&mut self, samples: &[f32], skip: &mut usize) -> Result<(), TranscribeError> {
+    fn push_decoded(&mut self, samples: &[f32], skip: &mut usize) -> Result<(), SpeechError> {
         let dropped = (*skip).min(samples.len());
         *skip -= dropped;
         if samples.len() > dropped {
@@ -203,7 +213,7 @@ impl<'a> Finder<'a> {
         self.push(&samples[dropped..])
     }
 
-    fn push(&mut self, samples: &[f32]) -> Result<(), TranscribeError> {
+    fn push(&mut self, samples: &[f32]) -> Result<(), SpeechError> {
         self.pending.extend_from_slice(samples);
         while self.pending.len() >= self.chunk {
             let rest = self.pending.split_off(self.chunk);
@@ -214,7 +224,7 @@ impl<'a> Finder<'a> {
         Ok(())
     }
 
-    fn finish(mut self, end: usize) -> Result<(Vec<Region>, SpeechAudio), TranscribeError> {
+    fn finish(mut self, end: usize) -> Result<(Vec<Region>, SpeechAudio), SpeechError> {
         if end < self.start {
             // The end trims into skipped silence: nothing pending belongs to the track.
             self.pending.clear();
@@ -225,7 +235,7 @@ impl<'a> Finder<'a> {
         Ok((self.regions, self.audio))
     }
 
-    fn examine(&mut self, chunk: &[f32]) -> Result<(), TranscribeError> {
+    fn examine(&mut self, chunk: &[f32]) -> Result<(), SpeechError> {
         let rate = VAD_RATE as f64;
         let offset = self.start as f64 / rate;
         for r in self.vad.speech(chunk)? {

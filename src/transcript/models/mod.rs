@@ -143,7 +143,7 @@ pub fn search_dirs() -> Vec<PathBuf> {
 }
 
 fn user_dir() -> Option<PathBuf> {
-    crate::library::user_data_dir().map(|d| d.join("models"))
+    crate::dirs::user_data_dir().map(|d| d.join("models"))
 }
 
 /// Where downloads go: `$ROOMCAST_MODELS` when set, else the user data folder.
