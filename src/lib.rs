@@ -10,6 +10,7 @@
 //!
 //! Transcription, export and the searchable library read the same session folder.
 
+pub mod app;
 pub mod audio;
 pub mod dirs;
 pub mod feed;

@@ -27,3 +27,12 @@ fn escape(text: &str, apostrophe: &str, drop_controls: bool) -> String {
     }
     out
 }
+
+/// Characters left as they are in a URL path segment or query value (RFC 3986 unreserved).
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encodes a path segment or query-string value.
+pub fn url_value(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
+}

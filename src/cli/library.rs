@@ -5,12 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde::Serialize;
 
-use roomcast::library::{self, Access, Hit, Library, Output, SearchQuery, search};
-use roomcast::master::{self, MixSettings};
-use roomcast::session::Session;
-use roomcast::transcript::{self as t, export::ExportFormat, models::ModelError, run};
+use roomcast::app::{self, PublishStep};
+use roomcast::library::{self, Access, Hit, Library, SearchQuery, search};
 
 use super::args;
 use super::print_json;
@@ -96,70 +93,25 @@ pub fn hms(secs: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-#[derive(Serialize)]
-struct PublishReport {
-    room: String,
-    title: String,
-    library: PathBuf,
-    transcribed: bool,
-    /// Why there is no new transcript, when there is none.
-    transcript_note: Option<String>,
-    index: library::IndexReport,
-    outputs: Vec<Output>,
-}
-
-/// The main job in one command: master, transcribe, export, index. Each step says its name when
-/// it fails; the library changes only in the last step, in one transaction.
+/// The main job in one command: master, transcribe, export, index.
 pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) -> Result<()> {
-    let step = |n: usize, name: &str| format!("publish step {n} of 4 ({name}) failed");
-    let session = Session::open(&a.session)?;
-    // Before any work: a library that cannot be written is said at once.
-    let mut lib = open(dir, Access::Write).with_context(|| step(4, "index"))?;
-    let settings = MixSettings { formats: super::master_formats(&a.format), ..Default::default() };
-    let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
-    if !json {
-        println!("1/4 mastered: {:.1} LUFS, {} file(s)", mastered.integrated_lufs, mastered.outputs.len());
-    }
-    let mut note = None;
-    let mut transcribed = false;
-    if a.skip_transcribe {
-        note = Some("skipped (--skip-transcribe)".to_string());
-    } else {
-        let options = run::TranscribeOptions {
-            model: a.model.clone(),
-            vad_model: t::models::DEFAULT_VAD.into(),
-            language: Some(a.language.clone()).filter(|l| l != "auto"),
-            threads: None,
-        };
-        match run::transcribe(&session, &options, progress) {
-            Ok((segments, report)) => {
-                let doc = run::document(&session, segments, &report);
-                t::export::write(&doc, &session.dir, &ExportFormat::ALL).with_context(|| step(3, "export"))?;
-                transcribed = true;
-                if !json {
-                    println!("2/4 transcribed: {} segments in {} windows", doc.segments.len(), report.windows);
-                    println!("3/4 exported: vtt, srt, json, podcast-json, txt, html");
-                }
-            }
-            // No model installed: publishing still masters and indexes, and says how to get one.
-            Err(run::TranscribeError::Model(e @ ModelError::Missing { .. })) => {
-                let msg = format!("not transcribed: {e}");
-                eprintln!("roomcast: {msg}");
-                note = Some(msg);
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(step(2, "transcribe"))),
-        }
-    }
-    let (index, outputs) = index_session(&mut lib, &session).with_context(|| step(4, "index"))?;
-    let report = PublishReport {
-        room: session.room.id.clone(),
-        title: session.room.title.clone(),
-        library: lib.dir.clone(),
-        transcribed,
-        transcript_note: note,
-        index,
-        outputs,
+    let options = app::PublishOptions {
+        formats: super::master_formats(&a.format),
+        skip_transcribe: a.skip_transcribe,
+        model: a.model,
+        language: a.language,
     };
+    let report = app::publish(&a.session, &options, dir, progress, &mut |step| match step {
+        PublishStep::Mastered(m) if !json => {
+            println!("1/4 mastered: {:.1} LUFS, {} file(s)", m.integrated_lufs, m.outputs.len())
+        }
+        PublishStep::Transcribed { segments, windows } if !json => {
+            println!("2/4 transcribed: {segments} segments in {windows} windows");
+            println!("3/4 exported: vtt, srt, json, podcast-json, txt, html");
+        }
+        PublishStep::NotTranscribed { note, skipped: false } => eprintln!("roomcast: {note}"),
+        _ => {}
+    })?;
     if json {
         return print_json(&report);
     }
@@ -178,19 +130,9 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     Ok(())
 }
 
-/// Indexes a session as it stands: its metadata, the transcript it holds, the outputs in its folder.
-pub fn index_session(lib: &mut Library, session: &Session) -> Result<(library::IndexReport, Vec<Output>)> {
-    let transcript = run::read_document(&session.dir)?;
-    let outputs = library::index::outputs_of(&session.dir);
-    let report = lib.index_room(session, transcript.as_ref(), &outputs)?;
-    Ok((report, outputs))
-}
-
 /// Indexes whatever the session holds (metadata, transcript, outputs).
 pub fn index(session: &Path, dir: &Path, json: bool) -> Result<()> {
-    let session = Session::open(session)?;
-    let mut lib = open(dir, Access::Write)?;
-    let (report, _) = index_session(&mut lib, &session)?;
+    let report = app::index(session, dir)?;
     if json {
         return print_json(&report);
     }
@@ -208,27 +150,16 @@ pub fn index(session: &Path, dir: &Path, json: bool) -> Result<()> {
 
 /// Attaches a transcript made elsewhere to a session and indexes the room.
 pub fn import_transcript(a: ImportTranscriptArgs, dir: &Path, json: bool) -> Result<()> {
-    let session = Session::open(&a.session)?;
-    let file = a.file.display().to_string();
-    let text = std::fs::read_to_string(&a.file).with_context(|| file.clone())?;
-    let segments = t::import::parse(&text).with_context(|| file.clone())?;
-    let doc = t::import::attach(&session.room, segments, a.add_speakers).with_context(|| file.clone())?;
-    let target = session.dir.join(t::TRANSCRIPT_FILE);
-    if target.exists() && !a.replace {
-        bail!("{}: the session already has a transcript; add --replace to replace it", target.display());
-    }
-    let mut lib = open(dir, Access::Write)?;
-    t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
-    let report = lib.index_room(&session, Some(&doc), &library::index::outputs_of(&session.dir))?;
+    let attached = app::attach_transcript(&a.session, &a.file, a.add_speakers, a.replace, dir)?;
     if json {
-        return print_json(&report);
+        return print_json(&attached.index);
     }
     println!(
         "Attached {} to '{}': {} segments from {} speakers; indexed",
         a.file.display(),
-        session.room.title,
-        report.segments,
-        doc.speakers.len()
+        attached.doc.title,
+        attached.index.segments,
+        attached.doc.speakers.len()
     );
     Ok(())
 }
@@ -329,34 +260,20 @@ pub fn show(room: &str, dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Takes a room out of the library and deletes its session folder, but only a folder that really
-/// is that room's session (room.json with the room's id): a stale path never costs other files.
+/// Takes a room out of the library and deletes its session folder (when that is safe).
 pub fn remove(room: &str, keep_files: bool, dir: &Path, json: bool) -> Result<()> {
-    let mut lib = open(dir, Access::Write)?;
-    let r = lib.find_room(room, true)?;
-    let session = lib.remove_room(&r.id)?;
-    let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
-    // A session folder that holds the library itself (a library made inside the room's folder)
-    // is never deleted with the room: that would delete every other room's catalog too.
-    let holds_library = match (session.canonicalize(), dir.canonicalize()) {
-        (Ok(session), Ok(library)) => library.starts_with(&session),
-        _ => true,
-    };
-    let deleted = !keep_files && is_that_session && !holds_library;
-    if deleted {
-        std::fs::remove_dir_all(&session).with_context(|| format!("{}: removing the session", session.display()))?;
-    }
+    let r = app::library::remove(room, keep_files, dir)?;
     if json {
-        return print_json(&serde_json::json!({"room": r.id, "session": session, "files_deleted": deleted,
-            "holds_library": holds_library && is_that_session}));
+        return print_json(&serde_json::json!({"room": r.room, "session": r.session, "files_deleted": r.files_deleted,
+            "holds_library": r.holds_library}));
     }
-    println!("Removed '{}' ({}) from the library.", r.title, r.id);
-    if deleted {
-        println!("  deleted {}", session.display());
-    } else if !keep_files && holds_library && is_that_session {
-        println!("  {} holds the library itself; left its files alone", session.display());
+    println!("Removed '{}' ({}) from the library.", r.title, r.room);
+    if r.files_deleted {
+        println!("  deleted {}", r.session.display());
+    } else if !keep_files && r.holds_library {
+        println!("  {} holds the library itself; left its files alone", r.session.display());
     } else if !keep_files {
-        println!("  {} is no longer that room's session; left it alone", session.display());
+        println!("  {} is no longer that room's session; left it alone", r.session.display());
     }
     Ok(())
 }

@@ -652,7 +652,7 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
 }
 
 fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<()> {
-    use roomcast::transcript::{self as t, export::ExportFormat, run};
+    use roomcast::transcript::run;
     let session = Session::open(&a.session)?;
     let options = run::TranscribeOptions {
         model: a.model,
@@ -660,9 +660,8 @@ fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<
         language: Some(a.language).filter(|l| l != "auto"),
         threads: a.threads,
     };
-    let (segments, report) = run::transcribe(&session, &options, progress)?;
-    let doc = run::document(&session, segments, &report);
-    let files = t::export::write(&doc, &session.dir, &ExportFormat::ALL)?;
+    let roomcast::app::Transcribed { doc, report, files } =
+        roomcast::app::transcribe_session(&session, &options, progress)?;
     if json {
         return print_json(&serde_json::json!({"report": report, "files": files}));
     }
@@ -693,7 +692,7 @@ fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<
 }
 
 fn export(dir: &std::path::Path, formats: &[String], out: Option<PathBuf>, json: bool) -> Result<()> {
-    use roomcast::transcript::{TRANSCRIPT_FILE, TranscriptDoc, export::ExportFormat};
+    use roomcast::transcript::export::ExportFormat;
     let session = Session::open(dir)?;
     let formats: Vec<ExportFormat> = formats
         .iter()
@@ -702,12 +701,10 @@ fn export(dir: &std::path::Path, formats: &[String], out: Option<PathBuf>, json:
                 .with_context(|| format!("'{f}' is not a transcript format (vtt, srt, json, podcast-json, txt, html)"))
         })
         .collect::<Result<_>>()?;
-    let path = session.dir.join(TRANSCRIPT_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| {
+    let doc = session.transcript()?.with_context(|| {
+        let path = session.dir.join(roomcast::session::TRANSCRIPT_JSON);
         format!("{}: no transcript yet; run: roomcast transcribe {}", path.display(), dir.display())
     })?;
-    let doc: TranscriptDoc =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a transcript", path.display()))?;
     let out = out.unwrap_or_else(|| session.dir.clone());
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let files = roomcast::transcript::export::write(&doc, &out, &formats)?;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use roomcast::feed::{self, Show};
-use roomcast::library::{Access, Library, RoomSummary};
-use roomcast::web::{self, ServeOptions, pages};
+use roomcast::feed::Show;
+use roomcast::library::{Access, Library};
+use roomcast::web::{self, ServeOptions};
 
 use super::print_json;
 
@@ -150,67 +150,22 @@ pub struct FeedArgs {
     show: ShowArgs,
 }
 
-/// Copies `from` to `to` through a temporary name (a hard link when on the same file system).
-fn place(from: &Path, to: &Path) -> Result<u64> {
-    let tmp = to.with_extension(format!("{}.tmp", to.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    let _ = std::fs::remove_file(&tmp);
-    if std::fs::hard_link(from, &tmp).is_err() {
-        std::fs::copy(from, &tmp).with_context(|| format!("{} -> {}", from.display(), tmp.display()))?;
-    }
-    std::fs::rename(&tmp, to).with_context(|| to.display().to_string())?;
-    Ok(std::fs::metadata(to)?.len())
-}
-
 pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
-    let lib = Library::open(library, Access::Read)?;
     let show = a.show.show(library)?;
-    // The static feed is public: private rooms stay out.
-    let rooms = lib.rooms(false)?;
-    let base = a.base_url.trim_end_matches('/').to_string();
-    std::fs::create_dir_all(&a.out).with_context(|| a.out.display().to_string())?;
-    let mut written = Vec::new();
-    let mut published: Vec<RoomSummary> = Vec::new();
-    for r in &rooms {
-        let Some(master) = web::master_of(r) else { continue };
-        if !master.is_file() {
-            eprintln!("roomcast: warning: {}: master missing; room '{}' left out of the feed", master.display(), r.id);
-            continue;
-        }
-        let dir = a.out.join("rooms").join(&r.id);
-        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
-        let name = master.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        place(&master, &dir.join(&name))?;
-        written.push(dir.join(&name));
-        for file in ["transcript.vtt", "transcript.srt", "transcript.podcast.json", "transcript.json"] {
-            let from = r.session.join(file);
-            if from.is_file() {
-                place(&from, &dir.join(file))?;
-                written.push(dir.join(file));
-            }
-        }
-        let chapters = dir.join("chapters.json");
-        roomcast::session::write_atomic(
-            &chapters,
-            feed::chapters_json(&r.title, &web::session_chapters(r)).as_bytes(),
-        )?;
-        written.push(chapters);
-        published.push(r.clone());
+    let site = roomcast::app::feed::write_feed(library, &show, &a.out, &a.base_url)?;
+    for warning in &site.left_out {
+        eprintln!("roomcast: warning: {warning}");
     }
-    let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}", pages::url_value(&r.id));
-    let episodes = web::episodes(&published, &base, &url_of);
-    let xml = feed::rss(&show, &format!("{base}/"), &format!("{base}/feed.xml"), &episodes);
-    let feed_path = a.out.join("feed.xml");
-    roomcast::session::write_atomic(&feed_path, xml.as_bytes())?;
     if json {
-        return print_json(&serde_json::json!({"feed": feed_path, "episodes": episodes.len(), "files": written}));
+        return print_json(&serde_json::json!({"feed": site.feed, "episodes": site.episodes, "files": site.files}));
     }
     println!(
         "Wrote {} with {} episode(s) and their files under {}",
-        feed_path.display(),
-        episodes.len(),
+        site.feed.display(),
+        site.episodes,
         a.out.display()
     );
-    println!("  publish {} at {base}/", a.out.display());
+    println!("  publish {} at {}/", a.out.display(), a.base_url.trim_end_matches('/'));
     Ok(())
 }
 

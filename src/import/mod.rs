@@ -209,7 +209,7 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
 
     let started_at = req.started_at.unwrap_or_else(Utc::now);
     let duration = secs(room_end);
-    let id = format!("{}-{}", started_at.format("%Y%m%d-%H%M%S"), session::slug(&title));
+    let id = session::room_id(&started_at, &title);
     let mut room = Room::new(id.clone(), title.clone(), "import:".into(), started_at);
     room.ended_at = Some(started_at + chrono::Duration::milliseconds((duration * 1000.0).round() as i64));
     room.status = RoomStatus::Complete;

@@ -1,7 +1,7 @@
 //! Putting a room into the library, and taking it out. Indexing replaces all of a room's rows in
 //! one transaction: publishing again never duplicates, and a failure changes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
@@ -10,13 +10,7 @@ use super::{Library, LibraryError, Result, timestamp};
 use crate::session::{RoomStatus, Session};
 use crate::transcript::TranscriptDoc;
 
-/// A published file of a room: a master or a transcript export.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Output {
-    pub kind: String,
-    pub path: PathBuf,
-    pub bytes: u64,
-}
+pub use crate::session::Output;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexReport {
@@ -30,46 +24,7 @@ pub struct IndexReport {
     pub replaced: bool,
 }
 
-/// The outputs a session folder holds: masters and transcript exports.
-pub fn outputs_of(session_dir: &Path) -> Vec<Output> {
-    let mut out = Vec::new();
-    // The library is read from anywhere: its paths are absolute.
-    let session_dir = &std::fs::canonicalize(session_dir).unwrap_or_else(|_| session_dir.to_path_buf());
-    let Ok(entries) = std::fs::read_dir(session_dir) else { return out };
-    let mut names: Vec<(String, u64)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let meta = e.metadata().ok().filter(|m| m.is_file())?;
-            Some((e.file_name().to_string_lossy().into_owned(), meta.len()))
-        })
-        .collect();
-    names.sort();
-    // master.json lists what the last mix wrote: a master.wav left from an earlier mix with more
-    // formats is not this mix's, and is not published as it.
-    let mixed: Option<Vec<String>> = std::fs::read(session_dir.join("master.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| {
-            v.get("outputs")?.as_array().map(|outputs| {
-                outputs
-                    .iter()
-                    .filter_map(|o| Path::new(o.get("path")?.as_str()?).file_name()?.to_str().map(str::to_string))
-                    .collect()
-            })
-        });
-    for (name, bytes) in names {
-        let current = mixed.as_ref().is_none_or(|m| m.contains(&name));
-        let kind = if name.starts_with("master.") && !name.ends_with(".json") && !name.contains(".tmp") && current {
-            "master"
-        } else if name.starts_with("transcript.") && !name.contains(".tmp") {
-            "transcript"
-        } else {
-            continue;
-        };
-        out.push(Output { kind: kind.into(), path: session_dir.join(&name), bytes });
-    }
-    out
-}
+pub use crate::session::outputs_of;
 
 /// A segment's words as the database keeps them: `[[start, end, probability, "text"], ...]`, times
 /// to the millisecond. `None` when the transcript has no word timings.

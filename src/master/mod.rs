@@ -260,7 +260,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let meta = master_meta(session, settings)?;
     let out_dir = settings.out_dir.clone().unwrap_or_else(|| session.dir.clone());
     std::fs::create_dir_all(&out_dir).map_err(|source| MasterError::Write { path: out_dir.clone(), source })?;
-    session::remove_stale_temps(&out_dir, "master.");
+    session::remove_stale_temps(&out_dir, session::MASTER_PREFIX);
 
     // Pass 2: mix, limit, probe the codecs, encode.
     let clock = std::time::Instant::now();
@@ -379,7 +379,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     };
     let mut json = serde_json::to_vec_pretty(&report).expect("report serializes");
     json.push(b'\n');
-    session::write_atomic(&out_dir.join("master.json"), &json)?;
+    session::write_atomic(&out_dir.join(session::MASTER_JSON), &json)?;
     Ok(report)
 }
 
@@ -421,7 +421,7 @@ fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, 
 }
 
 fn open_sink(dir: &Path, s: &MixSettings, meta: &MasterMeta, format: Format) -> Result<Box<dyn Sink>, MasterError> {
-    let path = dir.join(format!("master.{}", format.extension()));
+    let path = dir.join(session::master_file(format.extension()));
     let kbps = kbps_for(s, format)?;
     Ok(match format {
         Format::Mp3 => Box::new(Mp3Sink::create(&path, s.stereo, kbps, meta)?),

@@ -78,9 +78,18 @@ pub trait RoomSource: Send {
     ) -> SourceFuture;
 }
 
+/// Where a recording's session folder goes.
+#[derive(Debug, Clone)]
+pub enum SessionPlace {
+    /// This folder, which must not exist yet.
+    At(PathBuf),
+    /// A folder of its own in this folder of rooms, named by the room's id.
+    NamedByRoom(PathBuf),
+}
+
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    pub out: PathBuf,
+    pub out: SessionPlace,
     pub title: String,
     pub max_duration: Option<Duration>,
     /// Stop once every speaker who joined has left (after `empty_grace`).
@@ -136,8 +145,10 @@ pub async fn record(
     mut stop: watch::Receiver<bool>,
     observer: &dyn RecordObserver,
 ) -> Result<RecordReport, RecordError> {
-    if options.out.exists() {
-        return Err(RecordError::Exists(options.out.clone()));
+    if let SessionPlace::At(out) = &options.out
+        && out.exists()
+    {
+        return Err(RecordError::Exists(out.clone()));
     }
     let url = source.url();
     let (event_tx, mut events) = mpsc::channel(1024);
@@ -168,9 +179,21 @@ pub async fn record(
 
     let start = Instant::now();
     let started_at = Utc::now();
-    let id = format!("{}-{}", started_at.format("%Y%m%d-%H%M%S"), session::slug(&options.title));
-    let guard = TempGuard(options.out.clone());
-    let mut live = LiveSession::create(&options.out, id, options.title.clone(), url.clone(), started_at)?;
+    let id = session::room_id(&started_at, &options.title);
+    // A session recorded into a folder of rooms is named by its room id, known only now.
+    let out = match &options.out {
+        SessionPlace::At(dir) => dir.clone(),
+        SessionPlace::NamedByRoom(rooms) => {
+            let dir = rooms.join(&id);
+            if dir.exists() {
+                let _ = stop_source_tx.send(true);
+                return Err(RecordError::Exists(dir));
+            }
+            dir
+        }
+    };
+    let guard = TempGuard(out.clone());
+    let mut live = LiveSession::create(&out, id, options.title.clone(), url.clone(), started_at)?;
     // From here on the folder is the recording: keep it whatever happens.
     guard.keep();
     let mut receiver = Receiver::new(options.receiver.clone(), crate::rtp::rand_ssrc());

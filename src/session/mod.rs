@@ -5,10 +5,17 @@
 //!   room.json          what the room was: title, source, times, speakers (written atomically)
 //!   events.jsonl       append-only room events on the room clock
 //!   tracks/<id>.opus   one Ogg Opus file per speaker, all starting at room time 0
-//!   master.*           outputs of later stages
+//!   master.mp3|opus|wav  the mastered mix (`mix`), described by master.json
+//!   master.json        what the last mix measured and wrote
+//!   multitrack/        aligned per-speaker WAVs for a DAW (`mix --multitrack`)
+//!   transcript.json    the transcript (roomcast's own format), the source of every export:
+//!   transcript.vtt|srt|podcast.json|txt|html
 //! ```
+//!
+//! Every name in that folder is spelled here, and only here.
 
 pub mod events;
+pub mod transcript;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -27,6 +34,32 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const ROOM_FILE: &str = "room.json";
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const TRACKS_DIR: &str = "tracks";
+pub const MASTER_JSON: &str = "master.json";
+/// Every master file's name starts with this: `master.mp3`, `master.opus`, `master.wav`.
+pub const MASTER_PREFIX: &str = "master.";
+pub const MULTITRACK_DIR: &str = "multitrack";
+pub const TRANSCRIPT_JSON: &str = "transcript.json";
+pub const TRANSCRIPT_VTT: &str = "transcript.vtt";
+pub const TRANSCRIPT_SRT: &str = "transcript.srt";
+pub const TRANSCRIPT_PODCAST_JSON: &str = "transcript.podcast.json";
+pub const TRANSCRIPT_TXT: &str = "transcript.txt";
+pub const TRANSCRIPT_HTML: &str = "transcript.html";
+/// Every transcript file's name starts with this.
+pub const TRANSCRIPT_PREFIX: &str = "transcript.";
+
+/// The master file of a format: `master.mp3` for `mp3`.
+pub fn master_file(extension: &str) -> String {
+    format!("{MASTER_PREFIX}{extension}")
+}
+
+/// A published file of a room: a master or a transcript export.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Output {
+    /// `master` or `transcript`.
+    pub kind: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+}
 
 #[derive(Debug, Error)]
 pub enum SessionError {
@@ -40,6 +73,8 @@ pub enum SessionError {
         "{path}: session format version {found} is newer than this roomcast understands ({FORMAT_VERSION}); upgrade roomcast"
     )]
     TooNew { path: PathBuf, found: u32 },
+    #[error("{path}: {reason}")]
+    Transcript { path: PathBuf, reason: String },
     #[error(
         "{path}: session format version {found} is older than {FORMAT_VERSION} and cannot be read by this roomcast"
     )]
@@ -316,6 +351,89 @@ impl Session {
     pub fn events(&self) -> Result<Vec<Event>> {
         events::read(&self.events_path())
     }
+
+    /// The transcript the session holds (transcript.json), `None` when it has none yet. A file that
+    /// is there but unreadable, or not a roomcast transcript, is an error, never taken for none.
+    pub fn transcript(&self) -> Result<Option<transcript::TranscriptDoc>> {
+        read_transcript(&self.dir.join(TRANSCRIPT_JSON))
+    }
+
+    /// Writes transcript.json (atomically), replacing the one there.
+    pub fn write_transcript(&self, doc: &transcript::TranscriptDoc) -> Result<PathBuf> {
+        let path = self.dir.join(TRANSCRIPT_JSON);
+        write_atomic(&path, doc.to_json().as_bytes())?;
+        Ok(path)
+    }
+
+    /// The master files of the last mix, as master.json lists them (those still on disk), or every
+    /// master.* file when there is no master.json.
+    pub fn master(&self) -> Vec<PathBuf> {
+        self.outputs().into_iter().filter(|o| o.kind == "master").map(|o| o.path).collect()
+    }
+
+    /// What the session publishes: its masters (of the last mix) and transcript files, with
+    /// absolute paths (the library is read from anywhere).
+    pub fn outputs(&self) -> Vec<Output> {
+        outputs_of(&self.dir)
+    }
+}
+
+/// Reads a transcript.json: `None` when there is no such file.
+pub fn read_transcript(path: &Path) -> Result<Option<transcript::TranscriptDoc>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SessionError::Transcript { path: path.to_path_buf(), reason: e.to_string() }),
+    };
+    transcript::TranscriptDoc::from_json(&text)
+        .map(Some)
+        .map_err(|reason| SessionError::Transcript { path: path.to_path_buf(), reason })
+}
+
+/// The outputs a session folder holds: masters and transcript exports.
+pub fn outputs_of(session_dir: &Path) -> Vec<Output> {
+    let mut out = Vec::new();
+    let session_dir = &fs::canonicalize(session_dir).unwrap_or_else(|_| session_dir.to_path_buf());
+    let Ok(entries) = fs::read_dir(session_dir) else { return out };
+    let mut names: Vec<(String, u64)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok().filter(|m| m.is_file())?;
+            Some((e.file_name().to_string_lossy().into_owned(), meta.len()))
+        })
+        .collect();
+    names.sort();
+    // master.json lists what the last mix wrote: a master.wav left from an earlier mix with more
+    // formats is not this mix's, and is not published as it.
+    let mixed: Option<Vec<String>> = fs::read(session_dir.join(MASTER_JSON))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("outputs")?.as_array().map(|outputs| {
+                outputs
+                    .iter()
+                    .filter_map(|o| Path::new(o.get("path")?.as_str()?).file_name()?.to_str().map(str::to_string))
+                    .collect()
+            })
+        });
+    for (name, bytes) in names {
+        let current = mixed.as_ref().is_none_or(|m| m.contains(&name));
+        let kind = if name.starts_with(MASTER_PREFIX) && !name.ends_with(".json") && !name.contains(".tmp") && current {
+            "master"
+        } else if name.starts_with(TRANSCRIPT_PREFIX) && !name.contains(".tmp") {
+            "transcript"
+        } else {
+            continue;
+        };
+        out.push(Output { kind: kind.into(), path: session_dir.join(&name), bytes });
+    }
+    out
+}
+
+/// A room's id: when it started (UTC, to the second) and its title, e.g. `20261124-180000-standup`.
+/// Folders named after a room use the same id, so both always agree.
+pub fn room_id(started_at: &DateTime<Utc>, title: &str) -> String {
+    format!("{}-{}", started_at.format("%Y%m%d-%H%M%S"), slug(title))
 }
 
 /// A track lives in the session's tracks/ folder as an .opus file: a path from room.json that

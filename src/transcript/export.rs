@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Segment, Word};
+use crate::session;
 
 /// Caption lines stay readable: at most about this many characters ...
 pub const CUE_CHARS: usize = 65;
@@ -289,12 +290,12 @@ impl ExportFormat {
 
     pub fn file_name(self) -> &'static str {
         match self {
-            Self::Vtt => "transcript.vtt",
-            Self::Srt => "transcript.srt",
-            Self::Json => super::TRANSCRIPT_FILE,
-            Self::PodcastJson => "transcript.podcast.json",
-            Self::Txt => "transcript.txt",
-            Self::Html => "transcript.html",
+            Self::Vtt => session::TRANSCRIPT_VTT,
+            Self::Srt => session::TRANSCRIPT_SRT,
+            Self::Json => session::TRANSCRIPT_JSON,
+            Self::PodcastJson => session::TRANSCRIPT_PODCAST_JSON,
+            Self::Txt => session::TRANSCRIPT_TXT,
+            Self::Html => session::TRANSCRIPT_HTML,
         }
     }
 
@@ -302,7 +303,7 @@ impl ExportFormat {
         match self {
             Self::Vtt => vtt(&doc.segments),
             Self::Srt => srt(&doc.segments),
-            Self::Json => serde_json::to_string_pretty(doc).expect("transcript serializes") + "\n",
+            Self::Json => doc.to_json(),
             Self::PodcastJson => podcast_json(&doc.segments) + "\n",
             Self::Txt => text(&doc.segments),
             Self::Html => html(&doc.title, &doc.segments),

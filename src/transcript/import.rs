@@ -53,9 +53,11 @@ pub fn parse(text: &str) -> Result<Vec<ForeignSegment>, TranscriptImportError> {
 }
 
 fn parse_json(text: &str) -> Result<Vec<ForeignSegment>, TranscriptImportError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
     if value.get("format").and_then(|f| f.as_str()) == Some(TRANSCRIPT_FORMAT) {
-        let doc: TranscriptDoc = serde_json::from_value(value).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
+        let doc: TranscriptDoc =
+            serde_json::from_value(value).map_err(|e| TranscriptImportError::Json(e.to_string()))?;
         return Ok(doc
             .segments
             .into_iter()
@@ -254,7 +256,11 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Transc
 
 /// Maps the foreign speakers' names onto the room's speakers (exact name, then any case, then id)
 /// and builds our transcript. Unknown names are an error unless `add_speakers`.
-pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) -> Result<TranscriptDoc, TranscriptImportError> {
+pub fn attach(
+    room: &Room,
+    segments: Vec<ForeignSegment>,
+    add_speakers: bool,
+) -> Result<TranscriptDoc, TranscriptImportError> {
     let mut speakers: Vec<TranscriptSpeaker> = room
         .speakers
         .iter()
@@ -280,7 +286,12 @@ pub fn attach(room: &Room, segments: Vec<ForeignSegment>, add_speakers: bool) ->
         let past_end = room.duration > 0.0 && times().any(|t| t > room.duration + ROOM_END_SLACK);
         if !fits || past_end {
             let text: String = s.text.chars().take(40).collect();
-            return Err(TranscriptImportError::OutsideRoom { text, start: s.start, end: s.end, duration: room.duration });
+            return Err(TranscriptImportError::OutsideRoom {
+                text,
+                start: s.start,
+                end: s.end,
+                duration: room.duration,
+            });
         }
         let found = by_name
             .get(&s.name)

@@ -3,7 +3,7 @@
 //! are put back on the room clock under the speaker's exact name. Speakers run in parallel where
 //! the cores allow (whisper threads x tracks at once fit the machine).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -29,8 +29,6 @@ pub enum TranscribeError {
     Speech(#[from] speech::SpeechError),
     #[error(transparent)]
     Session(#[from] session::SessionError),
-    #[error("{path}: {reason}")]
-    Transcript { path: PathBuf, reason: String },
     #[error("{given} whisper threads: this machine has {cores} cores (give 1 to {cores})")]
     Threads { given: usize, cores: usize },
 }
@@ -232,20 +230,4 @@ pub fn document(session: &Session, segments: Vec<Segment>, report: &TranscribeRe
             .collect(),
         segments,
     }
-}
-
-/// The transcript a session holds (transcript.json), if it has one.
-pub fn read_document(dir: &Path) -> Result<Option<super::TranscriptDoc>, TranscribeError> {
-    let path = dir.join(super::TRANSCRIPT_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TranscribeError::Transcript { path, reason: e.to_string() }),
-    };
-    let doc: super::TranscriptDoc = serde_json::from_str(&text)
-        .map_err(|e| TranscribeError::Transcript { path: path.clone(), reason: e.to_string() })?;
-    if doc.format != super::TRANSCRIPT_FORMAT {
-        return Err(TranscribeError::Transcript { path, reason: "not a roomcast transcript".into() });
-    }
-    Ok(Some(doc))
 }

@@ -99,12 +99,7 @@ fn decode(packets: &[Packet], gain: i32) -> Vec<f32> {
 
 /// Finds the speech in a track (Ogg Opus on the room clock) and keeps the audio within `keep`
 /// seconds of it. Returns the regions (seconds on the room clock) and the kept audio.
-pub fn find(
-    path: &Path,
-    vad: &mut Vad,
-    keep: f64,
-    chunk: usize,
-) -> Result<(Vec<Region>, SpeechAudio), SpeechError> {
+pub fn find(path: &Path, vad: &mut Vad, keep: f64, chunk: usize) -> Result<(Vec<Region>, SpeechAudio), SpeechError> {
     let track_err = |source| SpeechError::Track { path: path.to_path_buf(), source };
     let decode_err = |e: opus::Error| SpeechError::Decode { path: path.to_path_buf(), reason: e.to_string() };
     let mut reader = TrackReader::open(path).map_err(track_err)?;

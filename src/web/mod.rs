@@ -25,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::feed::{self, Show};
 use crate::library::{self, Access, Library, LibraryError, RoomSummary, SearchQuery};
+use crate::session;
 use crate::transcript::TranscriptDoc;
 
 #[derive(Debug, Clone)]
@@ -62,12 +63,12 @@ pub enum ServeError {
 
 /// Files of a session the web may serve, by the name in the URL.
 const TRANSCRIPT_FILES: &[(&str, &str)] = &[
-    ("transcript.vtt", "text/vtt; charset=utf-8"),
-    ("transcript.srt", "application/x-subrip; charset=utf-8"),
-    ("transcript.json", "application/json"),
-    ("transcript.podcast.json", "application/json"),
-    ("transcript.txt", "text/plain; charset=utf-8"),
-    ("transcript.html", "text/html; charset=utf-8"),
+    (session::TRANSCRIPT_VTT, "text/vtt; charset=utf-8"),
+    (session::TRANSCRIPT_SRT, "application/x-subrip; charset=utf-8"),
+    (session::TRANSCRIPT_JSON, "application/json"),
+    (session::TRANSCRIPT_PODCAST_JSON, "application/json"),
+    (session::TRANSCRIPT_TXT, "text/plain; charset=utf-8"),
+    (session::TRANSCRIPT_HTML, "text/html; charset=utf-8"),
 ];
 
 /// Binds and serves until `shutdown` resolves. Returns the address bound (port 0 picks one).
@@ -334,9 +335,13 @@ async fn find(app: &Arc<App>, id: String, auth: Authorized) -> Result<RoomSummar
     Ok(room)
 }
 
+/// The room's transcript for its page. One that cannot be read is said in the log, and the page
+/// still plays the room.
 fn read_transcript(session: &Path) -> Option<TranscriptDoc> {
-    let text = std::fs::read_to_string(session.join(crate::transcript::TRANSCRIPT_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
+    session::read_transcript(&session.join(session::TRANSCRIPT_JSON))
+        .inspect_err(|e| tracing::warn!("{e}; the room's page shows no transcript"))
+        .ok()
+        .flatten()
 }
 
 #[derive(Debug, Deserialize)]
@@ -367,28 +372,9 @@ async fn room_page(
             }
         },
     };
-    let has_master = master_of(&room).is_some_and(|p| p.is_file());
+    let has_master = feed::master_of(&room).is_some_and(|p| p.is_file());
     let transcript = read_transcript(&room.session);
     Html(pages::room_page(&room, transcript.as_ref(), start, has_master)).into_response()
-}
-
-/// The room's master file as the library recorded it (MP3 first: every browser plays it).
-pub fn master_of(room: &RoomSummary) -> Option<PathBuf> {
-    ["mp3", "opus", "wav"].iter().find_map(|ext| {
-        room.outputs
-            .iter()
-            .find(|o| o.kind == "master" && o.path.extension().is_some_and(|e| e == *ext))
-            .map(|o| o.path.clone())
-    })
-}
-
-pub fn mime_of(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("mp3") => "audio/mpeg",
-        Some("opus") => "audio/ogg; codecs=opus",
-        Some("wav") => "audio/wav",
-        _ => "application/octet-stream",
-    }
 }
 
 /// Sends a file, or the byte range the request asks for (browsers seek with these).
@@ -449,8 +435,8 @@ async fn room_audio(
         Ok(r) => r,
         Err(r) => return r,
     };
-    match master_of(&room) {
-        Some(path) => send_file(&path, mime_of(&path), &headers, None).await,
+    match feed::master_of(&room) {
+        Some(path) => send_file(&path, feed::mime_of(&path), &headers, None).await,
         None => error(StatusCode::NOT_FOUND, "this room has no master file; run roomcast publish on its session"),
     }
 }
@@ -494,18 +480,11 @@ async fn room_file(
     match known {
         Some((name, mime)) => send_file(&room.session.join(name), mime, &headers, None).await,
         // master.EXT: only the master the library recorded, under its own name.
-        None => match master_of(&room).filter(|m| m.file_name().is_some_and(|n| n == file.as_str())) {
-            Some(path) => send_file(&path, mime_of(&path), &headers, None).await,
+        None => match feed::master_of(&room).filter(|m| m.file_name().is_some_and(|n| n == file.as_str())) {
+            Some(path) => send_file(&path, feed::mime_of(&path), &headers, None).await,
             None => error(StatusCode::NOT_FOUND, "this room has no such master file"),
         },
     }
-}
-
-pub fn session_chapters(room: &RoomSummary) -> Vec<feed::Chapter> {
-    crate::session::Session::open(&room.session)
-        .and_then(|s| s.events())
-        .map(|events| feed::chapters_of(&events))
-        .unwrap_or_default()
 }
 
 async fn room_chapters(
@@ -517,56 +496,8 @@ async fn room_chapters(
         Ok(r) => r,
         Err(r) => return r,
     };
-    let json = feed::chapters_json(&room.title, &session_chapters(&room));
+    let json = feed::chapters_json(&room.title, &feed::session_chapters(&room));
     ([(header::CONTENT_TYPE, "application/json+chapters")], json).into_response()
-}
-
-/// The feed's episodes: every room with a master, newest first, with URLs under `base`.
-pub fn episodes(
-    rooms: &[RoomSummary],
-    base: &str,
-    url_of: &dyn Fn(&RoomSummary, &str) -> String,
-) -> Vec<feed::Episode> {
-    rooms
-        .iter()
-        .filter_map(|r| {
-            let master = master_of(r)?;
-            let length = std::fs::metadata(&master).ok()?.len();
-            let ext = master.extension().and_then(|e| e.to_str()).unwrap_or("mp3").to_string();
-            let has = |name: &str| r.session.join(name).is_file();
-            let mut transcripts = Vec::new();
-            for (name, mime, rel) in [
-                ("transcript.vtt", "text/vtt", Some("captions")),
-                ("transcript.srt", "application/x-subrip", None),
-                ("transcript.podcast.json", "application/json", None),
-            ] {
-                if has(name) {
-                    transcripts.push(feed::Transcript {
-                        url: url_of(r, name),
-                        mime: mime.into(),
-                        rel: rel.map(str::to_string),
-                    });
-                }
-            }
-            let people: Vec<String> = r.speakers.iter().map(|s| s.name.clone()).collect();
-            Some(feed::Episode {
-                guid: r.id.clone(),
-                title: r.title.clone(),
-                description: format!("{} with {}", r.title, people.join(", ")),
-                published: chrono::DateTime::parse_from_rfc3339(&r.started_at)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .unwrap_or_else(|_| chrono::Utc::now()),
-                duration: r.duration,
-                link: format!("{base}/rooms/{}", pages::url_value(&r.id)),
-                enclosure_url: url_of(r, &format!("master.{ext}")),
-                enclosure_length: length,
-                enclosure_type: mime_of(&master).split(';').next().unwrap_or("audio/mpeg").to_string(),
-                transcripts,
-                chapters_url: Some(url_of(r, "chapters.json")),
-                people,
-            })
-        })
-        .collect()
 }
 
 async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
@@ -579,6 +510,7 @@ async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Exte
     // this feed presented the token already.
     let suffix = app.token.as_ref().map(|t| format!("?token={}", pages::url_value(t))).unwrap_or_default();
     let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}{suffix}", pages::url_value(&r.id));
-    let xml = feed::rss(&app.show, &format!("{base}/"), &format!("{base}/feed.xml"), &episodes(&rooms, &base, &url_of));
+    let xml =
+        feed::rss(&app.show, &format!("{base}/"), &format!("{base}/feed.xml"), &feed::episodes(&rooms, &base, &url_of));
     ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], xml).into_response()
 }

@@ -9,14 +9,7 @@ use crate::transcript::TranscriptDoc;
 
 pub use crate::markup::escape_html as esc;
 
-/// Characters left as they are in a URL path segment or query value (RFC 3986 unreserved).
-const UNRESERVED: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
-/// Percent-encodes a path segment or query-string value.
-pub fn url_value(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
-}
+pub use crate::markup::url_value;
 
 pub fn hms(secs: f64) -> String {
     let s = secs.max(0.0).floor() as u64;

@@ -1,6 +1,6 @@
-//! The podcast feed: RSS 2.0 with the itunes namespace (what Apple requires) and the Podcasting
-//! 2.0 namespace (transcripts, chapters, people), and Podcasting 2.0 chapters JSON. Plain data in,
-//! text out; every value from a user is escaped.
+//! RSS 2.0 with the itunes namespace (what Apple requires) and the Podcasting 2.0 namespace
+//! (transcripts, chapters, people), and Podcasting 2.0 chapters JSON. Plain data in, text out;
+//! every value from a user is escaped.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

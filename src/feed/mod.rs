@@ -1,0 +1,10 @@
+//! The podcast feed: which rooms are episodes and what the feed says about each (`episodes`), the
+//! RSS and chapters files (`rss`), and the feed as a static site for any web host (`site`). The web
+//! server serves the same episodes live.
+
+pub mod episodes;
+pub mod rss;
+pub mod site;
+
+pub use episodes::{CHAPTERS_FILE, episodes, master_of, mime_of, session_chapters};
+pub use rss::{Chapter, Episode, Show, Transcript, chapters_json, chapters_of, escape_xml, rss};
