@@ -9,6 +9,7 @@ use super::loudness::Meter;
 
 use super::sink::{lame, lame_encode, lame_flush};
 use super::{Format, MasterError, STEREO_OFFSET, verify};
+use crate::audio::encode::{FrameEncoder, Framer};
 use crate::track::FRAME_20MS;
 
 /// Loudness shift in dB (decoded minus original, mono measure) the codec applies to `pcm`;
@@ -40,22 +41,21 @@ fn loudness(interleaved: &[f32], channels: u32) -> Option<f64> {
 
 fn opus_round_trip(pcm: &[f32], stereo: bool, kbps: u32) -> Result<f64, MasterError> {
     let err = |e: opus::Error| MasterError::Encoder { format: "opus", reason: e.to_string() };
+    let mut enc = FrameEncoder::new(stereo, opus::Application::Audio, kbps * 1000).map_err(err)?;
+    let n = enc.channels() as usize;
     let ch = if stereo { opus::Channels::Stereo } else { opus::Channels::Mono };
-    let n = if stereo { 2 } else { 1 };
-    let mut enc = opus::Encoder::new(48_000, ch, opus::Application::Audio).map_err(err)?;
-    enc.set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000)).map_err(err)?;
     let mut dec = opus::Decoder::new(48_000, ch).map_err(err)?;
-    let (mut packet, mut out, mut decoded) = (vec![0u8; 4000], vec![0f32; 5760 * 2], Vec::new());
-    let mut frame = Vec::with_capacity(FRAME_20MS as usize * 2);
-    for chunk in pcm.chunks(FRAME_20MS as usize) {
-        frame.clear();
-        for &s in chunk {
-            frame.extend(std::iter::repeat_n(s, n));
-        }
-        frame.resize(FRAME_20MS as usize * n, 0.0);
-        let len = enc.encode_float(&frame, &mut packet).map_err(err)?;
-        let got = dec.decode_float(&packet[..len], &mut out, false).map_err(err)?;
+    let (mut out, mut decoded) = (vec![0f32; 5760 * 2], Vec::new());
+    let mut round_trip = |frame: &[f32]| -> Result<(), opus::Error> {
+        let packet = enc.encode(frame)?;
+        let got = dec.decode_float(packet, &mut out, false)?;
         decoded.extend_from_slice(&out[..got * n]);
+        Ok(())
+    };
+    let mut framer = Framer::default();
+    framer.push(pcm, &mut round_trip).map_err(err)?;
+    if pcm.len() % FRAME_20MS as usize != 0 {
+        framer.pad(&mut round_trip).map_err(err)?;
     }
     Ok(loudness(&decoded, n as u32).unwrap_or(f64::NAN))
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::MasterError;
 use super::tags::MasterMeta;
 use super::verify::{Measured, Mp3Verifier, StreamMeter};
+use crate::audio::encode::{FrameEncoder, Framer};
 use crate::session::{TempGuard, temp_path};
 use crate::track::{FRAME_20MS, OpusHead, TrackWriter};
 
@@ -240,17 +241,13 @@ impl Sink for Threaded {
 }
 
 pub struct OpusSink {
-    encoder: opus::Encoder,
+    encoder: FrameEncoder,
+    framer: Framer,
     track: TrackWriter<BufWriter<File>>,
     tmp: PathBuf,
     path: PathBuf,
-    channels: usize,
-    frame: Vec<f32>,
-    interleaved: Vec<f32>,
-    out: Vec<u8>,
     samples: u64,
     encoded: u64,
-    lookahead: u64,
     /// Decodes each packet as it is made, to measure what a player will play.
     decoder: opus::Decoder,
     decoded: Vec<f32>,
@@ -259,32 +256,29 @@ pub struct OpusSink {
     _guard: TempGuard,
 }
 
+fn opus_err(e: opus::Error) -> MasterError {
+    MasterError::Encoder { format: "opus", reason: e.to_string() }
+}
+
 impl OpusSink {
     pub fn create(path: &Path, stereo: bool, kbps: u32, meta: &MasterMeta) -> Result<Self, MasterError> {
-        let err = |e: opus::Error| MasterError::Encoder { format: "opus", reason: e.to_string() };
+        let encoder = FrameEncoder::new(stereo, opus::Application::Audio, kbps * 1000).map_err(opus_err)?;
         let channels = if stereo { opus::Channels::Stereo } else { opus::Channels::Mono };
-        let mut encoder = opus::Encoder::new(48_000, channels, opus::Application::Audio).map_err(err)?;
-        encoder.set_bitrate(opus::Bitrate::Bits(kbps as i32 * 1000)).map_err(err)?;
-        let lookahead = encoder.get_lookahead().map_err(err)? as u16;
-        let decoder = opus::Decoder::new(48_000, channels).map_err(err)?;
+        let decoder = opus::Decoder::new(48_000, channels).map_err(opus_err)?;
         let tmp = temp_path(path);
         let file = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
         let guard = TempGuard(tmp.clone());
-        let n = if stereo { 2 } else { 1 };
-        let track = TrackWriter::new(file, &OpusHead::new(n, lookahead), &meta.opus_tags(opus::version()), 1)
-            .map_err(io_err(&tmp))?;
+        let n = encoder.channels();
+        let head = OpusHead::new(n, encoder.lookahead as u16);
+        let track = TrackWriter::new(file, &head, &meta.opus_tags(opus::version()), 1).map_err(io_err(&tmp))?;
         Ok(OpusSink {
             encoder,
+            framer: Framer::default(),
             track,
             tmp,
             path: path.to_path_buf(),
-            channels: n as usize,
-            frame: Vec::with_capacity(FRAME_20MS as usize),
-            interleaved: Vec::new(),
-            out: vec![0; 4000],
             samples: 0,
             encoded: 0,
-            lookahead: lookahead as u64,
             decoder,
             decoded: vec![0.0; 5760 * 2],
             played: 0,
@@ -293,33 +287,20 @@ impl OpusSink {
         })
     }
 
-    fn encode_frame(&mut self) -> Result<(), MasterError> {
-        let pcm: &[f32] = if self.channels == 2 {
-            self.interleaved.clear();
-            self.interleaved.extend(self.frame.iter().flat_map(|&s| [s, s]));
-            &self.interleaved
-        } else {
-            &self.frame
-        };
-        let n = self
-            .encoder
-            .encode_float(pcm, &mut self.out)
-            .map_err(|e| MasterError::Encoder { format: "opus", reason: e.to_string() })?;
-        self.track.append(&self.out[..n]).map_err(|e| MasterError::track(&self.tmp, e))?;
+    fn encode_frame(&mut self, frame: &[f32]) -> Result<(), MasterError> {
+        let packet = self.encoder.encode(frame).map_err(opus_err)?;
+        self.track.append(packet).map_err(|e| MasterError::track(&self.tmp, e))?;
         self.encoded += FRAME_20MS;
-        let got = self
-            .decoder
-            .decode_float(&self.out[..n], &mut self.decoded, false)
-            .map_err(|e| MasterError::Encoder { format: "opus", reason: e.to_string() })? as u64;
+        let got = self.decoder.decode_float(packet, &mut self.decoded, false).map_err(opus_err)? as u64;
         // What a player plays: after the pre-skip, up to the end trimming.
-        let start = self.lookahead.saturating_sub(self.encoded - FRAME_20MS).min(got);
-        let end = (self.lookahead + self.samples).saturating_sub(self.encoded - FRAME_20MS).min(got);
+        let lookahead = self.encoder.lookahead;
+        let start = lookahead.saturating_sub(self.encoded - FRAME_20MS).min(got);
+        let end = (lookahead + self.samples).saturating_sub(self.encoded - FRAME_20MS).min(got);
         if end > start {
-            let ch = self.channels;
+            let ch = self.encoder.channels() as usize;
             self.meter.add(&self.decoded[start as usize * ch..end as usize * ch]);
             self.played += end - start;
         }
-        self.frame.clear();
         Ok(())
     }
 }
@@ -327,24 +308,18 @@ impl OpusSink {
 impl Sink for OpusSink {
     fn write(&mut self, mono: &[f32]) -> Result<(), MasterError> {
         self.samples += mono.len() as u64;
-        let mut rest = mono;
-        while !rest.is_empty() {
-            let take = (FRAME_20MS as usize - self.frame.len()).min(rest.len());
-            self.frame.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if self.frame.len() == FRAME_20MS as usize {
-                self.encode_frame()?;
-            }
-        }
-        Ok(())
+        let mut framer = std::mem::take(&mut self.framer);
+        let result = framer.push(mono, |frame| self.encode_frame(frame));
+        self.framer = framer;
+        result
     }
 
     fn finish(mut self: Box<Self>) -> Result<Finished, MasterError> {
         // Encode until the look-ahead has come out too; end trimming in the last granule then gives
         // back the exact length (less than one packet of it, as RFC 7845 asks).
-        while self.encoded < self.samples + self.lookahead {
-            self.frame.resize(FRAME_20MS as usize, 0.0);
-            self.encode_frame()?;
+        while self.encoded < self.samples + self.encoder.lookahead {
+            let mut framer = std::mem::take(&mut self.framer);
+            framer.pad(|frame| self.encode_frame(frame))?;
         }
         let this = *self;
         let measured = this.meter.finish();
