@@ -54,7 +54,7 @@ fn opus_round_trip(pcm: &[f32], stereo: bool, kbps: u32) -> Result<f64, MasterEr
     };
     let mut framer = Framer::default();
     framer.push(pcm, &mut round_trip).map_err(err)?;
-    if pcm.len() % FRAME_20MS as usize != 0 {
+    if !pcm.len().is_multiple_of(FRAME_20MS as usize) {
         framer.pad(&mut round_trip).map_err(err)?;
     }
     Ok(loudness(&decoded, n as u32).unwrap_or(f64::NAN))

@@ -64,18 +64,24 @@ pub type Outgoing = (Vec<u8>, SocketAddr);
 
 pub type SourceFuture = Pin<Box<dyn Future<Output = Result<(), RecordError>> + Send>>;
 
+/// What a source and the recorder exchange while it runs.
+pub struct SourceIo {
+    /// What the source hears, for the recorder.
+    pub events: mpsc::Sender<SourceEvent>,
+    /// Datagrams the recorder wants sent (receiver reports).
+    pub outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    /// Turns true when the recording ends.
+    pub stop: watch::Receiver<bool>,
+}
+
 /// A room system the recorder can join.
 pub trait RoomSource: Send {
     /// The room's URL, recorded in room.json.
     fn url(&self) -> String;
-    /// Joins the room and sends what it hears to `events` until `stop` turns true or the room ends.
-    /// Returning an error before sending `Ready` means the room could not be joined.
-    fn run(
-        self: Box<Self>,
-        events: mpsc::Sender<SourceEvent>,
-        outgoing: mpsc::UnboundedReceiver<Outgoing>,
-        stop: watch::Receiver<bool>,
-    ) -> SourceFuture;
+    /// Joins the room and sends what it hears to `io.events` until `io.stop` turns true or the
+    /// room ends. Returning an error before sending `Ready` means the room could not be joined.
+    /// Sources implement it as `Box::pin(self.listen(io))` over an `async fn` of their own.
+    fn run(self: Box<Self>, io: SourceIo) -> SourceFuture;
 }
 
 /// Where a recording's session folder goes.
@@ -154,7 +160,8 @@ pub async fn record(
     let (event_tx, mut events) = mpsc::channel(1024);
     let (outgoing_tx, outgoing_rx) = mpsc::unbounded_channel();
     let (stop_source_tx, stop_source) = watch::channel(false);
-    let mut source_task = tokio::spawn(source.run(event_tx, outgoing_rx, stop_source));
+    let mut source_task =
+        tokio::spawn(source.run(SourceIo { events: event_tx, outgoing: outgoing_rx, stop: stop_source }));
 
     // Wait until the source has joined: a room that cannot be joined leaves no session behind.
     let ready = loop {

@@ -403,14 +403,8 @@ impl Receiver {
         let jump = (seq - source.max_seq).abs();
         if source.next_seq.is_some() && jump as u64 > MAX_DROPOUT {
             // Restarted sender on the same SSRC: play out what we have, then start over.
-            Self::release_source(
-                &self.config,
-                &mut self.stats,
-                &mut self.outputs,
-                &mut self.speakers,
-                source,
-                i64::MAX,
-            );
+            Placer::of(&self.config, &mut self.stats, &mut self.outputs, &mut self.speakers)
+                .release_source(source, i64::MAX);
             source.next_seq = None;
             source.first_arrival = now;
             source.offset = None;
@@ -587,7 +581,7 @@ impl Receiver {
                 source.offset = sr_offset(source.sr, ntp_offset).or(source.offset);
             }
         }
-        Self::release_source(&self.config, &mut self.stats, &mut self.outputs, &mut self.speakers, source, now);
+        Placer::of(&self.config, &mut self.stats, &mut self.outputs, &mut self.speakers).release_source(source, now);
         self.update_ntp_offset(ssrc);
     }
 
@@ -608,135 +602,6 @@ impl Receiver {
                 s.offset = sr_offset(s.sr, new_offset).or(s.offset);
             }
         }
-    }
-
-    fn release_source(
-        config: &ReceiverConfig,
-        stats: &mut ReceiverStats,
-        outputs: &mut VecDeque<Output>,
-        speakers: &mut [Speaker],
-        source: &mut Source,
-        now: i64,
-    ) {
-        let Some(key) = source.speaker else { return };
-        let window = samples(config.reorder_window);
-        while let Some((&seq, head)) = source.buffer.first_key_value() {
-            match source.next_seq {
-                Some(next) if seq > next => {
-                    if now < head.arrival + window && source.buffer.len() < MAX_BUFFERED {
-                        break;
-                    }
-                    let gap = (seq - next) as u64;
-                    if gap <= MAX_DROPOUT {
-                        source.stats.lost += gap;
-                        stats.lost += gap;
-                    }
-                    for s in next..seq.min(next + HISTORY as i64) {
-                        source.history[(s as u64 % HISTORY) as usize] = false;
-                    }
-                }
-                _ => {}
-            }
-            let Some((seq, packet)) = source.buffer.pop_first() else { break };
-            source.next_seq = Some(seq + 1);
-            source.history[(seq as u64 % HISTORY) as usize] = true;
-            Self::place(config, stats, outputs, speakers, source, key, packet);
-        }
-    }
-
-    /// Decides where a packet goes on the room clock and emits it with its talking events.
-    fn place(
-        config: &ReceiverConfig,
-        stats: &mut ReceiverStats,
-        outputs: &mut VecDeque<Output>,
-        speakers: &mut [Speaker],
-        source: &mut Source,
-        key: SpeakerKey,
-        packet: Buffered,
-    ) {
-        let mut offset = source.offset.unwrap_or(packet.arrival - packet.ts);
-        let delay = packet.arrival - (packet.ts + offset);
-        if delay.abs() > samples(config.reanchor_after) {
-            // Arrival and RTP time disagree by far more than jitter: the sender paused without
-            // advancing its timestamp (or jumped it). Anchor again on the lowest delay in sight.
-            let lowest = source.buffer.values().map(|b| b.arrival - b.ts).chain([packet.arrival - packet.ts]).min();
-            offset = lowest.unwrap_or(packet.arrival - packet.ts);
-            source.sr = None;
-            source.stats.reanchors += 1;
-            stats.reanchors += 1;
-            source.block_start = packet.arrival;
-            source.block_min = i64::MAX;
-        } else {
-            source.block_min = source.block_min.min(delay);
-            if packet.arrival - source.block_start >= samples(config.drift_block) {
-                let tolerance = samples(config.drift_tolerance);
-                if source.block_min.abs() > tolerance && source.block_min != i64::MAX {
-                    if source.sr.is_some() {
-                        // SR-mapped: only a lower delay than assumed says the shared offset is off.
-                        if source.block_min < 0 {
-                            source.drift_pending = source.block_min;
-                        }
-                    } else {
-                        offset += source.block_min;
-                        source.stats.drift_corrections += 1;
-                        stats.drift_corrections += 1;
-                    }
-                }
-                source.block_start = packet.arrival;
-                source.block_min = i64::MAX;
-            }
-        }
-        source.offset = Some(offset);
-        let pos = (packet.ts + offset).max(0) as u64;
-        let duration = packet_samples(&packet.payload).unwrap_or(960) as u64;
-
-        let speaker = &mut speakers[key];
-        if !speaker.present {
-            speaker.present = true;
-            outputs.push_back(Output::Joined {
-                speaker: key,
-                name: speaker.name.clone(),
-                origin: format!("ssrc:{}", source.ssrc),
-                at: pos,
-            });
-        }
-        // Talking: enough loud packets in the last 200 ms starts it; 500 ms of quiet, or a gap, ends it.
-        if let Some(level) = packet.level {
-            let loud = level <= config.talking_level;
-            if source.talking && pos > source.end + QUIET_SAMPLES {
-                outputs.push_back(Output::StoppedTalking { speaker: key, at: source.end });
-                source.talking = false;
-                source.levels.clear();
-            }
-            source.levels.push_back((pos, loud));
-            if source.levels.len() > LEVEL_PACKETS {
-                source.levels.pop_front();
-            }
-            if !source.talking {
-                let loud_count = source.levels.iter().filter(|(_, l)| *l).count();
-                if loud_count * 2 >= LEVEL_PACKETS {
-                    let at = source.levels.iter().find(|(_, l)| *l).map(|(p, _)| *p).unwrap_or(pos);
-                    outputs.push_back(Output::Talking { speaker: key, at });
-                    source.talking = true;
-                    source.quiet_since = None;
-                }
-            } else if loud {
-                source.quiet_since = None;
-            } else {
-                let since = *source.quiet_since.get_or_insert(pos);
-                // A packet placed before the quiet started (its sender's clock re-anchored) is
-                // not quiet time.
-                if (pos + duration).saturating_sub(since) >= QUIET_SAMPLES {
-                    outputs.push_back(Output::StoppedTalking { speaker: key, at: since });
-                    source.talking = false;
-                    source.quiet_since = None;
-                }
-            }
-        }
-        source.end = source.end.max(pos + duration);
-        source.stats.packets += 1;
-        stats.packets += 1;
-        outputs.push_back(Output::Packet { speaker: key, pos, payload: packet.payload });
     }
 
     /// A new SSRC becomes a speaker only once two of its packets have (nearly) consecutive sequence
@@ -799,7 +664,8 @@ impl Receiver {
         if source.offset.is_none() {
             source.offset = source.buffer.values().map(|b| b.arrival - b.ts).min();
         }
-        Self::release_source(&self.config, &mut self.stats, &mut self.outputs, &mut self.speakers, source, i64::MAX);
+        Placer::of(&self.config, &mut self.stats, &mut self.outputs, &mut self.speakers)
+            .release_source(source, i64::MAX);
         source.closed = true;
         let Some(key) = source.speaker else { return };
         if source.talking {
@@ -856,4 +722,138 @@ fn ntp_at(sr: (f64, i64), ts: i64) -> f64 {
 fn sr_offset(sr: Option<(f64, i64)>, ntp_offset: f64) -> Option<i64> {
     let (ntp, ts) = sr?;
     Some(((ntp + ntp_offset) * SAMPLE_RATE as f64).round() as i64 - ts)
+}
+
+/// What placing packets on the room clock writes to: the receiver's fields apart from its sources,
+/// borrowed together so one source can be released while they change.
+struct Placer<'a> {
+    config: &'a ReceiverConfig,
+    stats: &'a mut ReceiverStats,
+    outputs: &'a mut VecDeque<Output>,
+    speakers: &'a mut [Speaker],
+}
+
+impl<'a> Placer<'a> {
+    fn of(
+        config: &'a ReceiverConfig,
+        stats: &'a mut ReceiverStats,
+        outputs: &'a mut VecDeque<Output>,
+        speakers: &'a mut [Speaker],
+    ) -> Self {
+        Placer { config, stats, outputs, speakers }
+    }
+
+    fn release_source(&mut self, source: &mut Source, now: i64) {
+        let Some(key) = source.speaker else { return };
+        let window = samples(self.config.reorder_window);
+        while let Some((&seq, head)) = source.buffer.first_key_value() {
+            match source.next_seq {
+                Some(next) if seq > next => {
+                    if now < head.arrival + window && source.buffer.len() < MAX_BUFFERED {
+                        break;
+                    }
+                    let gap = (seq - next) as u64;
+                    if gap <= MAX_DROPOUT {
+                        source.stats.lost += gap;
+                        self.stats.lost += gap;
+                    }
+                    for s in next..seq.min(next + HISTORY as i64) {
+                        source.history[(s as u64 % HISTORY) as usize] = false;
+                    }
+                }
+                _ => {}
+            }
+            let Some((seq, packet)) = source.buffer.pop_first() else { break };
+            source.next_seq = Some(seq + 1);
+            source.history[(seq as u64 % HISTORY) as usize] = true;
+            self.place(source, key, packet);
+        }
+    }
+
+    /// Decides where a packet goes on the room clock and emits it with its talking events.
+    fn place(&mut self, source: &mut Source, key: SpeakerKey, packet: Buffered) {
+        let mut offset = source.offset.unwrap_or(packet.arrival - packet.ts);
+        let delay = packet.arrival - (packet.ts + offset);
+        if delay.abs() > samples(self.config.reanchor_after) {
+            // Arrival and RTP time disagree by far more than jitter: the sender paused without
+            // advancing its timestamp (or jumped it). Anchor again on the lowest delay in sight.
+            let lowest = source.buffer.values().map(|b| b.arrival - b.ts).chain([packet.arrival - packet.ts]).min();
+            offset = lowest.unwrap_or(packet.arrival - packet.ts);
+            source.sr = None;
+            source.stats.reanchors += 1;
+            self.stats.reanchors += 1;
+            source.block_start = packet.arrival;
+            source.block_min = i64::MAX;
+        } else {
+            source.block_min = source.block_min.min(delay);
+            if packet.arrival - source.block_start >= samples(self.config.drift_block) {
+                let tolerance = samples(self.config.drift_tolerance);
+                if source.block_min.abs() > tolerance && source.block_min != i64::MAX {
+                    if source.sr.is_some() {
+                        // SR-mapped: only a lower delay than assumed says the shared offset is off.
+                        if source.block_min < 0 {
+                            source.drift_pending = source.block_min;
+                        }
+                    } else {
+                        offset += source.block_min;
+                        source.stats.drift_corrections += 1;
+                        self.stats.drift_corrections += 1;
+                    }
+                }
+                source.block_start = packet.arrival;
+                source.block_min = i64::MAX;
+            }
+        }
+        source.offset = Some(offset);
+        let pos = (packet.ts + offset).max(0) as u64;
+        let duration = packet_samples(&packet.payload).unwrap_or(960) as u64;
+
+        let speaker = &mut self.speakers[key];
+        if !speaker.present {
+            speaker.present = true;
+            self.outputs.push_back(Output::Joined {
+                speaker: key,
+                name: speaker.name.clone(),
+                origin: format!("ssrc:{}", source.ssrc),
+                at: pos,
+            });
+        }
+        // Talking: enough loud packets in the last 200 ms starts it; 500 ms of quiet, or a gap, ends it.
+        if let Some(level) = packet.level {
+            let loud = level <= self.config.talking_level;
+            if source.talking && pos > source.end + QUIET_SAMPLES {
+                self.outputs.push_back(Output::StoppedTalking { speaker: key, at: source.end });
+                source.talking = false;
+                source.levels.clear();
+            }
+            source.levels.push_back((pos, loud));
+            if source.levels.len() > LEVEL_PACKETS {
+                source.levels.pop_front();
+            }
+            if !source.talking {
+                let loud_count = source.levels.iter().filter(|(_, l)| *l).count();
+                if loud_count * 2 >= LEVEL_PACKETS {
+                    let at = source.levels.iter().find(|(_, l)| *l).map(|(p, _)| *p).unwrap_or(pos);
+                    self.outputs.push_back(Output::Talking { speaker: key, at });
+                    source.talking = true;
+                    source.quiet_since = None;
+                }
+            } else if loud {
+                source.quiet_since = None;
+            } else {
+                let since = *source.quiet_since.get_or_insert(pos);
+                // A packet placed before the quiet started (its sender's clock re-anchored) is
+                // not quiet time.
+                if (pos + duration).saturating_sub(since) >= QUIET_SAMPLES {
+                    self.outputs.push_back(Output::StoppedTalking { speaker: key, at: since });
+                    source.talking = false;
+                    source.quiet_since = None;
+                }
+            }
+        }
+        source.end = source.end.max(pos + duration);
+        source.stats.packets += 1;
+        self.stats.packets += 1;
+        self.outputs.push_back(Output::Packet { speaker: key, pos, payload: packet.payload });
+    }
 }

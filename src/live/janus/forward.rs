@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::client::{
     Credentials, JanusClient, JanusError, JanusUrl, Publisher, departed, join_room, media_ip, publishers_of,
 };
-use crate::record::{Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
+use crate::record::{RecordError, RoomSource, SourceEvent, SourceFuture, SourceIo};
 
 /// `record janus://... --media rtp-forward`: Janus forwards each publisher's audio to one local UDP
 /// port, each with an SSRC we choose, so the receiver tells speakers apart and names them from the
@@ -29,45 +29,45 @@ impl RoomSource for JanusForwardSource {
         self.url.to_string()
     }
 
-    fn run(
-        self: Box<Self>,
-        events: mpsc::Sender<SourceEvent>,
-        _outgoing: mpsc::UnboundedReceiver<Outgoing>,
-        mut stop: watch::Receiver<bool>,
-    ) -> SourceFuture {
-        Box::pin(async move {
-            let listen = self.listen.unwrap_or_else(|| SocketAddr::new(media_ip(None, &self.url), 0));
-            let socket = StdUdpSocket::bind(listen)
-                .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
-            let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
-            crate::live::recv::enlarge_receive_buffer(&socket);
-            let state: Shared = Arc::new(Mutex::new(None));
-            let control_events = events.clone();
-            let (url, creds) = (self.url.clone(), self.creds.clone());
-            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            let control_state = state.clone();
-            // Detached: a long poll can hold it for 30 s; stopping goes through the shared state.
-            std::thread::spawn(move || control_loop(url, creds, local, control_events, control_state, ready_tx));
-            match ready_rx.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(RecordError::Source(e.to_string())),
-                Err(_) => return Err(RecordError::Source("Janus control thread ended".into())),
+    fn run(self: Box<Self>, io: SourceIo) -> SourceFuture {
+        Box::pin(self.listen(io))
+    }
+}
+
+impl JanusForwardSource {
+    async fn listen(self: Box<Self>, io: SourceIo) -> Result<(), RecordError> {
+        let SourceIo { events, mut stop, .. } = io;
+        let listen = self.listen.unwrap_or_else(|| SocketAddr::new(media_ip(None, &self.url), 0));
+        let socket = StdUdpSocket::bind(listen)
+            .map_err(|e| RecordError::Source(format!("cannot listen on {listen} for forwarded RTP: {e}")))?;
+        let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
+        crate::live::recv::enlarge_receive_buffer(&socket);
+        let state: Shared = Arc::new(Mutex::new(None));
+        let control_events = events.clone();
+        let (url, creds) = (self.url.clone(), self.creds.clone());
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let control_state = state.clone();
+        // Detached: a long poll can hold it for 30 s; stopping goes through the shared state.
+        std::thread::spawn(move || control_loop(url, creds, local, control_events, control_state, ready_tx));
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(RecordError::Source(e.to_string())),
+            Err(_) => return Err(RecordError::Source("Janus control thread ended".into())),
+        }
+        let _ = events.send(SourceEvent::Ready(format!("{} (forwarded to {local})", self.url))).await;
+        let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = crate::live::recv::spawn(vec![socket], events, stop_flag.clone());
+        let _ = stop.changed().await;
+        stop_flag.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        let (url, creds) = (self.url.clone(), self.creds.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(f) = state.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                teardown(&f, &url, &creds);
             }
-            let _ = events.send(SourceEvent::Ready(format!("{} (forwarded to {local})", self.url))).await;
-            let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let thread = crate::live::recv::spawn(vec![socket], events, stop_flag.clone());
-            let _ = stop.changed().await;
-            stop_flag.store(true, Ordering::Relaxed);
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-            let (url, creds) = (self.url.clone(), self.creds.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Some(f) = state.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    teardown(&f, &url, &creds);
-                }
-            })
-            .await;
-            Ok(())
         })
+        .await;
+        Ok(())
     }
 }
 

@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 use str0m::change::SdpOffer;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::client::{Credentials, JanusClient, JanusError, JanusUrl, departed, join_room, media_ip, publishers_of};
-use crate::record::{Datagram, Outgoing, RecordError, RoomSource, SourceEvent, SourceFuture};
+use crate::record::{Datagram, RecordError, RoomSource, SourceEvent, SourceFuture, SourceIo};
 use crate::rtp::packet::{AudioLevel, build_rtp};
 
 pub struct JanusWebrtcSource {
@@ -42,49 +42,49 @@ impl RoomSource for JanusWebrtcSource {
         self.url.to_string()
     }
 
-    fn run(
-        self: Box<Self>,
-        events: mpsc::Sender<SourceEvent>,
-        _outgoing: mpsc::UnboundedReceiver<Outgoing>,
-        mut stop: watch::Receiver<bool>,
-    ) -> SourceFuture {
-        Box::pin(async move {
-            let ip = media_ip(self.ip, &self.url);
-            let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
-                .map_err(|e| RecordError::Source(format!("cannot open a UDP socket on {ip} for WebRTC: {e}")))?;
-            crate::live::recv::enlarge_receive_buffer(&socket);
-            let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
-            let stop_flag = Arc::new(AtomicBool::new(false));
-            let (to_media, from_control) = std_mpsc::channel();
-            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            let media = {
-                let (events, stop_flag) = (events.clone(), stop_flag.clone());
-                std::thread::spawn(move || media_loop(socket, local, from_control, events, stop_flag))
-            };
-            let control = {
-                let (events, stop_flag, url, creds) =
-                    (events.clone(), stop_flag.clone(), self.url.clone(), self.creds.clone());
-                std::thread::spawn(move || control_loop(url, creds, to_media, events, stop_flag, ready_tx))
-            };
-            match ready_rx.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    stop_flag.store(true, Ordering::Relaxed);
-                    return Err(RecordError::Source(e.to_string()));
-                }
-                Err(_) => return Err(RecordError::Source("the Janus control thread ended".into())),
+    fn run(self: Box<Self>, io: SourceIo) -> SourceFuture {
+        Box::pin(self.listen(io))
+    }
+}
+
+impl JanusWebrtcSource {
+    async fn listen(self: Box<Self>, io: SourceIo) -> Result<(), RecordError> {
+        let SourceIo { events, mut stop, .. } = io;
+        let ip = media_ip(self.ip, &self.url);
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))
+            .map_err(|e| RecordError::Source(format!("cannot open a UDP socket on {ip} for WebRTC: {e}")))?;
+        crate::live::recv::enlarge_receive_buffer(&socket);
+        let local = socket.local_addr().map_err(|e| RecordError::Source(e.to_string()))?;
+        let stop_flag = Arc::new(AtomicBool::new(false));
+        let (to_media, from_control) = std_mpsc::channel();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let media = {
+            let (events, stop_flag) = (events.clone(), stop_flag.clone());
+            std::thread::spawn(move || media_loop(socket, local, from_control, events, stop_flag))
+        };
+        let control = {
+            let (events, stop_flag, url, creds) =
+                (events.clone(), stop_flag.clone(), self.url.clone(), self.creds.clone());
+            std::thread::spawn(move || control_loop(url, creds, to_media, events, stop_flag, ready_tx))
+        };
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                stop_flag.store(true, Ordering::Relaxed);
+                return Err(RecordError::Source(e.to_string()));
             }
-            let _ = events.send(SourceEvent::Ready(format!("{} (WebRTC subscriber on {local})", self.url))).await;
-            let _ = stop.changed().await;
-            stop_flag.store(true, Ordering::Relaxed);
-            let _ = tokio::task::spawn_blocking(move || {
-                let _ = media.join();
-                // The control thread may sit in a 30 s long poll; it tears down on its own.
-                drop(control);
-            })
-            .await;
-            Ok(())
+            Err(_) => return Err(RecordError::Source("the Janus control thread ended".into())),
+        }
+        let _ = events.send(SourceEvent::Ready(format!("{} (WebRTC subscriber on {local})", self.url))).await;
+        let _ = stop.changed().await;
+        stop_flag.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = media.join();
+            // The control thread may sit in a 30 s long poll; it tears down on its own.
+            drop(control);
         })
+        .await;
+        Ok(())
     }
 }
 
