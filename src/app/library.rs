@@ -37,3 +37,57 @@ pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed
     }
     Ok(Removed { room: r.id, title: r.title, session, files_deleted, holds_library: holds_library && is_that_session })
 }
+
+/// A moment of a room to play, and the command that plays it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    #[serde(skip)]
+    pub title: String,
+    pub file: PathBuf,
+    pub at: f64,
+    /// The player found on PATH (mpv, ffplay or vlc), if any.
+    pub player: Option<&'static str>,
+    /// The command that plays `file` from `at` (with ffplay when no player was found).
+    pub command: Vec<String>,
+}
+
+/// Where to replay a room from `at` seconds: its master, or one speaker's own track.
+pub fn replay(key: &str, at: f64, speaker: Option<&str>, library_dir: &Path) -> Result<Replay> {
+    let lib = Library::open(library_dir, Access::Read)?;
+    let r = lib.find_room(key, true)?;
+    if at > r.duration + 0.5 {
+        anyhow::bail!("--at {}: the room is only {} long", hms(at), hms(r.duration));
+    }
+    let file = r.replay_file(speaker).with_context(|| match speaker {
+        Some(s) => format!("room '{}' has no track for speaker '{s}'", r.id),
+        None => {
+            format!("room '{}' has no master or track to play; run: roomcast publish {}", r.id, r.session.display())
+        }
+    })?;
+    if !file.is_file() {
+        anyhow::bail!("{}: missing (the room's files were moved or deleted)", file.display());
+    }
+    let player = ["mpv", "ffplay", "cvlc"].into_iter().find(|p| on_path(p));
+    let command = player_command(player.unwrap_or("ffplay"), &file, at);
+    Ok(Replay { title: r.title, file, at, player, command })
+}
+
+/// `h:mm:ss`, how room times are shown and typed.
+fn hms(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The players roomcast knows, in order of preference, and how each starts at a time.
+fn player_command(player: &str, file: &Path, at: f64) -> Vec<String> {
+    let file = file.display().to_string();
+    match player {
+        "mpv" => vec!["mpv".into(), "--no-video".into(), format!("--start={at:.2}"), file],
+        "ffplay" => vec!["ffplay".into(), "-nodisp".into(), "-autoexit".into(), "-ss".into(), format!("{at:.2}"), file],
+        _ => vec!["cvlc".into(), "--play-and-exit".into(), format!("--start-time={at:.2}"), file],
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}

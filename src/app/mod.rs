@@ -11,10 +11,14 @@
 
 pub mod demo;
 pub mod feed;
+pub mod inspect;
 pub mod library;
+pub mod models;
 pub mod publish;
 pub mod record;
 pub mod runtime;
+pub mod serve;
+pub mod speak;
 pub mod transcribe;
 
 pub use publish::{PublishOptions, PublishReport, PublishStep, attach_transcript, index, publish};

@@ -278,50 +278,24 @@ pub fn remove(room: &str, keep_files: bool, dir: &Path, json: bool) -> Result<()
     Ok(())
 }
 
-/// The players roomcast knows, in order of preference, and how each starts at a time.
-fn player_command(player: &str, file: &Path, at: f64) -> Vec<String> {
-    let file = file.display().to_string();
-    match player {
-        "mpv" => vec!["mpv".into(), "--no-video".into(), format!("--start={at:.2}"), file],
-        "ffplay" => vec!["ffplay".into(), "-nodisp".into(), "-autoexit".into(), "-ss".into(), format!("{at:.2}"), file],
-        _ => vec!["cvlc".into(), "--play-and-exit".into(), format!("--start-time={at:.2}"), file],
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
-    let lib = open(dir, Access::Read)?;
-    let r = lib.find_room(&a.room, true)?;
-    if a.at > r.duration + 0.5 {
-        bail!("--at {}: the room is only {} long", hms(a.at), hms(r.duration));
-    }
-    let file = r.replay_file(a.speaker.as_deref()).with_context(|| match &a.speaker {
-        Some(s) => format!("room '{}' has no track for speaker '{s}'", r.id),
-        None => {
-            format!("room '{}' has no master or track to play; run: roomcast publish {}", r.id, r.session.display())
-        }
-    })?;
-    if !file.is_file() {
-        bail!("{}: missing (the room's files were moved or deleted)", file.display());
-    }
-    let player = ["mpv", "ffplay", "cvlc"].into_iter().find(|p| on_path(p));
-    let command = player_command(player.unwrap_or("ffplay"), &file, a.at);
+    let replay = app::library::replay(&a.room, a.at, a.speaker.as_deref(), dir)?;
     if json {
-        return print_json(&serde_json::json!({"file": file, "at": a.at, "player": player, "command": command}));
+        return print_json(&replay);
     }
-    let shown = command.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ");
-    if a.print || player.is_none() {
-        if player.is_none() {
+    let shown = replay.command.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ");
+    if a.print || replay.player.is_none() {
+        if replay.player.is_none() {
             eprintln!("roomcast: no player found (mpv, ffplay or vlc); play it with:");
         }
         println!("{shown}");
         return Ok(());
     }
-    eprintln!("Playing {} from {} ({shown})", r.title, hms(a.at));
-    let status = std::process::Command::new(&command[0]).args(&command[1..]).status().with_context(|| shown.clone())?;
+    eprintln!("Playing {} from {} ({shown})", replay.title, hms(a.at));
+    let status = std::process::Command::new(&replay.command[0])
+        .args(&replay.command[1..])
+        .status()
+        .with_context(|| shown.clone())?;
     if !status.success() {
         bail!("{shown}: the player exited with {status}");
     }

@@ -4,16 +4,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use roomcast::app::demo::DemoRequest;
 use roomcast::app::record::{JanusMedia, RecordRequest, RoomSpec};
 use roomcast::app::runtime::{runtime, stop_on_signals};
+use roomcast::app::speak::SpeakRequest;
 use roomcast::app::{self};
-use roomcast::live::janus::{Credentials, JanusUrl, REMOTE_PUBLISHER_SSRC, RemotePublisher};
-use roomcast::live::parse_rtp_url;
-use roomcast::live::speak::{self, Voice};
+use roomcast::live::janus::Credentials;
 use roomcast::record::recover::recover as recover_session;
 use roomcast::record::{self, RecordObserver};
 
@@ -281,63 +280,21 @@ pub fn recover(dir: &Path, json: bool) -> Result<()> {
 }
 
 pub fn speak(a: SpeakArgs, json: bool) -> Result<()> {
-    if a.streams == 0 {
-        bail!("--streams must be at least 1");
-    }
-    let talk = speak::load(&a.file, a.limit)?;
-    let rt = runtime()?;
-    let first_ssrc = a.ssrc.unwrap_or_else(roomcast::rtp::rand_ssrc);
-    let voices = |rtcp: bool| -> Vec<Voice> {
-        (0..a.streams)
-            .map(|k| Voice {
-                ssrc: first_ssrc.wrapping_add(k as u32),
-                name: if a.streams == 1 { a.name.clone() } else { format!("{} {}", a.name, k + 1) },
-                rtcp,
-            })
-            .collect()
+    let request = SpeakRequest {
+        file: a.file,
+        to: a.to,
+        name: a.name,
+        streams: a.streams,
+        limit: a.limit,
+        ssrc: a.ssrc,
+        spread_ports: a.spread_ports,
+        credentials: a.room_args.credentials(),
     };
-    let report = if a.to.starts_with("janus://") {
-        if a.streams != 1 {
-            bail!("--streams works with rtp:// only; run one speak per Janus publisher");
-        }
-        let url = JanusUrl::parse(&a.to).map_err(anyhow::Error::msg)?;
-        let publisher = RemotePublisher::add(&url, &a.name, &a.room_args.credentials())?;
+    let report = app::speak::speak(&request, &mut |line| {
         if !json {
-            eprintln!(
-                "Speaking into {url} as '{}' (remote publisher {}, RTP to {})",
-                a.name, publisher.id, publisher.rtp
-            );
+            eprintln!("{line}");
         }
-        let voice = [Voice { ssrc: REMOTE_PUBLISHER_SSRC, name: a.name.clone(), rtcp: false }];
-        let result = rt.block_on(async {
-            let stop = stop_on_signals();
-            let keepalive = async {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(20)).await;
-                    let _ = publisher.client.keepalive();
-                }
-            };
-            tokio::select! {
-                r = speak::speak(&talk, publisher.rtp, &voice, stop) => r,
-                _ = keepalive => unreachable!("keepalive loops forever"),
-            }
-        });
-        publisher.remove();
-        result?
-    } else {
-        let to = parse_rtp_url(&a.to).map_err(anyhow::Error::msg)?;
-        if !json {
-            eprintln!("Speaking into rtp://{to} as '{}' ({} stream(s))", a.name, a.streams);
-        }
-        rt.block_on(async {
-            let stop = stop_on_signals();
-            if a.spread_ports {
-                speak::speak_spread(&talk, to, &voices(true), stop).await
-            } else {
-                speak::speak(&talk, to, &voices(true), stop).await
-            }
-        })?
-    };
+    })?;
     if json {
         return print_json(&report);
     }

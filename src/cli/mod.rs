@@ -16,7 +16,6 @@ use serde::Serialize;
 use roomcast::import::{self, ImportRequest, SpeakerFile};
 use roomcast::master::{self, Format, MixSettings, multitrack::MultitrackFormat};
 use roomcast::session::Session;
-use roomcast::track;
 
 use progress::TermProgress;
 
@@ -595,49 +594,17 @@ fn mix(a: MixArgs, json: bool, progress: &TermProgress) -> Result<()> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct TrackHealth {
-    speaker: String,
-    name: String,
-    track: PathBuf,
-    duration: f64,
-    packets: u64,
-    silence_frames: u64,
-    complete: bool,
-    damaged: bool,
-}
-
 fn info(dir: &std::path::Path, json: bool) -> Result<()> {
-    let session = Session::open(dir)?;
-    let mut tracks = Vec::new();
-    for s in &session.room.speakers {
-        let path = session.track_path(s);
-        let t = track::probe(&path).with_context(|| path.display().to_string())?;
-        tracks.push(TrackHealth {
-            speaker: s.id.clone(),
-            name: s.name.clone(),
-            track: path,
-            duration: t.duration_secs(),
-            packets: t.packets,
-            silence_frames: t.silence_frames,
-            complete: t.complete,
-            damaged: t.damage != Default::default(),
-        });
-    }
+    let info = roomcast::app::inspect::info(dir)?;
     if json {
-        #[derive(Serialize)]
-        struct Info<'a> {
-            room: &'a roomcast::session::Room,
-            tracks: Vec<TrackHealth>,
-        }
-        return print_json(&Info { room: &session.room, tracks });
+        return print_json(&info);
     }
-    let r = &session.room;
+    let (r, tracks) = (&info.room, &info.tracks);
     println!("{} ({})", r.title, r.id);
     println!("  source   {}", r.source);
     println!("  started  {}", r.started_at.to_rfc3339());
     println!("  length   {}   status {:?}", clock(r.duration), r.status);
-    for t in &tracks {
+    for t in tracks {
         println!(
             "  {:<16} {:>9}  {} packets ({} silence)  {}{}",
             t.name,
@@ -741,51 +708,32 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
             Ok(())
         }
         ModelsAction::Download { name, dir, quantize } => {
-            let model = m::info(&name).ok_or_else(|| m::ModelError::Unknown(name.clone()))?;
-            let quantize = quantize.map(|q| q.parse().map_err(m::ModelError::Quantization)).transpose()?;
-            // Already installed (and still the official file): nothing to fetch.
-            let installed = match &dir {
-                Some(d) => Some(d.join(model.file)).filter(|p| p.is_file() && m::verify(p, model).is_ok()),
-                None => m::locate(model.name).ok().map(|l| l.path),
-            };
-            if let Some(path) = installed {
-                let quantized = quantize.map(|q| m::quantize_beside(&path, q)).transpose()?;
-                if json {
-                    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                    return print_json(&serde_json::json!({"model": model.name, "path": path, "bytes": bytes,
-                        "sha1": model.sha1, "source": "already installed", "quantized": quantized}));
+            let got = roomcast::app::models::download(&name, dir, quantize.as_deref(), progress, &mut |model, dir| {
+                if !json {
+                    let size = model.bytes.map(|b| format!(" ({:.0} MB)", b as f64 / 1e6)).unwrap_or_default();
+                    eprintln!("Downloading {}{size} into {}", model.name, dir.display());
                 }
-                println!("{} is installed: {} (SHA-1 verified)", model.name, path.display());
-                print_quantized(quantized.as_ref(), model.name);
-                return Ok(());
-            }
-            let dir = dir.unwrap_or_else(m::download_dir);
-            if !json {
-                let size = model.bytes.map(|b| format!(" ({:.0} MB)", b as f64 / 1e6)).unwrap_or_default();
-                eprintln!("Downloading {}{size} into {}", model.name, dir.display());
-            }
-            let got = m::download(model, &dir, progress)?;
-            let quantized = quantize.map(|q| m::quantize_beside(&got.path, q)).transpose()?;
+            })?;
             if json {
-                return print_json(&serde_json::json!({"model": model.name, "path": got.path, "bytes": got.bytes,
-                    "sha1": got.sha1, "source": got.source, "quantized": quantized}));
+                return print_json(&got);
             }
-            println!(
-                "Downloaded {} to {} ({} bytes; SHA-1 {}, the official file)",
-                model.name,
-                got.path.display(),
-                got.bytes,
-                got.sha1
-            );
-            println!("  from {}", got.source);
-            print_quantized(quantized.as_ref(), model.name);
+            if got.already_installed {
+                println!("{} is installed: {} (SHA-1 verified)", got.model, got.path.display());
+            } else {
+                println!(
+                    "Downloaded {} to {} ({} bytes; SHA-1 {}, the official file)",
+                    got.model,
+                    got.path.display(),
+                    got.bytes,
+                    got.sha1
+                );
+                println!("  from {}", got.source);
+            }
+            print_quantized(got.quantized.as_ref(), got.model);
             Ok(())
         }
         ModelsAction::Import { folder, out, quantize } => {
-            let quantize = quantize.map(|q| q.parse().map_err(m::ModelError::Quantization)).transpose()?;
-            let out = out.unwrap_or_else(m::download_dir);
-            let imported = m::import(&folder, &out, progress)?;
-            let quantized = quantize.map(|q| m::quantize_beside(&imported.path, q)).transpose()?;
+            let (imported, quantized) = roomcast::app::models::import(&folder, out, quantize.as_deref(), progress)?;
             if json {
                 return print_json(&serde_json::json!({"import": imported, "quantized": quantized}));
             }
@@ -810,13 +758,11 @@ fn models(action: ModelsAction, json: bool, progress: &TermProgress) -> Result<(
             Ok(())
         }
         ModelsAction::Quantize { model, kind } => {
-            let kind = kind.parse().map_err(m::ModelError::Quantization)?;
-            let source = m::locate(&model)?;
-            let quantized = m::quantize_beside(&source.path, kind)?;
+            let (quantized, name) = roomcast::app::models::quantize(&model, &kind)?;
             if json {
                 return print_json(&quantized);
             }
-            print_quantized(Some(&quantized), source.model.map_or(model.as_str(), |m| m.name));
+            print_quantized(Some(&quantized), &name);
             Ok(())
         }
     }

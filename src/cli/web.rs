@@ -3,12 +3,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
 
-use roomcast::feed::Show;
+use roomcast::app;
+use roomcast::feed::{Show, ShowOverrides};
 use roomcast::library::{Access, Library};
-use roomcast::web::{self, ServeOptions};
+use roomcast::web::ServeOptions;
 
 use super::print_json;
 
@@ -45,28 +46,16 @@ pub struct ShowArgs {
 impl ShowArgs {
     fn show(&self, library: &Path) -> Result<Show> {
         let file = self.show.clone().or_else(|| Some(library.join("show.json")).filter(|p| p.is_file()));
-        let mut show = match &file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-                serde_json::from_str(&text).with_context(|| format!("{}: not a show description", path.display()))?
-            }
-            None => Show::default(),
+        let overrides = ShowOverrides {
+            title: self.title.clone(),
+            author: self.author.clone(),
+            description: self.description.clone(),
+            image: self.image.clone(),
+            category: self.category.clone(),
+            language: self.language.clone(),
+            explicit: self.explicit,
         };
-        let set = |field: &mut String, value: &Option<String>| {
-            if let Some(v) = value {
-                *field = v.clone();
-            }
-        };
-        set(&mut show.title, &self.title);
-        set(&mut show.author, &self.author);
-        set(&mut show.description, &self.description);
-        set(&mut show.category, &self.category);
-        set(&mut show.language, &self.language);
-        if self.image.is_some() {
-            show.image = self.image.clone();
-        }
-        show.explicit |= self.explicit;
-        Ok(show)
+        Ok(Show::load(file.as_deref(), &overrides)?)
     }
 }
 
@@ -89,53 +78,23 @@ pub struct ServeArgs {
 }
 
 pub fn serve(a: ServeArgs, library: &Path, json: bool) -> Result<()> {
-    let token = match (&a.token, &a.token_file) {
-        (Some(t), _) => Some(t.clone()),
-        (None, Some(f)) => {
-            let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
-            Some(text.lines().next().unwrap_or("").trim().to_string())
-        }
-        (None, None) => None,
-    };
-    if token.as_deref().is_some_and(|t| t.len() < 16) {
-        bail!("the token is too short (at least 16 characters; e.g. openssl rand -hex 16)");
-    }
     let options = ServeOptions {
         addr: a.addr,
         library: library.to_path_buf(),
         base_url: a.base_url,
-        token,
+        token: app::serve::token(a.token, a.token_file.as_deref())?,
         show: a.show.show(library)?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the event loop")?;
-    runtime.block_on(async move {
-        let ready = |addr: SocketAddr| {
-            if json {
-                // One line, so a script can read it and go on while the server runs.
-                println!("{}", serde_json::json!({"listening": format!("http://{addr}")}));
-            } else {
-                println!("Serving {} at http://{addr}/ (Ctrl-C to stop)", options.library.display());
-                println!("  podcast feed: http://{addr}/feed.xml");
-            }
-        };
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let shutdown = async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = shutdown => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-            }
-        };
-        web::serve(options.clone(), ready, shutdown).await
-    })?;
-    Ok(())
+    let shown = options.library.display().to_string();
+    app::serve::serve(options, |addr| {
+        if json {
+            // One line, so a script can read it and go on while the server runs.
+            println!("{}", serde_json::json!({"listening": format!("http://{addr}")}));
+        } else {
+            println!("Serving {shown} at http://{addr}/ (Ctrl-C to stop)");
+            println!("  podcast feed: http://{addr}/feed.xml");
+        }
+    })
 }
 
 #[derive(Args)]

@@ -7,4 +7,4 @@ pub mod rss;
 pub mod site;
 
 pub use episodes::{CHAPTERS_FILE, episodes, master_of, mime_of, session_chapters};
-pub use rss::{Chapter, Episode, Show, Transcript, chapters_json, chapters_of, escape_xml, rss};
+pub use rss::{Chapter, Episode, Show, ShowOverrides, Transcript, chapters_json, chapters_of, escape_xml, rss};

@@ -52,6 +52,56 @@ impl Default for Show {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("{path}: {source}")]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{path}: not a show description: {reason}")]
+    Invalid { path: std::path::PathBuf, reason: String },
+}
+
+/// What the user says about the show beyond (or instead of) its JSON file.
+#[derive(Debug, Clone, Default)]
+pub struct ShowOverrides {
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+    pub explicit: bool,
+}
+
+impl Show {
+    /// The show from its JSON file (if any), then the overrides over it.
+    pub fn load(file: Option<&std::path::Path>, overrides: &ShowOverrides) -> Result<Show, ShowError> {
+        let mut show = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ShowError::Read { path: path.to_path_buf(), source })?;
+                serde_json::from_str(&text)
+                    .map_err(|e| ShowError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?
+            }
+            None => Show::default(),
+        };
+        let set = |field: &mut String, value: &Option<String>| {
+            if let Some(v) = value {
+                *field = v.clone();
+            }
+        };
+        set(&mut show.title, &overrides.title);
+        set(&mut show.author, &overrides.author);
+        set(&mut show.description, &overrides.description);
+        set(&mut show.category, &overrides.category);
+        set(&mut show.language, &overrides.language);
+        if overrides.image.is_some() {
+            show.image = overrides.image.clone();
+        }
+        show.explicit |= overrides.explicit;
+        Ok(show)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transcript {
     pub url: String,
