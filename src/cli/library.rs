@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use roomcast::library::{self, Access, Hit, Library, Output, SearchQuery, search};
+use roomcast::library::{self, Access, Catalog, Hit, Output, SearchQuery, search};
 use roomcast::master::{self, MixSettings};
 use roomcast::session::Session;
 use roomcast::transcript::{self as t, export::ExportFormat, models::ModelError, run};
@@ -86,8 +86,8 @@ pub struct ImportTranscriptArgs {
     replace: bool,
 }
 
-fn open(dir: &Path, access: Access) -> Result<Library> {
-    Ok(Library::open(dir, access)?)
+fn open(dir: &Path, access: Access) -> Result<Box<dyn Catalog>> {
+    Ok(library::open(dir, access)?)
 }
 
 /// `h:mm:ss`, how room times are shown and typed.
@@ -154,7 +154,7 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     let report = PublishReport {
         room: session.room.id.clone(),
         title: session.room.title.clone(),
-        library: lib.dir.clone(),
+        library: lib.dir().to_path_buf(),
         transcribed,
         transcript_note: note,
         index,
@@ -179,7 +179,7 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
 }
 
 /// Indexes a session as it stands: its metadata, the transcript it holds, the outputs in its folder.
-pub fn index_session(lib: &mut Library, session: &Session) -> Result<(library::IndexReport, Vec<Output>)> {
+pub fn index_session(lib: &mut dyn Catalog, session: &Session) -> Result<(library::IndexReport, Vec<Output>)> {
     let transcript = run::read_document(&session.dir)?;
     let outputs = library::index::outputs_of(&session.dir);
     let report = lib.index_room(session, transcript.as_ref(), &outputs)?;
@@ -282,7 +282,7 @@ pub fn rooms(dir: &Path, json: bool) -> Result<()> {
         return print_json(&rooms);
     }
     if rooms.is_empty() {
-        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir.display());
+        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir().display());
         return Ok(());
     }
     for r in &rooms {

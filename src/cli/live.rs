@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use tokio::sync::watch;
 
-use roomcast::library::{self, Access, Library, LibraryError, SearchQuery};
+use roomcast::library::{self, Access, LibraryError, SearchQuery};
 use roomcast::master::{self, Format, MixSettings};
 use roomcast::progress::Silent;
 use roomcast::record::janus::{Credentials, JanusForwardSource, JanusUrl, REMOTE_PUBLISHER_SSRC, RemotePublisher};
@@ -288,7 +288,7 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
     // Sessions live in the library unless the user says otherwise; `publish` then indexes them.
     // A folder that cannot be a library is said before the room is joined.
     if a.out.is_none() {
-        Library::open(library_dir, Access::Write)?;
+        library::open(library_dir, Access::Write)?;
     }
     let out = a.out.clone().unwrap_or_else(|| {
         library_dir.join(library::ROOMS_DIR).join(format!(
@@ -460,7 +460,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
         bail!("{}: no .opus speaker files (samples/make-sample.sh makes them)", a.sample.display());
     }
     // The library is opened first: one that cannot be written is said before the room is played.
-    let mut lib = Library::open(library_dir, Access::Write)?;
+    let mut lib = library::open(library_dir, Access::Write)?;
     if a.out.exists() {
         // Only ever replace an earlier demo room, never something else at that path.
         match Session::open(&a.out) {
@@ -594,7 +594,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
             s.wrong_speaker
         );
     }
-    println!("  library: published into {} ({} segments indexed)", lib.dir.display(), index.segments);
+    println!("  library: published into {} ({} segments indexed)", lib.dir().display(), index.segments);
     println!("Searching the library for \"{}\":", query.text);
     for hit in &hits {
         super::library::print_hit(hit, false);

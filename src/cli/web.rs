@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use roomcast::feed::{self, Show};
-use roomcast::library::{Access, Library, RoomSummary};
+use roomcast::library::{self, Access, RoomSummary};
 use roomcast::web::{self, ServeOptions, pages};
 
 use super::print_json;
@@ -162,7 +162,7 @@ fn place(from: &Path, to: &Path) -> Result<u64> {
 }
 
 pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
-    let lib = Library::open(library, Access::Read)?;
+    let lib = library::open(library, Access::Read)?;
     let show = a.show.show(library)?;
     // The static feed is public: private rooms stay out.
     let rooms = lib.rooms(false)?;
@@ -215,7 +215,7 @@ pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
 }
 
 pub fn private(room: &str, off: bool, library: &Path, json: bool) -> Result<()> {
-    let mut lib = Library::open(library, Access::Write)?;
+    let mut lib = library::open(library, Access::Write)?;
     let r = lib.find_room(room, true)?;
     lib.set_private(&r.id, !off)?;
     if json {
