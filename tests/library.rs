@@ -355,7 +355,10 @@ fn a_hit_carries_its_room_speaker_moment_and_marked_snippet() {
         three_rooms_in(&f, catalog.as_mut());
         let hits = catalog.search(&query("quiet guest")).unwrap();
         let h = &hits[0];
-        assert_eq!((h.room.as_str(), h.title.as_str(), h.started_at.as_str()), ("room-a", "Room Notes 1", "2026-11-01T18:00:00Z"));
+        assert_eq!(
+            (h.room.as_str(), h.title.as_str(), h.started_at.as_str()),
+            ("room-a", "Room Notes 1", "2026-11-01T18:00:00Z")
+        );
         assert_eq!((h.speaker.as_str(), h.name.as_str()), ("maya", "Maya"));
         assert_eq!((h.segment_start, h.segment_end, h.at), (754.0, 754.0 + 7.0 * WORD, 754.0 + 4.0 * WORD));
         let (text, matches) = library::search::split_snippet(&h.snippet);
@@ -465,7 +468,9 @@ fn bad_and_empty_searches_are_refused_with_the_reason() {
             ("speaker:maya", "'speaker:' names no field to search (text: is the only one)"),
         ] {
             match c.search(&query(text)) {
-                Err(LibraryError::BadQuery { query, reason: r }) => assert_eq!((query.as_str(), r.as_str()), (text, reason)),
+                Err(LibraryError::BadQuery { query, reason: r }) => {
+                    assert_eq!((query.as_str(), r.as_str()), (text, reason))
+                }
                 other => panic!("{text:?}: {other:?}"),
             }
         }
@@ -627,7 +632,8 @@ mod sqlite {
 
         let foreign = f.root.join("foreign");
         std::fs::create_dir_all(&foreign).unwrap();
-        std::fs::write(foreign.join("library.db"), "this is not SQLite, just text long enough to have a header").unwrap();
+        std::fs::write(foreign.join("library.db"), "this is not SQLite, just text long enough to have a header")
+            .unwrap();
         let err = fails(rc(&foreign, &["rooms"]));
         assert!(err.contains("not a roomcast library database"), "{err}");
 
@@ -745,7 +751,14 @@ mod sqlite {
         let sessions: Vec<PathBuf> = (0..4)
             .map(|i| {
                 let lines: Vec<(&str, f64, &str)> = (0..3000).map(|k| ("ana", k as f64, text)).collect();
-                room(&f.root, &format!("busy-{i}"), &format!("Busy {i}"), "2026-11-01T00:00:00Z", &[("ana", "Ana")], &lines)
+                room(
+                    &f.root,
+                    &format!("busy-{i}"),
+                    &format!("Busy {i}"),
+                    "2026-11-01T00:00:00Z",
+                    &[("ana", "Ana")],
+                    &lines,
+                )
             })
             .collect();
         // No library yet: the first writers race to create it, too.
@@ -770,10 +783,15 @@ mod sqlite {
                 .collect();
             // Searches while the writers write.
             for _ in 0..5 {
-                let out = spawn(vec!["--json".into(), "search".into(), "loudness".into(), "--limit".into(), "5".into()])
-                    .wait_with_output()
-                    .unwrap();
-                assert!(out.status.success(), "a search during indexing failed: {}", String::from_utf8_lossy(&out.stderr));
+                let out =
+                    spawn(vec!["--json".into(), "search".into(), "loudness".into(), "--limit".into(), "5".into()])
+                        .wait_with_output()
+                        .unwrap();
+                assert!(
+                    out.status.success(),
+                    "a search during indexing failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 searches += 1;
             }
             for w in writers {

@@ -28,7 +28,10 @@ mod tests {
     #[test]
     fn advice_follows_the_library_error_through_context_and_the_server() {
         let e = anyhow::Error::new(LibraryError::UnknownRoom("x".into())).context("publish step 4 of 4 failed");
-        assert_eq!(format!("{e:#}{}", advice(&e)), "publish step 4 of 4 failed: no room 'x' in the library (see `roomcast rooms`)");
+        assert_eq!(
+            format!("{e:#}{}", advice(&e)),
+            "publish step 4 of 4 failed: no room 'x' in the library (see `roomcast rooms`)"
+        );
         let e = anyhow::Error::new(ServeError::Library(LibraryError::EmptyQuery));
         assert_eq!(advice(&e), ", e.g. roomcast search \"podcast\"");
         assert_eq!(advice(&anyhow::anyhow!("other")), "");

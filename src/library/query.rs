@@ -41,7 +41,10 @@ pub enum Query {
     /// The first, where the second does not also match.
     Not(Box<Query>, Box<Query>),
     /// Every phrase (two or more), with at most `distance` words between neighbours.
-    Near { phrases: Vec<Phrase>, distance: u32 },
+    Near {
+        phrases: Vec<Phrase>,
+        distance: u32,
+    },
 }
 
 /// NEAR's distance when the query gives none (FTS5's default).

@@ -243,8 +243,6 @@ fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-
-
 /// The trait's operations are the inherent ones of `index`, `rooms` and `search` (inherent
 /// functions win over the trait's of the same name in these paths).
 impl Catalog for SqliteCatalog {
