@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use roomcast::library::{Access, Library, SearchQuery};
+use roomcast::library::{self, Access, SearchQuery};
 
 const ORDER: &[&str] = &["single word", "prefix", "phrase", "boolean", "speaker filter", "very common word"];
 const REPEAT: usize = 5;
@@ -65,7 +65,7 @@ fn main() {
     let (library, rooms, binary) = (PathBuf::from(library), PathBuf::from(rooms), PathBuf::from(binary));
     let spec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(queries).expect("queries.json")).expect("queries.json");
-    let lib = Library::open(&library, Access::Read).expect("library opens");
+    let lib = library::open(&library, Access::Read).expect("library opens");
     println!(
         "| query type | roomcast p50 | roomcast p99 | `roomcast search` command p50 | ripgrep .txt p50 | ripgrep .json p50 | speed-up vs ripgrep (.txt / .json, p50) | hits (avg of 10 max) |"
     );

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::library::{Access, Hit, IndexReport, Library, LibraryError, SearchQuery};
+use crate::library::{self, Access, Catalog, Hit, IndexReport, LibraryError, SearchQuery};
 use crate::live::RtpSource;
 use crate::live::speak::{self, Voice};
 use crate::master::{self, Format, MixReport, MixSettings};
@@ -102,7 +102,7 @@ pub fn demo(
         bail!("{}: no .opus speaker files (samples/make-sample.sh makes them)", sample.display());
     }
     // The library is opened first: one that cannot be written is said before the room is played.
-    let mut lib = Library::open(library_dir, Access::Write)?;
+    let mut lib = library::open(library_dir, Access::Write)?;
     if out.exists() {
         // Only ever replace an earlier demo room, never something else at that path.
         match Session::open(out) {
@@ -194,7 +194,7 @@ pub fn demo(
     let (index, _) = super::publish::index_session(&mut lib, &session)?;
     let query = SearchQuery { text: request.search.clone(), limit: 3, include_private: true, ..Default::default() };
     let search = lib.search(&query)?;
-    Ok(DemoReport { record: report, session, mix, transcript, index, library: lib.dir.clone(), search })
+    Ok(DemoReport { record: report, session, mix, transcript, index, library: lib.dir().to_path_buf(), search })
 }
 
 /// The demo room's transcript: whisper's, scored against the sample's script (the text its voices

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::library::{Access, Library};
+use crate::library::{self, Access, Catalog};
 use crate::session::Session;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +21,7 @@ pub struct Removed {
 /// Takes a room out of the library and deletes its session folder, but only a folder that really
 /// is that room's session (room.json with the room's id): a stale path never costs other files.
 pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed> {
-    let mut lib = Library::open(library_dir, Access::Write)?;
+    let mut lib = library::open(library_dir, Access::Write)?;
     let r = lib.find_room(key, true)?;
     let session = lib.remove_room(&r.id)?;
     let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
@@ -53,7 +53,7 @@ pub struct Replay {
 
 /// Where to replay a room from `at` seconds: its master, or one speaker's own track.
 pub fn replay(key: &str, at: f64, speaker: Option<&str>, library_dir: &Path) -> Result<Replay> {
-    let lib = Library::open(library_dir, Access::Read)?;
+    let lib = library::open(library_dir, Access::Read)?;
     let r = lib.find_room(key, true)?;
     if at > r.duration + 0.5 {
         anyhow::bail!("--at {}: the room is only {} long", hms(at), hms(r.duration));

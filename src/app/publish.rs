@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::library::{Access, IndexReport, Library};
+use crate::library::{self, Access, Catalog, IndexReport};
 use crate::master::{self, Format, MixReport, MixSettings};
 use crate::progress::Progress;
 use crate::session::{Output, Session};
@@ -70,7 +70,7 @@ pub fn publish(
 ) -> Result<PublishReport> {
     let session = Session::open(session_dir)?;
     // Before any work: a library that cannot be written is said at once.
-    let mut lib = Library::open(library_dir, Access::Write).with_context(|| step(4, "index"))?;
+    let mut lib = library::open(library_dir, Access::Write).with_context(|| step(4, "index"))?;
     let settings = MixSettings { formats: options.formats.clone(), ..Default::default() };
     let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
     on_step(PublishStep::Mastered(&mastered));
@@ -102,7 +102,7 @@ pub fn publish(
     Ok(PublishReport {
         room: session.room.id.clone(),
         title: session.room.title.clone(),
-        library: lib.dir.clone(),
+        library: lib.dir().to_path_buf(),
         transcribed,
         transcript_note: note,
         index,
@@ -111,7 +111,7 @@ pub fn publish(
 }
 
 /// Indexes a session as it stands: its metadata, the transcript it holds, the outputs in its folder.
-pub fn index_session(lib: &mut Library, session: &Session) -> Result<(IndexReport, Vec<Output>)> {
+pub fn index_session(lib: &mut dyn Catalog, session: &Session) -> Result<(IndexReport, Vec<Output>)> {
     let transcript = session.transcript()?;
     let outputs = session.outputs();
     let report = lib.index_room(session, transcript.as_ref(), &outputs)?;
@@ -121,7 +121,7 @@ pub fn index_session(lib: &mut Library, session: &Session) -> Result<(IndexRepor
 /// Indexes whatever the session in `session_dir` holds (metadata, transcript, outputs).
 pub fn index(session_dir: &Path, library_dir: &Path) -> Result<IndexReport> {
     let session = Session::open(session_dir)?;
-    let mut lib = Library::open(library_dir, Access::Write)?;
+    let mut lib = library::open(library_dir, Access::Write)?;
     Ok(index_session(&mut lib, &session)?.0)
 }
 
@@ -151,7 +151,7 @@ pub fn attach_transcript(
     if target.exists() && !replace {
         bail!("{}: the session already has a transcript; add --replace to replace it", target.display());
     }
-    let mut lib = Library::open(library_dir, Access::Write)?;
+    let mut lib = library::open(library_dir, Access::Write)?;
     export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     let index = lib.index_room(&session, Some(&doc), &session.outputs())?;
     Ok(Attached { doc, index })

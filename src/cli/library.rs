@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use roomcast::app::{self, PublishStep};
-use roomcast::library::{self, Access, Hit, Library, SearchQuery, search};
+use roomcast::library::{self, Access, Catalog, Hit, SearchQuery, search};
 
 use super::args;
 use super::print_json;
@@ -83,8 +83,8 @@ pub struct ImportTranscriptArgs {
     replace: bool,
 }
 
-fn open(dir: &Path, access: Access) -> Result<Library> {
-    Ok(Library::open(dir, access)?)
+fn open(dir: &Path, access: Access) -> Result<Box<dyn Catalog>> {
+    Ok(library::open(dir, access)?)
 }
 
 /// `h:mm:ss`, how room times are shown and typed.
@@ -213,7 +213,7 @@ pub fn rooms(dir: &Path, json: bool) -> Result<()> {
         return print_json(&rooms);
     }
     if rooms.is_empty() {
-        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir.display());
+        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir().display());
         return Ok(());
     }
     for r in &rooms {

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing, output (text or --json), logging and exit codes.
 
+mod advice;
 mod args;
 mod library;
 mod live;
@@ -448,7 +449,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming the file or value and what is wrong.
-            let msg = format!("{e:#}").replace('\n', " ");
+            let msg = format!("{e:#}{}", advice::advice(&e)).replace('\n', " ");
             eprintln!("roomcast: error: {msg}");
             ExitCode::FAILURE
         }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use roomcast::app;
 use roomcast::feed::{Show, ShowOverrides};
-use roomcast::library::{Access, Library};
+use roomcast::library::{self, Access};
 use roomcast::web::ServeOptions;
 
 use super::print_json;
@@ -129,7 +129,7 @@ pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
 }
 
 pub fn private(room: &str, off: bool, library: &Path, json: bool) -> Result<()> {
-    let mut lib = Library::open(library, Access::Write)?;
+    let mut lib = library::open(library, Access::Write)?;
     let r = lib.find_room(room, true)?;
     lib.set_private(&r.id, !off)?;
     if json {

@@ -2,56 +2,59 @@
 //!
 //! ```text
 //! LIBRARY/
-//!   library.db        SQLite (WAL): rooms, speakers, segments (with their words' times), outputs,
-//!                     FTS5 index
 //!   rooms/<id>/       sessions recorded or imported into the library
+//!   ...               the catalog's own files (SQLite: library.db, see `sqlite`)
 //! ```
 //!
-//! Sessions kept elsewhere stay where they are; the library remembers their folder. Every write is
-//! one transaction, so a failed publish or index leaves the library as it was, and searches go on
-//! (WAL) while a room is being indexed.
+//! The catalog sits behind one trait, `Catalog`, in the library's own types; `open` is the one way
+//! to get one. SQLite in the library folder is its first implementation. Sessions kept elsewhere
+//! stay where they are; the catalog remembers their folder. Every write is one transaction, so a
+//! failed publish or index leaves the library as it was, and searches go on while a room is being
+//! indexed. What users type to search is roomcast's own language (`query`), which each backend
+//! compiles, so a query means the same whatever holds the library.
 
+pub mod catalog;
 pub mod index;
+pub mod query;
 pub mod rooms;
-pub mod schema;
 pub mod search;
+pub mod sqlite;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
-
+pub use catalog::Catalog;
 pub use index::{IndexReport, Output};
-pub use rooms::RoomSummary;
+pub use query::{Phrase, Query, QueryError};
+pub use rooms::{RoomSummary, SpeakerSummary};
 pub use search::{Hit, SearchQuery};
+pub use sqlite::SqliteCatalog;
 
-pub const DB_FILE: &str = "library.db";
 pub const ROOMS_DIR: &str = "rooms";
 
+/// What went wrong, in the library's terms. Messages say what is wrong only: a front end (the CLI,
+/// the web) adds how to go on in its own terms.
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
-    #[error(
-        "{0}: not a roomcast library (it holds other files and no {DB_FILE}); choose a new or empty folder with --library"
-    )]
-    NotALibrary(PathBuf),
+    #[error("{path}: not a roomcast library ({reason})")]
+    NotALibrary { path: PathBuf, reason: String },
     #[error("{0}: not a roomcast library database")]
     ForeignDatabase(PathBuf),
     #[error(
-        "{path}: made by a newer roomcast (library schema {found}; this roomcast knows up to {}); upgrade roomcast",
-        schema::VERSION
+        "{path}: made by a newer roomcast (library schema {found}; this roomcast knows up to {known}); upgrade roomcast"
     )]
-    TooNew { path: PathBuf, found: i64 },
+    TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("{0}: the library is read-only; nothing was changed")]
     ReadOnly(PathBuf),
+    /// The catalog's storage failed; `source` is the backend's own error.
     #[error("{path}: {source}")]
-    Db { path: PathBuf, source: rusqlite::Error },
+    Storage { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("no room '{0}' in the library (see `roomcast rooms`)")]
+    #[error("no room '{0}' in the library")]
     UnknownRoom(String),
     #[error("'{key}' matches several rooms ({ids}); give the room id")]
     AmbiguousRoom { key: String, ids: String },
-    #[error("the search is empty: give words to look for, e.g. roomcast search \"podcast\"")]
+    #[error("the search is empty: give words to look for")]
     EmptyQuery,
     #[error("'{query}' is not a valid search: {reason} (words, pod*, \"a phrase\", AND/OR/NOT, NEAR(a b, 5))")]
     BadQuery { query: String, reason: String },
@@ -70,21 +73,21 @@ pub enum Access {
     Write,
 }
 
-pub struct Library {
-    pub dir: PathBuf,
-    db_path: PathBuf,
-    conn: Connection,
+/// Opens the catalog of the library in `dir` (SQLite, in that folder), creating it there when the
+/// folder is new or empty and `access` allows.
+pub fn open(dir: &Path, access: Access) -> Result<Box<dyn Catalog>> {
+    Ok(Box::new(SqliteCatalog::open(dir, access)?))
 }
 
-/// The user's data folder for roomcast: `$XDG_DATA_HOME/roomcast`, by default
-/// `~/.local/share/roomcast`.
-pub fn user_data_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(base.join("roomcast"))
+/// The user's search text as roomcast's query tree, for a backend to compile.
+pub fn parse_query(text: &str) -> Result<Query> {
+    query::parse(text).map_err(|e| match e {
+        QueryError::Empty => LibraryError::EmptyQuery,
+        QueryError::Invalid(reason) => LibraryError::BadQuery { query: text.trim().to_string(), reason },
+    })
 }
+
+pub use crate::dirs::user_data_dir;
 
 /// The library folder: the flag, else `$ROOMCAST_LIBRARY`, else the user data folder.
 pub fn default_dir() -> PathBuf {
@@ -93,209 +96,6 @@ pub fn default_dir() -> PathBuf {
         .map(PathBuf::from)
         .or_else(user_data_dir)
         .unwrap_or_else(|| PathBuf::from("roomcast-library"))
-}
-
-/// Entries a folder may already hold and still become a library: the user data folder keeps the
-/// models beside it.
-const KNOWN_ENTRIES: &[&str] =
-    &["models", ROOMS_DIR, DB_FILE, "library.db-wal", "library.db-shm", "library.db-journal"];
-
-/// The file `is_writable` makes for a moment: another process may be probing the same folder.
-const WRITE_PROBE: &str = ".roomcast-write-test-";
-
-impl Library {
-    pub fn open(dir: &Path, access: Access) -> Result<Library> {
-        // Two processes opening a new library at once race to create it and switch it to WAL;
-        // SQLite answers some of those races with "database is locked" without waiting (its busy
-        // handler is skipped where waiting could deadlock). Opening again after a moment settles it.
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        loop {
-            match Self::open_once(dir, access) {
-                Err(LibraryError::Db { source, .. }) if is_busy(&source) && std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20 + u64::from(std::process::id() % 30)));
-                }
-                result => return result,
-            }
-        }
-    }
-
-    fn open_once(dir: &Path, access: Access) -> Result<Library> {
-        let db_path = dir.join(DB_FILE);
-        let io = |source| LibraryError::Io { path: dir.to_path_buf(), source };
-        if !db_path.exists() {
-            if dir.is_dir() {
-                for entry in std::fs::read_dir(dir).map_err(io)? {
-                    let name = entry.map_err(io)?.file_name();
-                    let probe = name.to_string_lossy().starts_with(WRITE_PROBE);
-                    if !probe && !KNOWN_ENTRIES.iter().any(|k| name == *k) {
-                        return Err(LibraryError::NotALibrary(dir.to_path_buf()));
-                    }
-                }
-            } else if dir.exists() {
-                return Err(LibraryError::NotALibrary(dir.to_path_buf()));
-            }
-            std::fs::create_dir_all(dir).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
-                    || e.kind() == std::io::ErrorKind::PermissionDenied
-                {
-                    LibraryError::ReadOnly(dir.to_path_buf())
-                } else {
-                    io(e)
-                }
-            })?;
-        }
-        let db = |source| LibraryError::Db { path: db_path.clone(), source };
-        let writable = is_writable(dir);
-        if !writable && access == Access::Write {
-            return Err(LibraryError::ReadOnly(dir.to_path_buf()));
-        }
-        let conn = if writable {
-            Connection::open_with_flags(
-                &db_path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(|e| classify(&db_path, e))?
-        } else {
-            open_read_only(&db_path)?
-        };
-        // Two publishes at once wait for each other instead of failing with "database is locked".
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-        // One statement, one snapshot: read separately, another process's first migration could
-        // commit in between and make a new library look like someone else's database.
-        let (app, version, tables): (i32, i64, i64) = conn
-            .query_row(
-                "SELECT (SELECT application_id FROM pragma_application_id()),
-                        (SELECT user_version FROM pragma_user_version()),
-                        (SELECT count(*) FROM sqlite_schema)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(|e| classify(&db_path, e))?;
-        if app != schema::APPLICATION_ID && !(app == 0 && version == 0 && tables == 0) {
-            return Err(LibraryError::ForeignDatabase(db_path));
-        }
-        if version > schema::VERSION {
-            return Err(LibraryError::TooNew { path: db_path, found: version });
-        }
-        let read_only = conn.is_readonly(rusqlite::MAIN_DB).map_err(db)?;
-        if read_only && (access == Access::Write || version < schema::VERSION) {
-            return Err(LibraryError::ReadOnly(dir.to_path_buf()));
-        }
-        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
-        // Searches read the index's pages at random: map the file and keep a larger page cache.
-        conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(db)?;
-        conn.pragma_update(None, "cache_size", -65_536).map_err(db)?;
-        let mut library = Library { dir: dir.to_path_buf(), db_path, conn };
-        if !read_only {
-            library.conn.pragma_update(None, "journal_mode", "wal").map_err(|e| classify(&library.db_path, e))?;
-            library.migrate(version)?;
-        }
-        Ok(library)
-    }
-
-    /// Runs the migrations a database at `from` lacks, all in one transaction.
-    fn migrate(&mut self, from: i64) -> Result<()> {
-        if from >= schema::VERSION {
-            return Ok(());
-        }
-        let path = self.db_path.clone();
-        let db = |source| LibraryError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
-        // Another process may have upgraded it while this one waited for the lock.
-        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(now.max(0) as usize) {
-            tx.execute_batch(sql).map_err(db)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db)?;
-        }
-        tx.pragma_update(None, "application_id", schema::APPLICATION_ID).map_err(db)?;
-        tx.commit().map_err(db)
-    }
-
-    /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<i64> {
-        self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.db_err(e))
-    }
-
-    pub fn db_path(&self) -> &Path {
-        &self.db_path
-    }
-
-    /// Where sessions recorded into the library go.
-    pub fn rooms_dir(&self) -> PathBuf {
-        self.dir.join(ROOMS_DIR)
-    }
-
-    fn db_err(&self, source: rusqlite::Error) -> LibraryError {
-        classify(&self.db_path, source)
-    }
-}
-
-/// How long a writer waits for another (two publishes at once) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
-}
-
-/// Whether files can be made in `dir` (permissions alone do not say: root ignores them, and a
-/// read-only mount refuses everyone).
-fn is_writable(dir: &Path) -> bool {
-    let probe = dir.join(format!("{WRITE_PROBE}{}", std::process::id()));
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&probe) {
-        Ok(_) => {
-            let _ = std::fs::remove_file(&probe);
-            true
-        }
-        Err(e) => e.kind() == std::io::ErrorKind::AlreadyExists,
-    }
-}
-
-/// Opens a library this process cannot write. Another user may be writing it, so a plain read-only
-/// open comes first (it sees their commits). Only when that fails, because WAL needs its -shm file
-/// beside the database even to read and read-only media refuse to make one, is the file opened
-/// immutable: on such media nobody can be writing it.
-fn open_read_only(db_path: &Path) -> Result<Connection> {
-    let plain =
-        Connection::open_with_flags(db_path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .and_then(|c| c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map(|_| c));
-    match plain {
-        Ok(c) => Ok(c),
-        Err(_) => Connection::open_with_flags(
-            immutable_uri(db_path),
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| classify(db_path, e)),
-    }
-}
-
-/// `file:` URI for SQLite with `immutable=1`; characters with a meaning in URIs are escaped.
-fn immutable_uri(path: &Path) -> String {
-    let mut out = String::from("file:");
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push_str("?immutable=1");
-    out
-}
-
-/// SQLite's errors in the user's terms where there are some.
-fn classify(path: &Path, source: rusqlite::Error) -> LibraryError {
-    use rusqlite::ErrorCode;
-    match source.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => LibraryError::ForeignDatabase(path.to_path_buf()),
-        Some(ErrorCode::ReadOnly) => {
-            LibraryError::ReadOnly(path.parent().map_or_else(|| path.to_path_buf(), Path::to_path_buf))
-        }
-        _ => LibraryError::Db { path: path.to_path_buf(), source },
-    }
-}
-
-/// RFC 3339 UTC to the second: the form the database stores and compares as text.
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A date from the user: YYYY-MM-DD (midnight UTC; with `end_of_day`, the next midnight, so

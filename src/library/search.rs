@@ -1,14 +1,9 @@
-//! Searching what was said: FTS5 over segment text (case and diacritics folded, English stems),
-//! ranked by bm25, with the match highlighted and the moment to jump to. The user's query is always
-//! bound as a parameter, never spliced into SQL; FTS5's own syntax (words, `pod*`, `"a phrase"`,
-//! AND/OR/NOT, NEAR) is what users type.
+//! Searching what was said: the query, and hits with the match highlighted and the moment to jump
+//! to. What users type is roomcast's query language (`super::query`).
 
 use std::path::PathBuf;
 
-use rusqlite::params;
 use serde::Serialize;
-
-use super::{Library, LibraryError, Result, timestamp};
 
 /// Marks the start and end of a match in `Hit::snippet` (control characters never found in text):
 /// the terminal turns them into colour, a web page into `<mark>`.
@@ -90,158 +85,6 @@ impl Serialize for Hit {
     }
 }
 
-/// Beyond this many matches, only the newest this many are ranked: a word said in most segments
-/// (a "the") would otherwise cost a bm25 score for every one of them, hundreds of milliseconds in a
-/// big library, to order hits that all score alike.
-pub const RANKED_MATCHES: i64 = 5_000;
-
-impl Library {
-    pub fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
-        let text = query.text.trim();
-        if text.is_empty() {
-            return Err(LibraryError::EmptyQuery);
-        }
-        // One snapshot for ranking and details: a room re-indexed in between must not make a
-        // ranked segment vanish before its details are read.
-        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.db_err(e))?;
-        let room = match &query.room {
-            Some(key) => Some(self.find_room(key, query.include_private)?.id),
-            None => None,
-        };
-        // The query text is the only thing from outside in these statements: a plain SQL error
-        // while running them is FTS5 refusing the query ("fts5: syntax error near ...",
-        // "unterminated string", "no such column" for `word:word`).
-        let bad = |e: rusqlite::Error| match &e {
-            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::Unknown => {
-                LibraryError::BadQuery {
-                    query: text.to_string(),
-                    reason: msg.as_deref().unwrap_or("syntax error").trim_start_matches("fts5: ").to_string(),
-                }
-            }
-            _ => self.db_err(e),
-        };
-        let filtered = query.speaker.is_some()
-            || room.is_some()
-            || query.since.is_some()
-            || query.until.is_some()
-            || !query.include_private;
-        // The filters, on a segment `s` joined to its room `r` and speaker `sp`.
-        const FILTERS: &str = "(?2 IS NULL OR sp.name = ?2 COLLATE NOCASE OR s.speaker_id = ?2)
-                   AND (?3 IS NULL OR r.id = ?3)
-                   AND (?4 IS NULL OR r.started_at >= ?4)
-                   AND (?5 IS NULL OR r.started_at < ?5)
-                   AND (r.private = 0 OR ?6)";
-        let args = params![
-            text,
-            query.speaker,
-            room,
-            query.since.map(timestamp),
-            query.until.map(timestamp),
-            query.include_private,
-            query.limit.max(1) as i64,
-            RANKED_MATCHES
-        ];
-        // The newest RANKED_MATCHES matches (all of them when fewer), in one pass down the index
-        // from the newest segment, and the best of those by bm25.
-        let sql = if filtered {
-            format!(
-                "SELECT id, score FROM (
-                     SELECT f.rowid AS id, bm25(segments_fts) AS score FROM segments_fts f
-                     JOIN segments s ON s.id = f.rowid JOIN rooms r ON r.id = s.room_id
-                     LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
-                     WHERE segments_fts MATCH ?1 AND {FILTERS}
-                     ORDER BY f.rowid DESC LIMIT ?8)
-                 ORDER BY score, id LIMIT ?7"
-            )
-        } else {
-            "SELECT id, score FROM (
-                 SELECT rowid AS id, bm25(segments_fts) AS score FROM segments_fts
-                 WHERE segments_fts MATCH ?1 AND ?2 IS NULL AND ?3 IS NULL AND ?4 IS NULL AND ?5 IS NULL
-                 AND ?6 = ?6 ORDER BY rowid DESC LIMIT ?8)
-             ORDER BY score, id LIMIT ?7"
-                .to_string()
-        };
-        let ranked: Vec<(i64, f64)> = {
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.db_err(e))?;
-            let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
-            rows.collect::<std::result::Result<_, _>>().map_err(bad)?
-        };
-        // 3. Details, snippets and word times for the hits shown only.
-        let mut detail = self
-            .conn
-            .prepare_cached(
-                "SELECT s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id), s.start, s.end
-                 FROM segments s JOIN rooms r ON r.id = s.room_id
-                 LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
-                 WHERE s.id = ?1",
-            )
-            .map_err(|e| self.db_err(e))?;
-        let mut marks = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT snippet(segments_fts, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
-                        highlight(segments_fts, 0, '{MATCH_START}', '{MATCH_END}')
-                 FROM segments_fts WHERE segments_fts MATCH ?1 AND rowid = ?2"
-            ))
-            .map_err(|e| self.db_err(e))?;
-        let mut words =
-            self.conn.prepare_cached("SELECT words FROM segments WHERE id = ?1").map_err(|e| self.db_err(e))?;
-        let mut masters = self
-            .conn
-            .prepare_cached("SELECT path FROM outputs WHERE room_id = ?1 AND kind = 'master'")
-            .map_err(|e| self.db_err(e))?;
-        let mut replay_cache: std::collections::HashMap<String, Option<PathBuf>> = Default::default();
-        let mut hits = Vec::with_capacity(ranked.len());
-        for (id, score) in ranked {
-            let mut hit = detail
-                .query_row([id], |r| {
-                    Ok(Hit {
-                        room: r.get(0)?,
-                        title: r.get(1)?,
-                        started_at: r.get(2)?,
-                        speaker: r.get(3)?,
-                        name: r.get(4)?,
-                        segment_start: r.get(5)?,
-                        segment_end: r.get(6)?,
-                        at: r.get(5)?,
-                        score,
-                        snippet: String::new(),
-                        replay: None,
-                    })
-                })
-                .map_err(|e| self.db_err(e))?;
-            let (snippet, highlighted): (String, String) =
-                marks.query_row(params![text, id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
-            hit.snippet = snippet;
-            let packed: Option<String> = words.query_row([id], |r| r.get(0)).map_err(|e| self.db_err(e))?;
-            let timed = super::index::unpack_words(packed.as_deref());
-            if let Some(at) = first_match_time(&highlighted, &timed) {
-                hit.at = at;
-            }
-            if !replay_cache.contains_key(&hit.room) {
-                let paths: Vec<String> = masters
-                    .query_map([&hit.room], |r| r.get(0))
-                    .map_err(|e| self.db_err(e))?
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| self.db_err(e))?;
-                let best = ["mp3", "opus", "wav"]
-                    .iter()
-                    .find_map(|ext| paths.iter().find(|p| p.ends_with(&format!(".{ext}"))))
-                    .map(PathBuf::from);
-                let replay = match best {
-                    Some(p) => Some(p),
-                    None => self.room(&hit.room)?.replay_file(None),
-                };
-                replay_cache.insert(hit.room.clone(), replay);
-            }
-            hit.replay = replay_cache.get(&hit.room).cloned().flatten();
-            hits.push(hit);
-        }
-        drop(snapshot);
-        Ok(hits)
-    }
-}
-
 /// Lower-case letters and digits only: how a highlighted token and a timed word are compared.
 fn folded(word: &str) -> String {
     word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
@@ -249,7 +92,7 @@ fn folded(word: &str) -> String {
 
 /// The start of the first highlighted word, found among the segment's timed words: by position
 /// when the word there is the same word, else by the first word that is.
-fn first_match_time(highlighted: &str, words: &[(i64, f64, String)]) -> Option<f64> {
+pub(crate) fn first_match_time(highlighted: &str, words: &[(i64, f64, String)]) -> Option<f64> {
     let at = highlighted.find(MATCH_START)?;
     let before = highlighted[..at].split_whitespace().count();
     // The match can start inside a word ("pod*" matches "podcast's" from its start, but a token

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::feed::{self, Show};
-use crate::library::{self, Access, Library, LibraryError, RoomSummary, SearchQuery};
+use crate::library::{self, Access, Catalog, LibraryError, RoomSummary, SearchQuery};
 use crate::session;
 use crate::transcript::TranscriptDoc;
 
@@ -41,7 +41,7 @@ pub struct ServeOptions {
 struct App {
     /// One connection for the server's life: opening the library per request would probe the
     /// folder and set up SQLite every time. WAL lets it see each commit others make meanwhile.
-    library: std::sync::Mutex<Library>,
+    library: std::sync::Mutex<Box<dyn Catalog>>,
     base_url: String,
     token: Option<String>,
     show: Show,
@@ -81,7 +81,7 @@ pub async fn serve(
         return Err(ServeError::NeedsToken(options.addr));
     }
     // Fail now, not on the first request, if the library cannot be read.
-    let library = Library::open(&options.library, Access::Read)?;
+    let library = library::open(&options.library, Access::Read)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
@@ -206,13 +206,13 @@ async fn check_token(app: &App, mut request: Request, next: Next) -> Response {
 /// Runs library work off the async threads (SQLite is blocking).
 async fn with_library<T: Send + 'static>(
     app: &Arc<App>,
-    f: impl FnOnce(&Library) -> Result<T, LibraryError> + Send + 'static,
+    f: impl FnOnce(&dyn Catalog) -> Result<T, LibraryError> + Send + 'static,
 ) -> Result<T, Response> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
         // A panic while holding the lock leaves the connection itself intact.
         let lib = app.library.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&lib)
+        f(lib.as_ref())
     })
     .await
     .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?

@@ -1,13 +1,13 @@
 //! Search queries as users type them, against a library with one indexed room: hits or a
 //! one-line error, never a panic or a database error.
-use roomcast::library::{Access, Library, LibraryError, search::SearchQuery};
+use roomcast::library::{self, Access, LibraryError, SearchQuery};
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut library = Library::open(dir.path(), Access::Write).expect("library");
+    let mut library = library::open(dir.path(), Access::Write).expect("library");
     let session_dir = std::env::var("FUZZ_SESSION").expect("FUZZ_SESSION: a transcribed session folder");
     let session = roomcast::session::Session::open(std::path::Path::new(&session_dir)).expect("session");
-    let doc = roomcast::transcript::run::read_document(&session.dir).expect("transcript.json").expect("a transcript");
+    let doc = session.transcript().expect("transcript.json").expect("a transcript");
     library.index_room(&session, Some(&doc), &[]).expect("index");
     // A panic ends the run (AFL records it); the library is not reused after one.
     let library = std::panic::AssertUnwindSafe(library);

@@ -1,0 +1,92 @@
+//! What the rest of roomcast asks of a library's catalog, whatever holds it.
+
+use std::path::{Path, PathBuf};
+
+use super::{Hit, IndexReport, Output, Result, RoomSummary, SearchQuery};
+use crate::session::Session;
+use crate::transcript::TranscriptDoc;
+
+/// A library's catalog: its rooms, their speakers, segments and outputs, and the full-text index
+/// over what was said. Object safe: callers hold a `Box<dyn Catalog>` from `library::open`.
+///
+/// `Send`, so a server can hand it to blocking threads (behind a mutex: one caller at a time).
+pub trait Catalog: Send {
+    /// The library folder: `rooms/` for the sessions recorded into the library lives there.
+    fn dir(&self) -> &Path;
+
+    /// Indexes a session (and its transcript, if any) as one room, replacing whatever the catalog
+    /// held for that room, all at once: publishing again never duplicates, and a failure changes
+    /// nothing. A room marked private stays private.
+    fn index_room(
+        &mut self,
+        session: &Session,
+        transcript: Option<&TranscriptDoc>,
+        outputs: &[Output],
+    ) -> Result<IndexReport>;
+
+    /// Takes a room out of the catalog, index included. Returns the session folder it knew, for
+    /// the caller to delete. `UnknownRoom` when there is no room `id`.
+    fn remove_room(&mut self, id: &str) -> Result<PathBuf>;
+
+    /// Marks a room private (not listed, searched or fed without the token) or public.
+    fn set_private(&mut self, id: &str, private: bool) -> Result<()>;
+
+    /// Every room, newest first (then by title). `include_private`: also the rooms marked private.
+    fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>>;
+
+    /// One room by its exact id, private or not. `UnknownRoom` when there is none.
+    fn room(&self, id: &str) -> Result<RoomSummary>;
+
+    /// A room by what a user types: its id, its title (any case), or the start of its id.
+    /// `AmbiguousRoom` when that names several.
+    fn find_room(&self, key: &str, include_private: bool) -> Result<RoomSummary>;
+
+    /// The best hits for `query`, best first, at most `query.limit` (at least one). The text is
+    /// roomcast's query language (`library::query`): `EmptyQuery` or `BadQuery` when it is not.
+    fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>>;
+
+    /// Where sessions recorded into the library go.
+    fn rooms_dir(&self) -> PathBuf {
+        self.dir().join(super::ROOMS_DIR)
+    }
+}
+
+/// A boxed catalog is a catalog: `&mut Box<dyn Catalog>` goes where `&mut dyn Catalog` is asked.
+impl<C: Catalog + ?Sized> Catalog for Box<C> {
+    fn dir(&self) -> &Path {
+        (**self).dir()
+    }
+
+    fn index_room(
+        &mut self,
+        session: &Session,
+        transcript: Option<&TranscriptDoc>,
+        outputs: &[Output],
+    ) -> Result<IndexReport> {
+        (**self).index_room(session, transcript, outputs)
+    }
+
+    fn remove_room(&mut self, id: &str) -> Result<PathBuf> {
+        (**self).remove_room(id)
+    }
+
+    fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
+        (**self).set_private(id, private)
+    }
+
+    fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
+        (**self).rooms(include_private)
+    }
+
+    fn room(&self, id: &str) -> Result<RoomSummary> {
+        (**self).room(id)
+    }
+
+    fn find_room(&self, key: &str, include_private: bool) -> Result<RoomSummary> {
+        (**self).find_room(key, include_private)
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
+        (**self).search(query)
+    }
+}

@@ -1,0 +1,163 @@
+//! Putting a room into the SQLite catalog, and taking it out. Indexing replaces all of a room's
+//! rows in one transaction: publishing again never duplicates, and a failure changes nothing.
+
+use std::path::PathBuf;
+
+use rusqlite::{TransactionBehavior, params};
+
+use super::{SqliteCatalog, classify, timestamp};
+use crate::library::{IndexReport, LibraryError, Output, Result};
+use crate::session::{RoomStatus, Session};
+use crate::transcript::TranscriptDoc;
+
+/// A segment's words as the database keeps them: `[[start, end, probability, "text"], ...]`, times
+/// to the millisecond. `None` when the transcript has no word timings.
+pub(super) fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
+    if words.is_empty() {
+        return None;
+    }
+    let ms = |t: f64| (t * 1000.0).round() / 1000.0;
+    let rows: Vec<serde_json::Value> = words
+        .iter()
+        .map(|w| {
+            serde_json::json!([ms(w.start), ms(w.end), ((w.probability as f64) * 1000.0).round() / 1000.0, w.text])
+        })
+        .collect();
+    Some(serde_json::Value::Array(rows).to_string())
+}
+
+/// The words of `pack_words`, as (position, start, text).
+pub(super) fn unpack_words(json: Option<&str>) -> Vec<(i64, f64, String)> {
+    let Some(rows) = json.and_then(|j| serde_json::from_str::<Vec<(f64, f64, f64, String)>>(j).ok()) else {
+        return Vec::new();
+    };
+    rows.into_iter().enumerate().map(|(n, (start, _, _, text))| (n as i64, start, text)).collect()
+}
+
+impl SqliteCatalog {
+    /// Indexes a session (and its transcript, if any) as one room, replacing whatever the library
+    /// held for that room.
+    pub(super) fn index_room(
+        &mut self,
+        session: &Session,
+        transcript: Option<&TranscriptDoc>,
+        outputs: &[Output],
+    ) -> Result<IndexReport> {
+        let path = self.db_path.clone();
+        let db = |source| classify(&path, source);
+        let room = &session.room;
+        let session_dir = std::fs::canonicalize(&session.dir).unwrap_or_else(|_| session.dir.clone());
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let private: Option<bool> =
+            tx.query_row("SELECT private FROM rooms WHERE id = ?1", [&room.id], |r| r.get(0)).ok();
+        tx.execute("DELETE FROM rooms WHERE id = ?1", [&room.id]).map_err(db)?;
+        let status = match room.status {
+            RoomStatus::Recording => "recording",
+            RoomStatus::Complete => "complete",
+            RoomStatus::Interrupted => "interrupted",
+        };
+        tx.execute(
+            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                room.id,
+                room.title,
+                timestamp(room.started_at),
+                room.duration,
+                room.source,
+                status,
+                session_dir.to_string_lossy(),
+                timestamp(chrono::Utc::now()),
+                private.unwrap_or(false)
+            ],
+        )
+        .map_err(db)?;
+        let mut speakers = 0;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO speakers (room_id, id, name, track, language) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(db)?;
+            for s in &room.speakers {
+                let language = transcript
+                    .and_then(|t| t.speakers.iter().find(|ts| ts.id == s.id))
+                    .and_then(|ts| ts.language.clone());
+                insert.execute(params![room.id, s.id, s.name, s.track, language]).map_err(db)?;
+                speakers += 1;
+            }
+            // Speakers only an imported transcript knows (added with --add-speakers).
+            for ts in transcript.map(|t| t.speakers.as_slice()).unwrap_or_default() {
+                if room.speakers.iter().all(|s| s.id != ts.id) {
+                    insert.execute(params![room.id, ts.id, ts.name, None::<String>, ts.language]).map_err(db)?;
+                    speakers += 1;
+                }
+            }
+        }
+        let (mut segments, mut words) = (0, 0);
+        if let Some(doc) = transcript {
+            let mut insert_segment = tx
+                .prepare(
+                    "INSERT INTO segments (room_id, speaker_id, start, end, overlap, text, words)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(db)?;
+            for s in &doc.segments {
+                insert_segment
+                    .execute(params![
+                        room.id,
+                        s.speaker,
+                        s.start,
+                        s.end,
+                        s.overlap,
+                        s.text.trim(),
+                        pack_words(&s.words)
+                    ])
+                    .map_err(db)?;
+                segments += 1;
+                words += s.words.len();
+            }
+        }
+        {
+            let mut insert =
+                tx.prepare("INSERT INTO outputs (room_id, kind, path, bytes) VALUES (?1, ?2, ?3, ?4)").map_err(db)?;
+            for o in outputs {
+                insert.execute(params![room.id, o.kind, o.path.to_string_lossy(), o.bytes as i64]).map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(IndexReport {
+            room: room.id.clone(),
+            title: room.title.clone(),
+            speakers,
+            segments,
+            words,
+            outputs: outputs.len(),
+            replaced: private.is_some(),
+        })
+    }
+
+    /// Takes a room out of the library: every row (the index included) goes. Returns the session
+    /// folder the library knew, for the caller to delete.
+    pub(super) fn remove_room(&mut self, id: &str) -> Result<PathBuf> {
+        let path = self.db_path.clone();
+        let db = |source| classify(&path, source);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let session: String = tx
+            .query_row("SELECT session FROM rooms WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|_| LibraryError::UnknownRoom(id.to_string()))?;
+        tx.execute("DELETE FROM rooms WHERE id = ?1", [id]).map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(PathBuf::from(session))
+    }
+
+    /// Marks a room private (not listed, searched or in the feed without the token) or public.
+    pub(super) fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
+        let n = self
+            .conn
+            .execute("UPDATE rooms SET private = ?2 WHERE id = ?1", params![id, private])
+            .map_err(|e| self.db_err(e))?;
+        if n == 0 {
+            return Err(LibraryError::UnknownRoom(id.to_string()));
+        }
+        Ok(())
+    }
+}
