@@ -3,12 +3,13 @@
 //! The pipeline, one module per stage, with the session folder as the contract between them:
 //!
 //! ```text
-//! capture  -> session -> master
-//! (files,     (room.json, per-speaker Ogg Opus tracks, events.jsonl)
-//!  live rooms)
+//! live rooms (live -> record) ┐
+//! files (import)              ┴-> session -> master, transcript -> library (catalog) -> feed, web
+//!                                 (room.json, tracks/, events.jsonl, master.*, transcript.*)
 //! ```
 //!
-//! Transcription, export and the searchable library read the same session folder.
+//! `app` holds the use cases over those stages (publish, record, transcribe, ...); the command line
+//! and the tests call them. Modules are layered (tests/architecture.rs): each uses only lower ones.
 
 pub mod app;
 pub mod audio;

@@ -106,12 +106,20 @@ fn every_top_level_module_is_in_the_layer_table() {
     }
 }
 
+/// A line of the command line's code: not blank, not a comment, not --help text (clap's
+/// `long_about` strings, continued line by line).
+fn is_code(line: &str) -> bool {
+    let t = line.trim();
+    !(t.is_empty() || t.starts_with("//") || t.contains("long_about") || t.ends_with("\\n\\") || t.ends_with('\\'))
+}
+
 #[test]
 fn the_command_line_stays_thin() {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
     let mut files = Vec::new();
     rust_files(&cli, &mut files);
-    let lines: usize = files.iter().map(|f| std::fs::read_to_string(f).unwrap().lines().count()).sum();
+    let code: usize =
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap().lines().filter(|l| is_code(l)).count()).sum();
     // Parsing, calling `app`, printing: domain logic belongs below it.
-    assert!(lines <= 1_500, "src/cli has {lines} lines; move what is not parsing or printing into app/");
+    assert!(code <= 1_500, "src/cli has {code} lines of code; move what is not parsing or printing into app/");
 }

@@ -391,3 +391,24 @@ fn without_a_model_the_demo_says_so_and_never_passes_the_script_off_as_a_transcr
     assert_eq!(report["index"]["segments"], 0, "{report}");
     assert!(out.join("master.mp3").is_file(), "still mastered and published");
 }
+
+#[test]
+fn a_room_recorded_into_the_library_is_in_a_folder_named_by_its_room_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("library");
+    let url = format!("rtp://127.0.0.1:{}", free_udp_port());
+    // Far from UTC, so a folder named from local time could not match the id.
+    let out = ok(std::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .env("TZ", "Pacific/Kiritimati")
+        .args(["--json", "--library", library.to_str().unwrap(), "record", &url])
+        .args(["--title", "Late Show", "--max-duration", "1"])
+        .output()
+        .unwrap());
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let session = std::path::PathBuf::from(report["session"].as_str().unwrap());
+    let room = room_json(&session);
+    // One clock for both (UTC), so the folder and the id agree whatever the local time zone.
+    assert_eq!(session.parent().unwrap(), library.join("rooms"));
+    assert_eq!(session.file_name().unwrap().to_str().unwrap(), room["id"].as_str().unwrap());
+    assert!(room["id"].as_str().unwrap().ends_with("-late-show"), "{}", room["id"]);
+}

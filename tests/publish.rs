@@ -277,3 +277,39 @@ fn two_publishes_at_once_both_land_and_the_database_stays_whole() {
         assert!(r.session.is_absolute(), "{}", r.session.display());
     }
 }
+
+#[test]
+fn the_publish_use_case_is_the_function_the_command_line_calls_steps_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (library, session) = (dir.path().join("library"), dir.path().join("room"));
+    import_sample(&session);
+    let options = roomcast::app::PublishOptions {
+        formats: vec![roomcast::master::Format::Mp3],
+        skip_transcribe: true,
+        model: "tiny.en".into(),
+        language: "auto".into(),
+    };
+    let mut steps = Vec::new();
+    let report = roomcast::app::publish(&session, &options, &library, &roomcast::progress::Silent, &mut |step| {
+        steps.push(match step {
+            roomcast::app::PublishStep::Mastered(m) => format!("mastered {}", m.outputs.len()),
+            roomcast::app::PublishStep::Transcribed { .. } => "transcribed".to_string(),
+            roomcast::app::PublishStep::NotTranscribed { note, skipped } => {
+                format!("not transcribed: {note} {skipped}")
+            }
+        })
+    })
+    .unwrap();
+    assert_eq!(steps, ["mastered 1", "not transcribed: skipped (--skip-transcribe) true"]);
+    assert!(!report.transcribed);
+    assert_eq!(report.transcript_note.as_deref(), Some("skipped (--skip-transcribe)"));
+    let room = only_room(&library);
+    assert_eq!((room.id.as_str(), room.title.as_str()), (report.room.as_str(), "Room Notes"));
+    assert_eq!(report.index.speakers, 3);
+    let master = report.outputs.iter().find(|o| o.kind == "master").expect("the master is an output");
+    assert_eq!(master.path.file_name().unwrap(), "master.mp3");
+    // What the report says was published is what the catalog holds, and an independent tool reads it.
+    assert_eq!(room.outputs.iter().filter(|o| o.kind == "master").count(), 1);
+    let (lufs, _) = ebur128(&master.path);
+    assert!((lufs + 16.0).abs() < 1.0, "{lufs} LUFS");
+}

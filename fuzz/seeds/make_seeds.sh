@@ -23,6 +23,7 @@ d = json.load(open(sys.argv[1] + "/transcript.podcast.json")); d["segments"] = d
 open("transcript_import/a.podcast.json", "w").write(json.dumps(d))
 d = json.load(open(sys.argv[1] + "/transcript.json")); d["segments"] = d["segments"][:2]
 open("transcript_import/a.json", "w").write(json.dumps(d))
-for i, q in enumerate(["podcast", '"quiet guest"', "maya OR theo", "NEAR(guest room, 3)", "pod*", "welcome NOT guest", "speaker:x"]):
+for i, q in enumerate(["podcast", '"quiet guest"', "maya OR theo", "NEAR(guest room, 3)", "pod*", "welcome NOT guest",
+                       "speaker:x", "(loud OR quiet) AND NOT guest", "don't stop", "text:caf\u00e9 NEAR(\"a b\" c*)"]):
     open("search_query/q%d" % i, "w").write(q)
 PY

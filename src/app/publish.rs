@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::library::{self, Access, Catalog, IndexReport};
@@ -125,6 +125,13 @@ pub fn index(session_dir: &Path, library_dir: &Path) -> Result<IndexReport> {
     Ok(index_session(&mut lib, &session)?.0)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// Replacing it takes asking for it (`replace`).
+    #[error("{0}: the session already has a transcript")]
+    HasTranscript(PathBuf),
+}
+
 /// A transcript made elsewhere, attached to its session.
 #[derive(Debug, Clone)]
 pub struct Attached {
@@ -149,7 +156,7 @@ pub fn attach_transcript(
     let doc = transcript::import::attach(&session.room, segments, add_speakers).with_context(|| name.clone())?;
     let target = session.dir.join(crate::session::TRANSCRIPT_JSON);
     if target.exists() && !replace {
-        bail!("{}: the session already has a transcript; add --replace to replace it", target.display());
+        return Err(AttachError::HasTranscript(target).into());
     }
     let mut lib = library::open(library_dir, Access::Write)?;
     export::write(&doc, &session.dir, &ExportFormat::ALL)?;

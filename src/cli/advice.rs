@@ -1,11 +1,35 @@
 //! What to do next, said in the command line's terms (its commands and flags) after an error
 //! whose message, from the library, says only what is wrong.
 
+use roomcast::app::publish::AttachError;
+use roomcast::import::ImportError;
 use roomcast::library::LibraryError;
+use roomcast::record::RecordError;
+use roomcast::transcript::import::TranscriptImportError;
 use roomcast::web::ServeError;
 
 /// Text to append to the error's one line: empty when there is no advice for it.
 pub fn advice(error: &anyhow::Error) -> &'static str {
+    for e in error.chain() {
+        let advice = match (
+            e.downcast_ref::<ImportError>(),
+            e.downcast_ref::<RecordError>(),
+            e.downcast_ref::<TranscriptImportError>(),
+            e.downcast_ref::<AttachError>(),
+        ) {
+            (Some(ImportError::OutHoldsSession(_) | ImportError::OutNotEmpty(_)), ..) => "; choose another --out",
+            (Some(ImportError::NoSpeakers), ..) => {
+                ": give --speaker NAME=FILE (repeatable) or a multichannel FILE with --channels"
+            }
+            (_, Some(RecordError::Exists(_)), ..) => "; choose another --out",
+            (_, _, Some(TranscriptImportError::UnknownSpeakers { .. }), _) => "; use --add-speakers to add them",
+            (.., Some(AttachError::HasTranscript(_))) => "; add --replace to replace it",
+            _ => "",
+        };
+        if !advice.is_empty() {
+            return advice;
+        }
+    }
     let library = error.chain().find_map(|e| {
         e.downcast_ref::<LibraryError>().or_else(|| match e.downcast_ref::<ServeError>() {
             // `ServeError::Library` is transparent: the library's error is not in the chain by itself.
@@ -35,5 +59,9 @@ mod tests {
         let e = anyhow::Error::new(ServeError::Library(LibraryError::EmptyQuery));
         assert_eq!(advice(&e), ", e.g. roomcast search \"podcast\"");
         assert_eq!(advice(&anyhow::anyhow!("other")), "");
+        let e = anyhow::Error::new(RecordError::Exists("room1".into()));
+        assert_eq!(format!("{e:#}{}", advice(&e)), "room1 already exists; choose another --out");
+        let e = anyhow::Error::new(ImportError::NoSpeakers);
+        assert!(advice(&e).contains("--speaker NAME=FILE"));
     }
 }

@@ -160,7 +160,7 @@ roomcast publish room1 --skip-transcribe --library ~/podcast-library")]
 Words are matched in any case and without accents, English words by their stem (record finds \
 recording). Hits are ranked (bm25), show the room, date, speaker and room time with the match \
 highlighted, and the command that replays the moment.\n\n\
-Query syntax (SQLite FTS5):\n  podcast              a word\n  pod*                 words starting with pod\n  \
+Query syntax (roomcast's own, written the way SQLite FTS5 writes queries; parentheses group):\n  podcast              a word\n  pod*                 words starting with pod\n  \
 '\"live room\"'          a phrase (quoted for the shell too)\n  loud AND guest       both (AND is also implied by a space)\n  \
 loud OR quiet        either\n  track NOT mixed      one without the other\n  NEAR(guest loud, 5)  within 5 words\n\n\
 Examples:\n  roomcast search loudness\n  roomcast search 'pod*' --speaker Priya --since 2026-11-01\n  \

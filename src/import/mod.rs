@@ -32,11 +32,11 @@ pub enum ImportError {
     UnknownOffsetSpeaker { name: String, known: String },
     #[error("--offset {name}={value}: the offset must be a number of seconds, 0 or more")]
     BadOffset { name: String, value: String },
-    #[error("no speakers to import: give --speaker NAME=FILE (repeatable) or a multichannel FILE with --channels")]
+    #[error("no speakers to import")]
     NoSpeakers,
-    #[error("{0}: already holds a session (room.json); choose another --out")]
+    #[error("{0}: already holds a session (room.json)")]
     OutHoldsSession(PathBuf),
-    #[error("{0}: exists and is not an empty folder; choose another --out")]
+    #[error("{0}: exists and is not an empty folder")]
     OutNotEmpty(PathBuf),
     #[error("{path}: cannot write the session there: {source}")]
     OutNotWritable { path: PathBuf, source: std::io::Error },

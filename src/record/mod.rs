@@ -30,7 +30,7 @@ pub enum RecordError {
     Session(#[from] session::SessionError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{0} already exists; choose another --out")]
+    #[error("{0} already exists")]
     Exists(PathBuf),
 }
 

@@ -16,7 +16,7 @@ pub enum TranscriptImportError {
     Syntax { line: usize, reason: String },
     #[error("{0}")]
     Json(String),
-    #[error("speaker(s) {unknown} are not in the room (its speakers: {known}); use --add-speakers to add them")]
+    #[error("speaker(s) {unknown} are not in the room (its speakers: {known})")]
     UnknownSpeakers { unknown: String, known: String },
     #[error("no speaker named in segment at {at}; WebVTT needs <v Name> tags, SRT 'Name:' prefixes")]
     NoSpeaker { at: String },
