@@ -470,7 +470,7 @@ async fn room_file(
     headers: HeaderMap,
 ) -> Response {
     let known = TRANSCRIPT_FILES.iter().find(|(n, _)| *n == file);
-    if known.is_none() && !file.starts_with("master.") {
+    if known.is_none() && !file.starts_with(session::MASTER_PREFIX) {
         return error(StatusCode::NOT_FOUND, "no such file");
     }
     let room = match find(&app, id, auth).await {

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::library::{Hit, RoomSummary, search};
+use crate::session;
 use crate::transcript::TranscriptDoc;
 
 pub use crate::markup::escape_html as esc;
@@ -147,7 +148,9 @@ pub fn room_page(room: &RoomSummary, transcript: Option<&TranscriptDoc>, start: 
         .filter(|s| s.track.is_some())
         .map(|s| format!("<a href=\"/rooms/{id}/tracks/{}\" download>{} (track)</a>", url_value(&s.id), esc(&s.name)))
         .collect();
-    for (file, label) in [("transcript.vtt", "WebVTT"), ("transcript.srt", "SRT"), ("transcript.json", "JSON")] {
+    for (file, label) in
+        [(session::TRANSCRIPT_VTT, "WebVTT"), (session::TRANSCRIPT_SRT, "SRT"), (session::TRANSCRIPT_JSON, "JSON")]
+    {
         if transcript.is_some() {
             links.push(format!("<a href=\"/rooms/{id}/{file}\">{label}</a>"));
         }
