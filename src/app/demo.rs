@@ -55,13 +55,17 @@ pub struct DemoTranscript {
     pub scores: Vec<score::SpeakerScore>,
 }
 
-#[derive(Debug, Clone)]
+/// What the demo did; as JSON: the recording, the master, the transcript's score, the index and
+/// the search.
+#[derive(Debug, Clone, Serialize)]
 pub struct DemoReport {
     pub record: RecordReport,
+    #[serde(skip)]
     pub session: Session,
     pub mix: MixReport,
     pub transcript: DemoTranscript,
     pub index: IndexReport,
+    #[serde(skip)]
     pub library: PathBuf,
     pub search: Vec<Hit>,
 }

@@ -327,21 +327,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     console.done();
     let d = result?;
     if json {
-        #[derive(serde::Serialize)]
-        struct Demo<'a> {
-            record: &'a roomcast::record::RecordReport,
-            mix: &'a roomcast::master::MixReport,
-            transcript: &'a app::demo::DemoTranscript,
-            index: &'a roomcast::library::IndexReport,
-            search: &'a [roomcast::library::Hit],
-        }
-        return print_json(&Demo {
-            record: &d.record,
-            mix: &d.mix,
-            transcript: &d.transcript,
-            index: &d.index,
-            search: &d.search,
-        });
+        return print_json(&d);
     }
     println!("Recorded the demo room into {} ({}):", d.record.session.display(), clock(d.record.duration));
     for s in &d.session.room.speakers {
