@@ -65,16 +65,20 @@ impl SqliteCatalog {
         let db_path = dir.join(DB_FILE);
         let io = |source| LibraryError::Io { path: dir.to_path_buf(), source };
         if !db_path.exists() {
-            if dir.is_dir() {
-                for entry in std::fs::read_dir(dir).map_err(io)? {
-                    let name = entry.map_err(io)?.file_name();
-                    let probe = name.to_string_lossy().starts_with(WRITE_PROBE);
-                    if !probe && !KNOWN_ENTRIES.iter().any(|k| name == *k) {
-                        return Err(not_a_library(dir));
+            // One look at the path: another process may create the folder between two looks.
+            match std::fs::metadata(dir) {
+                Ok(meta) if meta.is_dir() => {
+                    for entry in std::fs::read_dir(dir).map_err(io)? {
+                        let name = entry.map_err(io)?.file_name();
+                        let probe = name.to_string_lossy().starts_with(WRITE_PROBE);
+                        if !probe && !KNOWN_ENTRIES.iter().any(|k| name == *k) {
+                            return Err(not_a_library(dir, Some(&name.to_string_lossy())));
+                        }
                     }
                 }
-            } else if dir.exists() {
-                return Err(not_a_library(dir));
+                Ok(_) => return Err(not_a_library(dir, None)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
             }
             std::fs::create_dir_all(dir).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
@@ -234,8 +238,13 @@ fn storage(path: &Path, source: rusqlite::Error) -> LibraryError {
     LibraryError::Storage { path: path.to_path_buf(), source: Box::new(source) }
 }
 
-fn not_a_library(dir: &Path) -> LibraryError {
-    LibraryError::NotALibrary { path: dir.to_path_buf(), reason: format!("it holds other files and no {DB_FILE}") }
+/// `found`: a file the folder holds that a library never does.
+fn not_a_library(dir: &Path, found: Option<&str>) -> LibraryError {
+    let reason = match found {
+        Some(name) => format!("it holds other files ({name}) and no {DB_FILE}"),
+        None => "it is not a folder".to_string(),
+    };
+    LibraryError::NotALibrary { path: dir.to_path_buf(), reason }
 }
 
 /// RFC 3339 UTC to the second: the form the database stores and compares as text.
