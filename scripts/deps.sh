@@ -3,7 +3,8 @@
 #
 #   need_tools build        compilers, cmake and libclang: libopus, LAME and whisper.cpp are built from
 #                           source by cargo
-#   need_tools test         + ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
+#   need_tools test         + PostgreSQL (its initdb: the catalog tests start a throwaway server),
+#                           ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
 #                           for the WebRTC test), GStreamer (a second real RTP sender), chromium
 #                           with node/npm (the browser test drives it with playwright-core from npm),
@@ -51,6 +52,12 @@ need_tools() {
     if [[ ${1:-build} == bench && ! -f /usr/share/dict/words ]]; then
         missing+=(/usr/share/dict/words)
         pkgs+=(wamerican)
+    fi
+    # The PostgreSQL catalog's tests start a throwaway server from the Debian package's binaries,
+    # which are not on PATH: look for the very file they run.
+    if [[ ${1:-build} == test ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+        missing+=(initdb)
+        pkgs+=(postgresql)
     fi
     if [[ ${1:-build} == test || ${1:-build} == bench ]]; then
         need_python_packages || return 1

@@ -2,21 +2,23 @@
 //! constructed (known words, speakers and times), so every hit can be checked exactly.
 //!
 //! Three groups: the catalog's behaviour, through `Box<dyn Catalog>` from `catalogs` (every backend
-//! runs the same tests); the command line over it (its output and one-line errors); and `sqlite`,
+//! runs the same tests); the command line over it (its output and one-line errors); `sqlite`,
 //! what is particular to the SQLite backend (its database file read directly: schema versions,
-//! foreign files, read-only mounts, several processes at once).
+//! foreign files, read-only mounts, several processes at once); and `postgres`, what is particular
+//! to the PostgreSQL backend (a real server, started per test binary run by `common::pg`).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use roomcast::library::{self, Access, Catalog, IndexReport, LibraryError, SearchQuery};
+use roomcast::library::{self, Access, Catalog, IndexReport, LibraryError, PostgresCatalog, SearchQuery};
 use roomcast::session::{Interval, Room, RoomStatus, Session, Speaker};
 use roomcast::transcript::{Segment, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, TranscriptDoc, TranscriptSpeaker, Word};
 use serde_json::Value;
 
 use common::ok;
+use common::pg::Server;
 
 /// Each word of a constructed segment lasts half a second: word `i` starts at `start + i / 2`.
 const WORD: f64 = 0.5;
@@ -119,10 +121,16 @@ fn room(
     dir
 }
 
-/// The catalog backends the behaviour tests run against, each new and empty in its own folder
-/// under the fixture, opened for writing. Another backend is one more entry here.
+/// The catalog backends the behaviour tests run against, each new and empty, opened for writing:
+/// SQLite in its own folder under the fixture, PostgreSQL in a database of its own on the test
+/// binary's throwaway server (`common::pg`; its local folder under the fixture). Another backend is
+/// one more entry here.
 fn catalogs(f: &Fixture) -> Vec<Box<dyn Catalog>> {
-    vec![library::open(&f.root.join("catalog-sqlite"), Access::Write).unwrap()]
+    let url = Server::get().database();
+    vec![
+        library::open(&f.root.join("catalog-sqlite"), Access::Write).unwrap(),
+        Box::new(PostgresCatalog::open_with_dir(&url, f.root.join("catalog-postgres"), Access::Write).unwrap()),
+    ]
 }
 
 /// Indexes a session folder with the use case `roomcast index` calls: its metadata, transcript
@@ -849,5 +857,117 @@ mod sqlite {
             let rooms: i64 = db.query_row("SELECT count(*) FROM rooms", [], |r| r.get(0)).unwrap();
             assert_eq!(rooms, 4, "round {round}");
         }
+    }
+}
+
+/// The PostgreSQL backend itself, on a real server (`common::pg`): the library given as a URL,
+/// its tables read directly, and the databases and servers it must refuse.
+mod postgres {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_is_a_library_for_the_command_line() {
+        let f = fixture();
+        let url = Server::get().database();
+        let library = Path::new(&url);
+        let sessions = three_sessions(&f);
+        for s in &sessions {
+            ok(rc(library, &["index", s.to_str().unwrap()]));
+        }
+        let hits = json(library, &["search", "quiet guest"]);
+        assert_eq!(hits[0]["room"], "room-a");
+        assert_eq!(hits[0]["at"], 754.0 + 4.0 * WORD);
+        let rooms = json(library, &["rooms"]);
+        let ids: Vec<&str> = rooms.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["room-c", "room-b", "room-a"]);
+        let server = Server::get();
+        assert_eq!(server.rows(&url, "SELECT application, version FROM schema_version"), ["roomcast-library|1"]);
+        assert_eq!(server.rows(&url, "SELECT count(*) FROM segments"), ["8"]);
+        // Indexing again replaces the room's rows.
+        ok(rc(library, &["index", sessions[0].to_str().unwrap()]));
+        assert_eq!(server.rows(&url, "SELECT count(*) FROM segments"), ["8"]);
+        assert_eq!(server.rows(&url, "SELECT count(*) FROM segments WHERE lexemes @@ 'welcom'::tsquery"), ["1"]);
+        ok(rc(library, &["remove", "--keep-files", "room-a"]));
+        assert_eq!(server.rows(&url, "SELECT count(*) FROM segments WHERE room_id = 'room-a'"), ["0"]);
+    }
+
+    #[test]
+    fn an_unreachable_server_is_one_line_and_nothing_is_written() {
+        let f = fixture();
+        let nowhere = f.root.join("no-server");
+        let url = format!("postgresql:///roomcast?host={}&user=postgres", nowhere.display());
+        match library::open(Path::new(&url), Access::Write) {
+            Err(LibraryError::Storage { path, source }) => {
+                assert_eq!(path, Path::new(&url));
+                assert!(source.to_string().contains("error connecting to server"), "{source}");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened a library on no server"),
+        }
+        let err = fails(rc(Path::new(&url), &["rooms"]));
+        assert!(err.contains(&url) && err.contains("error connecting to server"), "{err}");
+        assert!(!nowhere.exists());
+        // A password in the URL is never shown.
+        let secret = "postgresql://someone:hunter2@127.0.0.1:1/roomcast?connect_timeout=2";
+        let err = fails(rc(Path::new(secret), &["rooms"]));
+        assert!(!err.contains("hunter2") && err.contains("someone:***@"), "{err}");
+    }
+
+    #[test]
+    fn another_applications_database_or_a_newer_schema_is_refused_unchanged() {
+        let server = Server::get();
+        let url = server.database();
+        let name = url.split('?').next().unwrap().rsplit('/').next().unwrap().to_string();
+        server.sql(
+            &name,
+            "CREATE TABLE invoices (id serial PRIMARY KEY, total numeric); INSERT INTO invoices (total) VALUES (12.5);",
+        );
+        let tables = "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'";
+        assert!(
+            matches!(library::open(Path::new(&url), Access::Write), Err(LibraryError::ForeignDatabase(p)) if p == Path::new(&url))
+        );
+        let err = fails(rc(Path::new(&url), &["rooms"]));
+        assert!(err.contains("not a roomcast library database"), "{err}");
+        assert_eq!(server.rows(&url, tables), ["invoices"], "nothing written");
+        assert_eq!(server.rows(&url, "SELECT total FROM invoices"), ["12.5"]);
+
+        // A table of the same name, another application's.
+        let url = server.database();
+        let name = url.split('?').next().unwrap().rsplit('/').next().unwrap().to_string();
+        server.sql(&name, "CREATE TABLE schema_version (version integer); INSERT INTO schema_version VALUES (3);");
+        assert!(matches!(library::open(Path::new(&url), Access::Read), Err(LibraryError::ForeignDatabase(_))));
+        assert_eq!(server.rows(&url, tables), ["schema_version"]);
+
+        // A library made by a newer roomcast.
+        let url = server.database();
+        let name = url.split('?').next().unwrap().rsplit('/').next().unwrap().to_string();
+        drop(library::open(Path::new(&url), Access::Write).unwrap());
+        server.sql(&name, "UPDATE schema_version SET version = 99");
+        match library::open(Path::new(&url), Access::Read) {
+            Err(LibraryError::TooNew { found: 99, known: 1, .. }) => {}
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened a newer library"),
+        }
+        let err = fails(rc(Path::new(&url), &["search", "podcast"]));
+        assert!(err.contains("newer roomcast") && err.contains("schema 99"), "{err}");
+        assert_eq!(server.rows(&url, "SELECT version FROM schema_version"), ["99"]);
+    }
+
+    #[test]
+    fn opening_a_new_database_from_several_threads_at_once_migrates_it_once() {
+        let url = Server::get().database();
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let dir = tempfile::tempdir().unwrap();
+                    PostgresCatalog::open_with_dir(&url, dir.path().to_path_buf(), Access::Write).map(|_| ())
+                })
+            })
+            .collect();
+        for t in opened {
+            t.join().unwrap().unwrap();
+        }
+        assert_eq!(Server::get().rows(&url, "SELECT version FROM schema_version"), ["1"]);
     }
 }

@@ -27,7 +27,7 @@ pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed
     let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
     // A session folder that holds the library itself (a library made inside the room's folder)
     // is never deleted with the room: that would delete every other room's catalog too.
-    let holds_library = match (session.canonicalize(), library_dir.canonicalize()) {
+    let holds_library = match (session.canonicalize(), lib.dir().canonicalize()) {
         (Ok(session), Ok(library)) => library.starts_with(&session),
         _ => true,
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::watch;
 
-use crate::library::{self, Access};
+use crate::library::{self, Access, Catalog};
 use crate::live::janus::{Credentials, JanusForwardSource, JanusUrl, JanusWebrtcSource};
 use crate::live::{RtpSource, parse_rtp_url};
 use crate::record::{self, RecordObserver, RecordOptions, RecordReport, RoomSource, SessionPlace};
@@ -71,8 +71,8 @@ pub fn session_place(out: Option<&Path>, library_dir: &Path) -> Result<SessionPl
     match out {
         Some(dir) => Ok(SessionPlace::At(dir.to_path_buf())),
         None => {
-            library::open(library_dir, Access::Write)?;
-            Ok(SessionPlace::NamedByRoom(library_dir.join(library::ROOMS_DIR)))
+            let lib = library::open(library_dir, Access::Write)?;
+            Ok(SessionPlace::NamedByRoom(lib.rooms_dir()))
         }
     }
 }

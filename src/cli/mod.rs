@@ -42,7 +42,7 @@ struct Cli {
     /// Print the result as JSON on stdout, and no progress bar.
     #[arg(long, global = true)]
     json: bool,
-    /// The library folder [default: ~/.local/share/roomcast].
+    /// The library folder, or a postgres:// URL for a PostgreSQL catalog [default: ~/.local/share/roomcast].
     #[arg(long, global = true, env = "ROOMCAST_LIBRARY", value_name = "DIR")]
     library: Option<PathBuf>,
     #[command(subcommand)]

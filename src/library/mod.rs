@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The catalog sits behind one trait, `Catalog`, in the library's own types; `open` is the one way
-//! to get one. SQLite in the library folder is its first implementation. Sessions kept elsewhere
+//! to get one. SQLite in the library folder is its first implementation; PostgreSQL (`postgres`,
+//! when the library is given as a `postgres://` URL) its second. Sessions kept elsewhere
 //! stay where they are; the catalog remembers their folder. Every write is one transaction, so a
 //! failed publish or index leaves the library as it was, and searches go on while a room is being
 //! indexed. What users type to search is roomcast's own language (`query`), which each backend
@@ -15,6 +16,7 @@
 
 pub mod catalog;
 pub mod index;
+pub mod postgres;
 pub mod query;
 pub mod rooms;
 pub mod search;
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::Catalog;
 pub use index::{IndexReport, Output};
+pub use postgres::PostgresCatalog;
 pub use query::{Phrase, Query, QueryError};
 pub use rooms::{RoomSummary, SpeakerSummary};
 pub use search::{Hit, SearchQuery};
@@ -73,10 +76,15 @@ pub enum Access {
     Write,
 }
 
-/// Opens the catalog of the library in `dir` (SQLite, in that folder), creating it there when the
-/// folder is new or empty and `access` allows.
-pub fn open(dir: &Path, access: Access) -> Result<Box<dyn Catalog>> {
-    Ok(Box::new(SqliteCatalog::open(dir, access)?))
+/// Opens the catalog of the library at `location`, creating it there when it is new or empty and
+/// `access` allows: a folder (SQLite, in that folder), or a `postgres://` or `postgresql://` URL
+/// (PostgreSQL, that database; local files under the user data folder, see `postgres`).
+pub fn open(location: &Path, access: Access) -> Result<Box<dyn Catalog>> {
+    if postgres::is_url(location) {
+        let url = location.to_str().unwrap_or_default();
+        return Ok(Box::new(PostgresCatalog::open(url, access)?));
+    }
+    Ok(Box::new(SqliteCatalog::open(location, access)?))
 }
 
 /// The user's search text as roomcast's query tree, for a backend to compile.

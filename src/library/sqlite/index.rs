@@ -12,7 +12,7 @@ use crate::transcript::TranscriptDoc;
 
 /// A segment's words as the database keeps them: `[[start, end, probability, "text"], ...]`, times
 /// to the millisecond. `None` when the transcript has no word timings.
-pub(super) fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
+pub(in crate::library) fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
     if words.is_empty() {
         return None;
     }
@@ -27,7 +27,7 @@ pub(super) fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
 }
 
 /// The words of `pack_words`, as (position, start, text).
-pub(super) fn unpack_words(json: Option<&str>) -> Vec<(i64, f64, String)> {
+pub(in crate::library) fn unpack_words(json: Option<&str>) -> Vec<(i64, f64, String)> {
     let Some(rows) = json.and_then(|j| serde_json::from_str::<Vec<(f64, f64, f64, String)>>(j).ok()) else {
         return Vec::new();
     };

@@ -25,6 +25,8 @@ use crate::library::ROOMS_DIR;
 use crate::session::Session;
 use crate::transcript::TranscriptDoc;
 
+/// The packed word timings, shared with the PostgreSQL catalog (same JSON).
+pub(in crate::library) use index::{pack_words, unpack_words};
 pub use search::RANKED_MATCHES;
 
 pub const DB_FILE: &str = "library.db";
