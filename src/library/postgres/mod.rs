@@ -180,11 +180,6 @@ fn classify(name: &Path, e: postgres::Error) -> LibraryError {
     LibraryError::Storage { path: name.to_path_buf(), source: one_line(&text).into() }
 }
 
-/// RFC 3339 UTC to the second: the form the database stores and compares as text.
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 impl Catalog for PostgresCatalog {
     fn dir(&self) -> &Path {
         &self.dir

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use postgres::{GenericClient, IsolationLevel};
 
-use super::{PostgresCatalog, classify, search::lexemes, timestamp};
-use crate::library::sqlite::pack_words;
+use super::{PostgresCatalog, classify, search::lexemes};
+use crate::library::index::{pack_words, status_name, timestamp};
 use crate::library::{IndexReport, LibraryError, Output, Result, RoomSummary, SpeakerSummary};
-use crate::session::{RoomStatus, Session};
+use crate::session::Session;
 use crate::transcript::TranscriptDoc;
 
 impl PostgresCatalog {
@@ -29,11 +29,7 @@ impl PostgresCatalog {
         let private: Option<bool> =
             tx.query_opt("SELECT private FROM rooms WHERE id = $1", &[&room.id]).map_err(db)?.map(|r| r.get(0));
         tx.execute("DELETE FROM rooms WHERE id = $1", &[&room.id]).map_err(db)?;
-        let status = match room.status {
-            RoomStatus::Recording => "recording",
-            RoomStatus::Complete => "complete",
-            RoomStatus::Interrupted => "interrupted",
-        };
+        let status = status_name(room.status);
         tx.execute(
             "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -31,10 +31,12 @@ use postgres::error::SqlState;
 use unicode_normalization::UnicodeNormalization;
 
 use super::rooms::{find_room_in, room_in};
-use super::{PostgresCatalog, classify, timestamp};
+use super::{PostgresCatalog, classify};
+use crate::library::index::timestamp;
+use crate::library::index::unpack_words;
 use crate::library::query::{Phrase, Query, is_word_char};
 use crate::library::search::{MATCH_END, MATCH_START, first_match_time};
-use crate::library::sqlite::{RANKED_MATCHES, unpack_words};
+use crate::library::sqlite::RANKED_MATCHES;
 use crate::library::{Hit, LibraryError, Result, SearchQuery};
 
 /// NEAR distances up to this are spelled out as `<1> | .. | <N+1>`; larger ones mean "both".

@@ -5,34 +5,11 @@ use std::path::PathBuf;
 
 use rusqlite::{TransactionBehavior, params};
 
-use super::{SqliteCatalog, classify, timestamp};
+use super::{SqliteCatalog, classify};
+use crate::library::index::{pack_words, status_name, timestamp};
 use crate::library::{IndexReport, LibraryError, Output, Result};
-use crate::session::{RoomStatus, Session};
+use crate::session::Session;
 use crate::transcript::TranscriptDoc;
-
-/// A segment's words as the database keeps them: `[[start, end, probability, "text"], ...]`, times
-/// to the millisecond. `None` when the transcript has no word timings.
-pub(in crate::library) fn pack_words(words: &[crate::transcript::Word]) -> Option<String> {
-    if words.is_empty() {
-        return None;
-    }
-    let ms = |t: f64| (t * 1000.0).round() / 1000.0;
-    let rows: Vec<serde_json::Value> = words
-        .iter()
-        .map(|w| {
-            serde_json::json!([ms(w.start), ms(w.end), ((w.probability as f64) * 1000.0).round() / 1000.0, w.text])
-        })
-        .collect();
-    Some(serde_json::Value::Array(rows).to_string())
-}
-
-/// The words of `pack_words`, as (position, start, text).
-pub(in crate::library) fn unpack_words(json: Option<&str>) -> Vec<(i64, f64, String)> {
-    let Some(rows) = json.and_then(|j| serde_json::from_str::<Vec<(f64, f64, f64, String)>>(j).ok()) else {
-        return Vec::new();
-    };
-    rows.into_iter().enumerate().map(|(n, (start, _, _, text))| (n as i64, start, text)).collect()
-}
 
 impl SqliteCatalog {
     /// Indexes a session (and its transcript, if any) as one room, replacing whatever the library
@@ -51,11 +28,7 @@ impl SqliteCatalog {
         let private: Option<bool> =
             tx.query_row("SELECT private FROM rooms WHERE id = ?1", [&room.id], |r| r.get(0)).ok();
         tx.execute("DELETE FROM rooms WHERE id = ?1", [&room.id]).map_err(db)?;
-        let status = match room.status {
-            RoomStatus::Recording => "recording",
-            RoomStatus::Complete => "complete",
-            RoomStatus::Interrupted => "interrupted",
-        };
+        let status = status_name(room.status);
         tx.execute(
             "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -26,7 +26,6 @@ use crate::session::Session;
 use crate::transcript::TranscriptDoc;
 
 /// The packed word timings, shared with the PostgreSQL catalog (same JSON).
-pub(in crate::library) use index::{pack_words, unpack_words};
 pub use search::RANKED_MATCHES;
 
 pub const DB_FILE: &str = "library.db";
@@ -247,11 +246,6 @@ fn not_a_library(dir: &Path, found: Option<&str>) -> LibraryError {
         None => "it is not a folder".to_string(),
     };
     LibraryError::NotALibrary { path: dir.to_path_buf(), reason }
-}
-
-/// RFC 3339 UTC to the second: the form the database stores and compares as text.
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The trait's operations are the inherent ones of `index`, `rooms` and `search` (inherent

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use rusqlite::params;
 
-use super::{SqliteCatalog, timestamp};
+use super::SqliteCatalog;
+use crate::library::index::timestamp;
 use crate::library::query::{Phrase, Query};
 use crate::library::search::{MATCH_END, MATCH_START, first_match_time};
 use crate::library::{Hit, LibraryError, Result, SearchQuery};
@@ -134,7 +135,7 @@ impl SqliteCatalog {
                 marks.query_row(params![expression, id], |r| Ok((r.get(0)?, r.get(1)?))).map_err(bad)?;
             hit.snippet = snippet;
             let packed: Option<String> = words.query_row([id], |r| r.get(0)).map_err(|e| self.db_err(e))?;
-            let timed = super::index::unpack_words(packed.as_deref());
+            let timed = crate::library::index::unpack_words(packed.as_deref());
             if let Some(at) = first_match_time(&highlighted, &timed) {
                 hit.at = at;
             }
