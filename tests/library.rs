@@ -971,3 +971,125 @@ mod postgres {
         assert_eq!(Server::get().rows(&url, "SELECT version FROM schema_version"), ["1"]);
     }
 }
+
+/// The job queue, on both backends: what `roomcast worker` relies on.
+mod queue {
+    use std::time::Duration;
+
+    use roomcast::library::jobs::{JOB_FORMAT, JobState, NewJob};
+
+    use super::*;
+
+    fn job(room: &str) -> NewJob {
+        NewJob {
+            kind: "publish".into(),
+            room: room.into(),
+            session: PathBuf::from(format!("/srv/rooms/{room}")),
+            spec: serde_json::json!({"formats": ["mp3"]}),
+            format: JOB_FORMAT,
+            max_attempts: 2,
+        }
+    }
+
+    #[test]
+    fn a_room_is_queued_once_while_its_job_waits_or_runs_and_again_after() {
+        let f = fixture();
+        for mut q in catalogs(&f) {
+            let (first, created) = q.enqueue(&job("r1")).unwrap();
+            assert!(created);
+            assert_eq!((first.state, first.attempts), (JobState::Queued, 0));
+            assert_eq!(first.spec["formats"][0], "mp3", "the job's options come back as given");
+            let (again, created) = q.enqueue(&job("r1")).unwrap();
+            assert!(!created, "a second request for a waiting room is the same job");
+            assert_eq!(again.id, first.id);
+            let claim = q.claim("w1", Duration::from_secs(30)).unwrap().unwrap();
+            assert!(!q.enqueue(&job("r1")).unwrap().1, "nor while it runs");
+            assert_eq!(q.finish(&claim, None).unwrap(), Some(JobState::Done));
+            let (later, created) = q.enqueue(&job("r1")).unwrap();
+            assert!(created, "publishing a done room again is new work");
+            assert_ne!(later.id, first.id);
+            assert_eq!(q.jobs(10).unwrap().len(), 2);
+        }
+    }
+
+    #[test]
+    fn each_job_goes_to_one_worker_oldest_first() {
+        let f = fixture();
+        for mut q in catalogs(&f) {
+            for room in ["r1", "r2", "r3"] {
+                q.enqueue(&job(room)).unwrap();
+            }
+            let lease = Duration::from_secs(30);
+            let a = q.claim("w1", lease).unwrap().unwrap();
+            let b = q.claim("w2", lease).unwrap().unwrap();
+            let c = q.claim("w3", lease).unwrap().unwrap();
+            assert_eq!([&a, &b, &c].map(|c| c.job.room.clone()), ["r1", "r2", "r3"]);
+            assert_eq!(c.job.worker.as_deref(), Some("w3"));
+            assert!(q.claim("w4", lease).unwrap().is_none(), "nothing left to claim");
+            let counts = q.queue_counts().unwrap();
+            assert_eq!((counts.queued, counts.running), (0, 3));
+        }
+    }
+
+    #[test]
+    fn a_job_whose_worker_stopped_renewing_goes_to_the_next_worker_and_the_first_is_fenced_off() {
+        let f = fixture();
+        for mut q in catalogs(&f) {
+            q.enqueue(&job("r1")).unwrap();
+            let dead = q.claim("dead", Duration::from_millis(300)).unwrap().unwrap();
+            assert!(q.renew(&dead, Some("transcribe")).unwrap(), "a live lease renews");
+            assert_eq!(q.jobs(1).unwrap()[0].step.as_deref(), Some("transcribe"));
+            assert!(q.claim("w2", Duration::from_secs(30)).unwrap().is_none(), "a held lease is not taken");
+            std::thread::sleep(Duration::from_millis(700));
+            let next = q.claim("w2", Duration::from_secs(30)).unwrap().expect("the expired job is claimed again");
+            assert_eq!((next.job.id, next.attempt()), (dead.job.id, 2));
+            assert_eq!(next.job.step, None, "redone from the start");
+            // The first worker wakes up: it can neither renew nor report.
+            assert!(!q.renew(&dead, None).unwrap());
+            assert_eq!(q.finish(&dead, Some("late")).unwrap(), None);
+            assert_eq!(q.finish(&next, None).unwrap(), Some(JobState::Done));
+            let done = &q.jobs(1).unwrap()[0];
+            assert_eq!((done.state, done.attempts, done.worker.as_deref()), (JobState::Done, 2, Some("w2")));
+        }
+    }
+
+    #[test]
+    fn a_failed_job_keeps_its_error_waits_and_is_retried_a_bounded_number_of_times() {
+        let f = fixture();
+        for mut q in catalogs(&f) {
+            q.enqueue(&job("r1")).unwrap();
+            let first = q.claim("w1", Duration::from_secs(30)).unwrap().unwrap();
+            assert_eq!(q.finish(&first, Some("master: disk full")).unwrap(), Some(JobState::Queued));
+            let waiting = &q.jobs(1).unwrap()[0];
+            assert_eq!((waiting.state, waiting.error.as_deref()), (JobState::Queued, Some("master: disk full")));
+            assert!(q.claim("w1", Duration::from_secs(30)).unwrap().is_none(), "a retry waits a little first");
+            assert_eq!(q.queue_counts().unwrap().queued, 1, "and still counts as waiting");
+            // The queue's own retry time is seconds; a test does not wait for it.
+            assert_eq!(roomcast::library::jobs::retry_delay(1), Duration::from_secs(5));
+            assert!(roomcast::library::jobs::retry_delay(20) <= Duration::from_secs(600));
+        }
+        // On SQLite the wait can be shortened in the database itself: the second attempt is the last.
+        let mut q = library::open(&f.root.join("catalog-sqlite"), Access::Write).unwrap();
+        rusqlite::Connection::open(f.root.join("catalog-sqlite/library.db"))
+            .unwrap()
+            .execute("UPDATE jobs SET not_before = 0", [])
+            .unwrap();
+        let second = q.claim("w2", Duration::from_secs(30)).unwrap().unwrap();
+        assert_eq!(second.attempt(), 2);
+        assert_eq!(q.finish(&second, Some("master: disk full again")).unwrap(), Some(JobState::Failed));
+        let failed = &q.jobs(1).unwrap()[0];
+        assert_eq!((failed.state, failed.error.as_deref()), (JobState::Failed, Some("master: disk full again")));
+        assert!(q.claim("w3", Duration::from_secs(30)).unwrap().is_none(), "a failed job stays failed");
+    }
+
+    #[test]
+    fn a_job_for_a_newer_roomcast_is_left_to_a_newer_worker() {
+        let f = fixture();
+        for mut q in catalogs(&f) {
+            q.enqueue(&NewJob { format: JOB_FORMAT + 1, ..job("future") }).unwrap();
+            assert!(q.claim("old", Duration::from_secs(30)).unwrap().is_none());
+            let counts = q.queue_counts().unwrap();
+            assert_eq!((counts.queued, counts.too_new), (0, 1));
+        }
+    }
+}

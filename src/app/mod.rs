@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod serve;
 pub mod speak;
 pub mod transcribe;
+pub mod worker;
 
 pub use publish::{PublishOptions, PublishReport, PublishStep, attach_transcript, index, publish};
 pub use transcribe::{Transcribed, transcribe_session};

@@ -15,7 +15,7 @@ use crate::transcript::models::ModelError;
 use crate::transcript::run::TranscribeError;
 use crate::transcript::{self, TranscriptDoc};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PublishOptions {
     /// Master formats, each once.
     pub formats: Vec<Format>,
@@ -25,6 +25,22 @@ pub struct PublishOptions {
     pub model: String,
     /// A language code, or `auto` to detect it per speaker.
     pub language: String,
+}
+
+impl Default for PublishOptions {
+    /// What `roomcast publish` does without flags: MP3 and Opus masters, transcribed with the
+    /// default model (or `$ROOMCAST_MODEL`), languages detected.
+    fn default() -> Self {
+        PublishOptions {
+            formats: vec![Format::Mp3, Format::Opus],
+            skip_transcribe: false,
+            model: std::env::var("ROOMCAST_MODEL")
+                .ok()
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| crate::transcript::models::DEFAULT_MODEL.to_string()),
+            language: "auto".into(),
+        }
+    }
 }
 
 /// A step of `publish` done, as it happens (the command line shows them one by one).

@@ -29,6 +29,9 @@ pub struct PublishArgs {
     /// Language code (en, de, ...), or auto to detect it per speaker.
     #[arg(long, default_value = "auto")]
     language: String,
+    /// Put the work in the library's job queue for `roomcast worker` instead of doing it here.
+    #[arg(long)]
+    queue: bool,
 }
 
 #[derive(Args)]
@@ -101,6 +104,15 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
         model: a.model,
         language: a.language,
     };
+    if a.queue {
+        let queued = app::worker::enqueue_publish(&a.session, &options, dir)?;
+        if json {
+            return print_json(&queued);
+        }
+        let (j, verb) = (&queued.job, if queued.created { "queued" } else { "already queued" });
+        println!("{verb}: job {} publishes '{}' ({}); run `roomcast worker` to do it", j.id, j.room, j.state.name());
+        return Ok(());
+    }
     let report = app::publish(&a.session, &options, dir, progress, &mut |step| match step {
         PublishStep::Mastered(m) if !json => {
             println!("1/4 mastered: {:.1} LUFS, {} file(s)", m.integrated_lufs, m.outputs.len())

@@ -79,6 +79,9 @@ pub struct RecordArgs {
     /// [default: ours on the route to Janus, any free port].
     #[arg(long, value_name = "ADDRESS:PORT")]
     listen: Option<SocketAddr>,
+    /// When the room ends, queue its publishing for `roomcast worker` (master, transcribe, index).
+    #[arg(long)]
+    publish: bool,
     /// Reorder window (jitter buffer) in milliseconds.
     #[arg(long, default_value_t = 200, value_name = "MS")]
     reorder_ms: u64,
@@ -233,8 +236,15 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
     });
     console.done();
     let report = report?;
+    let queued = match a.publish {
+        true => Some(app::worker::enqueue_publish(&report.session, &Default::default(), library_dir)?),
+        false => None,
+    };
     if json {
-        return print_json(&report);
+        // The record report, with the queued job (or null) beside its fields.
+        let mut value = serde_json::to_value(&report)?;
+        value["queued"] = serde_json::to_value(&queued)?;
+        return print_json(&value);
     }
     println!(
         "Recorded {} ({}), stopped by {}: {} speaker(s) in {}",
@@ -249,7 +259,10 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
         "  network: {} packets, {} lost, {} late, {} duplicate, {} malformed, {} not Opus",
         n.packets, n.lost, n.late, n.duplicates, n.malformed, n.unsupported
     );
-    println!("Next: roomcast mix {}", report.session.display());
+    match queued {
+        Some(q) => println!("Queued: job {} publishes it; run `roomcast worker` to do it", q.job.id),
+        None => println!("Next: roomcast mix {}", report.session.display()),
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 mod advice;
 mod args;
+mod jobs;
 mod library;
 mod live;
 mod progress;
@@ -217,6 +218,21 @@ Example:\n  roomcast feed --out site --base-url https://example.com/podcast --ti
         #[arg(long)]
         off: bool,
     },
+    /// Run queued jobs (publish --queue, record --publish): on any machine that reaches the library.
+    #[command(long_about = "Run the library's queued jobs, one at a time, until stopped.\n\n\
+Start as many workers as you like, on every machine that mounts the session folders and reaches the \
+library (a postgres:// URL for several machines). A worker that dies stops renewing its lease; \
+another worker then redoes its job from the start, and nothing is published twice. A failed job \
+keeps its error and is retried (3 tries).\n\n\
+Examples:\n  roomcast worker --library postgres://roomcast@db/roomcast\n  \
+roomcast worker --until-idle          run what is queued, then stop")]
+    Worker(jobs::WorkerArgs),
+    /// The job queue: each job, its state, step, tries, worker and last error.
+    Jobs {
+        /// At most this many jobs, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Index whatever a session holds (metadata, transcript, outputs) into the library.
     Index {
         /// Session folder.
@@ -431,6 +447,8 @@ pub fn main() -> ExitCode {
         Command::Play(a) => library::play(a, &lib, cli.json),
         Command::ImportTranscript(a) => library::import_transcript(a, &lib, cli.json),
         Command::Index { session } => library::index(&session, &lib, cli.json),
+        Command::Worker(a) => jobs::worker(a, &lib, cli.json, &progress),
+        Command::Jobs { limit } => jobs::jobs(limit, &lib, cli.json),
         Command::Serve(a) => web::serve(a, &lib, cli.json),
         Command::Feed(a) => web::feed(a, &lib, cli.json),
         Command::Private { room, off } => web::private(&room, off, &lib, cli.json),

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::jobs::{Claim, Job, JobState, NewJob, QueueCounts};
 use super::{Hit, IndexReport, Output, Result, RoomSummary, SearchQuery};
 use crate::session::Session;
 use crate::transcript::TranscriptDoc;
@@ -44,6 +45,29 @@ pub trait Catalog: Send {
     /// The best hits for `query`, best first, at most `query.limit` (at least one). The text is
     /// roomcast's query language (`library::query`): `EmptyQuery` or `BadQuery` when it is not.
     fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>>;
+
+    /// Puts a job in the queue, unless the room already has one of that kind waiting or running:
+    /// then that one is returned, and `false`.
+    fn enqueue(&mut self, job: &NewJob) -> Result<(Job, bool)>;
+
+    /// Claims the oldest job this roomcast can run (queued and due, or running with its lease run
+    /// out) for `worker`, with a lease of `lease`. A job whose lease ran out on its last attempt
+    /// is marked failed instead. `None` when there is nothing to do.
+    fn claim(&mut self, worker: &str, lease: std::time::Duration) -> Result<Option<Claim>>;
+
+    /// Renews a claim's lease (and records the step it is at, when given). `false` when the claim
+    /// is no longer this worker's: its lease ran out and the job went to another.
+    fn renew(&mut self, claim: &Claim, step: Option<&str>) -> Result<bool>;
+
+    /// Reports a claim's end: done, or failed with `error` (queued again for a retry while it has
+    /// attempts left). `None` when the claim was no longer this worker's (nothing is changed).
+    fn finish(&mut self, claim: &Claim, error: Option<&str>) -> Result<Option<JobState>>;
+
+    /// The newest `limit` jobs, newest first.
+    fn jobs(&self, limit: usize) -> Result<Vec<Job>>;
+
+    /// How many jobs wait or run.
+    fn queue_counts(&self) -> Result<QueueCounts>;
 
     /// Where sessions recorded into the library go.
     fn rooms_dir(&self) -> PathBuf {
@@ -88,5 +112,33 @@ impl<C: Catalog + ?Sized> Catalog for Box<C> {
 
     fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
         (**self).search(query)
+    }
+
+    fn enqueue(&mut self, job: &NewJob) -> Result<(Job, bool)> {
+        (**self).enqueue(job)
+    }
+
+    fn claim(&mut self, worker: &str, lease: std::time::Duration) -> Result<Option<Claim>> {
+        (**self).claim(worker, lease)
+    }
+
+    fn renew(&mut self, claim: &Claim, step: Option<&str>) -> Result<bool> {
+        (**self).renew(claim, step)
+    }
+
+    fn finish(&mut self, claim: &Claim, error: Option<&str>) -> Result<Option<JobState>> {
+        (**self).finish(claim, error)
+    }
+
+    fn jobs(&self, limit: usize) -> Result<Vec<Job>> {
+        (**self).jobs(limit)
+    }
+
+    fn queue_counts(&self) -> Result<QueueCounts> {
+        (**self).queue_counts()
+    }
+
+    fn rooms_dir(&self) -> PathBuf {
+        (**self).rooms_dir()
     }
 }

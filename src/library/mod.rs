@@ -16,6 +16,8 @@
 
 pub mod catalog;
 pub mod index;
+pub mod jobs;
+pub mod pool;
 pub mod postgres;
 pub mod query;
 pub mod rooms;
@@ -26,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::Catalog;
 pub use index::{IndexReport, Output};
+pub use jobs::{Claim, Job, JobState, NewJob, QueueCounts};
+pub use pool::CatalogPool;
 pub use postgres::PostgresCatalog;
 pub use query::{Phrase, Query, QueryError};
 pub use rooms::{RoomSummary, SpeakerSummary};

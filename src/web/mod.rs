@@ -41,7 +41,8 @@ pub struct ServeOptions {
 struct App {
     /// One connection for the server's life: opening the library per request would probe the
     /// folder and set up SQLite every time. WAL lets it see each commit others make meanwhile.
-    library: std::sync::Mutex<Box<dyn Catalog>>,
+    /// Several catalogs: requests search side by side.
+    library: library::CatalogPool,
     base_url: String,
     token: Option<String>,
     show: Show,
@@ -81,15 +82,14 @@ pub async fn serve(
         return Err(ServeError::NeedsToken(options.addr));
     }
     // Fail now, not on the first request, if the library cannot be read.
-    let library = library::open(&options.library, Access::Read)?;
+    let library = library::CatalogPool::open(&options.library, Access::Read, POOL_SIZE)?;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
     let addr = listener.local_addr()?;
     let base_url =
         options.base_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
-    let app =
-        Arc::new(App { library: std::sync::Mutex::new(library), base_url, token: options.token, show: options.show });
+    let app = Arc::new(App { library, base_url, token: options.token, show: options.show });
     ready(addr);
     axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
     Ok(())
@@ -203,16 +203,18 @@ async fn check_token(app: &App, mut request: Request, next: Next) -> Response {
     }
 }
 
-/// Runs library work off the async threads (SQLite is blocking).
+/// Catalogs the server keeps open at most: requests beyond that wait for one.
+const POOL_SIZE: usize = 8;
+
+/// Runs library work off the async threads (the catalogs are blocking).
 async fn with_library<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&dyn Catalog) -> Result<T, LibraryError> + Send + 'static,
 ) -> Result<T, Response> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        // A panic while holding the lock leaves the connection itself intact.
-        let lib = app.library.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(lib.as_ref())
+        let lib = app.library.get()?;
+        f(&*lib)
     })
     .await
     .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &format!("internal error: {e}")))?

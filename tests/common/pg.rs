@@ -64,6 +64,28 @@ impl Server {
     }
 
     fn start() -> Result<Server, String> {
+        let server = Self::start_with(&[], None)?;
+        extern "C" fn stop() {
+            if let Some(Ok(s)) = SERVER.get() {
+                s.stop();
+                let _ = std::fs::remove_dir_all(&s.base);
+            }
+        }
+        // SAFETY: `stop` is a plain function that runs when the test binary exits.
+        unsafe { libc::atexit(stop) };
+        Ok(server)
+    }
+
+    /// A server of the test's own (stopped and removed when dropped), for tests that stop it or
+    /// need settings of their own: `options` go to postgres (`-c name=value`), `setup` runs on the
+    /// server's folder after initdb, before the start (certificates, pg_hba.conf).
+    pub fn private(options: &[&str], setup: impl FnOnce(&Path)) -> Private {
+        let server = Self::start_with(options, Some(Box::new(setup))).unwrap_or_else(|e| panic!("{e}"));
+        Private(server)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn start_with(extra: &[&str], setup: Option<Box<dyn FnOnce(&Path) + '_>>) -> Result<Server, String> {
         let bin = bin_dir().ok_or(
             "PostgreSQL not found (no /usr/lib/postgresql/*/bin/initdb): install the Debian package \
              postgresql (scripts/deps.sh does, for need_tools test)",
@@ -83,18 +105,27 @@ impl Server {
             "initdb",
             &["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
         )?;
-        let options = format!("-k {sock} -c listen_addresses= -c fsync=off -c full_page_writes=off");
-        server.run("pg_ctl", &["-D", data, "-l", log.to_str().unwrap(), "-w", "-o", &options, "start"])?;
-        extern "C" fn stop() {
-            if let Some(Ok(s)) = SERVER.get() {
-                let data = s.base.join("data");
-                let _ = s.command("pg_ctl").args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
-                let _ = std::fs::remove_dir_all(&s.base);
+        if let Some(setup) = setup {
+            setup(&server.base);
+            if server.as_postgres {
+                let _ = Command::new("chown").arg("-R").arg("postgres:").arg(&server.base).status();
             }
         }
-        // SAFETY: `stop` is a plain function that runs when the test binary exits.
-        unsafe { libc::atexit(stop) };
+        let mut options = format!("-k {sock} -c fsync=off -c full_page_writes=off");
+        if !extra.iter().any(|o| o.starts_with("listen_addresses=")) {
+            options.push_str(" -c listen_addresses=");
+        }
+        for o in extra {
+            options.push_str(&format!(" -c {o}"));
+        }
+        server.run("pg_ctl", &["-D", data, "-l", log.to_str().unwrap(), "-w", "-o", &options, "start"])?;
         Ok(server)
+    }
+
+    /// Stops the server at once (as a crash or a lost network would).
+    pub fn stop(&self) {
+        let data = self.base.join("data");
+        let _ = self.command("pg_ctl").args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
     }
 
     /// The server, started on first use. Panics with one line when PostgreSQL is not installed or
@@ -143,5 +174,27 @@ impl Server {
 
     pub fn socket_dir(&self) -> &Path {
         &self.base
+    }
+
+    /// The server's log, for a failing test's message.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.base.join("log")).unwrap_or_default()
+    }
+}
+
+/// A server of a test's own: stopped and removed when dropped.
+pub struct Private(Server);
+
+impl std::ops::Deref for Private {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        self.0.stop();
+        let _ = std::fs::remove_dir_all(&self.0.base);
     }
 }

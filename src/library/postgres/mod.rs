@@ -6,25 +6,29 @@
 //! Files stay local: `dir()` is the user data folder (created when writing), and sessions recorded
 //! into the library go to `$ROOMCAST_ROOMS_DIR`, else that folder's `rooms/`.
 //!
-//! This part is the catalog only: one plain connection (the sync `postgres` client, no pool) and
-//! no TLS (`NoTls`: use a unix socket or a trusted network). The job queue and workers of the
-//! design are not built yet.
+//! One connection per catalog (the sync `postgres` client; `library::pool` keeps several for a
+//! server), with TLS as the URL's `sslmode` asks (`connect`). A connection lost mid-way (the
+//! server restarted, a proxy dropped it) is sought again for about 15 s and the operation redone
+//! once: every operation is a transaction, so one that failed left nothing behind. The job queue
+//! lives here too (`jobs`).
 //!
 //! Every write is one transaction; searches and listings read one snapshot (repeatable read). The
 //! schema is versioned (`schema`) and upgraded in place on opening.
 
+mod connect;
+mod jobs;
 mod rooms;
 pub mod schema;
 mod search;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
+use postgres::Client;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
 
+use super::jobs::{Claim, Job, JobState, NewJob, QueueCounts};
 use super::{Access, Catalog, Hit, IndexReport, LibraryError, Output, Result, RoomSummary, SearchQuery};
 use crate::session::Session;
 use crate::transcript::TranscriptDoc;
@@ -40,13 +44,11 @@ pub struct PostgresCatalog {
     /// The URL with any password hidden: what errors name.
     name: PathBuf,
     dir: PathBuf,
+    connector: connect::Connector,
     /// `Catalog`'s reads take `&self`; the client needs `&mut` for every statement. One caller at a
     /// time (the trait is `Send`, not `Sync`), so a `RefCell` is enough.
     client: RefCell<Client>,
 }
-
-/// How long connecting may take when the URL does not say.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl PostgresCatalog {
     /// Opens the catalog in the database at `url`, creating its tables when the database is new
@@ -59,18 +61,12 @@ impl PostgresCatalog {
     /// As `open`, with `dir` as the local folder (`dir()`).
     pub fn open_with_dir(url: &str, dir: PathBuf, access: Access) -> Result<PostgresCatalog> {
         let name = PathBuf::from(redacted(url));
-        let mut config = Config::from_str(url).map_err(|e| LibraryError::NotALibrary {
+        let connector = connect::Connector::from_url(url).map_err(|reason| LibraryError::NotALibrary {
             path: name.clone(),
-            reason: format!("not a PostgreSQL URL: {}", one_line(&e.to_string())),
+            reason: format!("not a PostgreSQL URL: {reason}"),
         })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("roomcast");
-        }
-        let client = config.connect(NoTls).map_err(|e| classify(&name, e))?;
-        let mut catalog = PostgresCatalog { name, dir, client: RefCell::new(client) };
+        let client = connector.connect().map_err(|e| classify(&name, e))?;
+        let mut catalog = PostgresCatalog { name, dir, connector, client: RefCell::new(client) };
         catalog.migrate()?;
         if access == Access::Write {
             std::fs::create_dir_all(&catalog.dir)
@@ -146,6 +142,54 @@ impl PostgresCatalog {
     pub fn name(&self) -> &Path {
         &self.name
     }
+
+    /// Runs `op`; when it failed because the connection was lost, connects again and runs it once
+    /// more. Every operation is one transaction, so the failed run left nothing behind.
+    fn retrying<T>(&self, mut op: impl FnMut(&Self) -> Result<T>) -> Result<T> {
+        match op(self) {
+            Err(e) if self.client.borrow().is_closed() => {
+                self.reconnect(&e)?;
+                op(self)
+            }
+            result => result,
+        }
+    }
+
+    fn retrying_mut<T>(&mut self, mut op: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
+        match op(self) {
+            Err(e) if self.client.get_mut().is_closed() => {
+                self.reconnect(&e)?;
+                op(self)
+            }
+            result => result,
+        }
+    }
+
+    /// Connects again after `lost`, waiting a little longer before each try. When every try
+    /// fails: one line saying so, with the last reason.
+    fn reconnect(&self, lost: &LibraryError) -> Result<()> {
+        let mut last = String::new();
+        for wait in connect::RECONNECT_WAITS_MS {
+            std::thread::sleep(Duration::from_millis(*wait));
+            match self.connector.connect() {
+                Ok(client) => {
+                    tracing::warn!("{}: connection lost ({lost}); connected again", self.name.display());
+                    *self.client.borrow_mut() = client;
+                    return Ok(());
+                }
+                Err(e) => last = one_line(&e.to_string()),
+            }
+        }
+        let secs = connect::RECONNECT_WAITS_MS.iter().sum::<u64>() as f64 / 1000.0;
+        Err(LibraryError::Storage {
+            path: self.name.clone(),
+            source: format!(
+                "lost the connection to PostgreSQL and could not connect again ({} tries over {secs:.0} s): {last}",
+                connect::RECONNECT_WAITS_MS.len()
+            )
+            .into(),
+        })
+    }
 }
 
 /// The URL with its password (if any) replaced, fit to show in messages.
@@ -191,31 +235,55 @@ impl Catalog for PostgresCatalog {
         transcript: Option<&TranscriptDoc>,
         outputs: &[Output],
     ) -> Result<IndexReport> {
-        PostgresCatalog::index_room(self, session, transcript, outputs)
+        self.retrying_mut(|c| PostgresCatalog::index_room(c, session, transcript, outputs))
     }
 
     fn remove_room(&mut self, id: &str) -> Result<PathBuf> {
-        PostgresCatalog::remove_room(self, id)
+        self.retrying_mut(|c| PostgresCatalog::remove_room(c, id))
     }
 
     fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
-        PostgresCatalog::set_private(self, id, private)
+        self.retrying_mut(|c| PostgresCatalog::set_private(c, id, private))
     }
 
     fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
-        PostgresCatalog::rooms(self, include_private)
+        self.retrying(|c| PostgresCatalog::rooms(c, include_private))
     }
 
     fn room(&self, id: &str) -> Result<RoomSummary> {
-        PostgresCatalog::room(self, id)
+        self.retrying(|c| PostgresCatalog::room(c, id))
     }
 
     fn find_room(&self, key: &str, include_private: bool) -> Result<RoomSummary> {
-        PostgresCatalog::find_room(self, key, include_private)
+        self.retrying(|c| PostgresCatalog::find_room(c, key, include_private))
     }
 
     fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
-        PostgresCatalog::search(self, query)
+        self.retrying(|c| PostgresCatalog::search(c, query))
+    }
+
+    fn enqueue(&mut self, job: &NewJob) -> Result<(Job, bool)> {
+        self.retrying_mut(|c| PostgresCatalog::enqueue(c, job))
+    }
+
+    fn claim(&mut self, worker: &str, lease: Duration) -> Result<Option<Claim>> {
+        self.retrying_mut(|c| PostgresCatalog::claim(c, worker, lease))
+    }
+
+    fn renew(&mut self, claim: &Claim, step: Option<&str>) -> Result<bool> {
+        self.retrying_mut(|c| PostgresCatalog::renew(c, claim, step))
+    }
+
+    fn finish(&mut self, claim: &Claim, error: Option<&str>) -> Result<Option<JobState>> {
+        self.retrying_mut(|c| PostgresCatalog::finish(c, claim, error))
+    }
+
+    fn jobs(&self, limit: usize) -> Result<Vec<Job>> {
+        self.retrying(|c| PostgresCatalog::jobs(c, limit))
+    }
+
+    fn queue_counts(&self) -> Result<QueueCounts> {
+        self.retrying(PostgresCatalog::queue_counts)
     }
 
     fn rooms_dir(&self) -> PathBuf {

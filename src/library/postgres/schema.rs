@@ -64,6 +64,30 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (room_id, path)
     );
     "#,
+    // 2: the job queue (`library::jobs`). Times are seconds since the epoch, by the server's
+    //    clock; at most one job per room and kind waits or runs at a time.
+    r#"
+    CREATE TABLE jobs (
+        id            bigserial PRIMARY KEY,
+        kind          text NOT NULL,
+        room_id       text NOT NULL,
+        session       text NOT NULL,
+        spec          text NOT NULL,     -- the job's options, JSON
+        format        bigint NOT NULL,   -- the job format a worker must know
+        state         text NOT NULL,     -- queued, running, done, failed
+        step          text,
+        attempts      bigint NOT NULL DEFAULT 0,
+        max_attempts  bigint NOT NULL,
+        worker        text,
+        lease_until   double precision,
+        not_before    double precision NOT NULL,
+        error         text,
+        created_at    double precision NOT NULL,
+        updated_at    double precision NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_live ON jobs(room_id, kind) WHERE state IN ('queued', 'running');
+    CREATE INDEX jobs_waiting ON jobs(state, id);
+    "#,
 ];
 
 /// The version this roomcast writes.

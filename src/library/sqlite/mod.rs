@@ -11,6 +11,7 @@
 //! instead of failing. The schema is versioned (`schema`) and upgraded in place on opening.
 
 mod index;
+mod jobs;
 mod rooms;
 pub mod schema;
 mod search;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::jobs::{Claim, Job, JobState, NewJob, QueueCounts};
 use super::{Access, Catalog, Hit, IndexReport, LibraryError, Output, Result, RoomSummary, SearchQuery};
 use crate::library::ROOMS_DIR;
 use crate::session::Session;
@@ -286,5 +288,29 @@ impl Catalog for SqliteCatalog {
 
     fn search(&self, query: &SearchQuery) -> Result<Vec<Hit>> {
         SqliteCatalog::search(self, query)
+    }
+
+    fn enqueue(&mut self, job: &NewJob) -> Result<(Job, bool)> {
+        SqliteCatalog::enqueue(self, job)
+    }
+
+    fn claim(&mut self, worker: &str, lease: std::time::Duration) -> Result<Option<Claim>> {
+        SqliteCatalog::claim(self, worker, lease)
+    }
+
+    fn renew(&mut self, claim: &Claim, step: Option<&str>) -> Result<bool> {
+        SqliteCatalog::renew(self, claim, step)
+    }
+
+    fn finish(&mut self, claim: &Claim, error: Option<&str>) -> Result<Option<JobState>> {
+        SqliteCatalog::finish(self, claim, error)
+    }
+
+    fn jobs(&self, limit: usize) -> Result<Vec<Job>> {
+        SqliteCatalog::jobs(self, limit)
+    }
+
+    fn queue_counts(&self) -> Result<QueueCounts> {
+        SqliteCatalog::queue_counts(self)
     }
 }

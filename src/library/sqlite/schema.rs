@@ -81,6 +81,30 @@ pub const MIGRATIONS: &[&str] = &[
     ) WHERE id IN (SELECT segment_id FROM words);
     DROP TABLE words;
     "#,
+    // 4: the job queue (`library::jobs`). Times are seconds since the epoch; at most one job per
+    //    room and kind waits or runs at a time.
+    r#"
+    CREATE TABLE jobs (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        room_id       TEXT NOT NULL,
+        session       TEXT NOT NULL,
+        spec          TEXT NOT NULL,     -- the job's options, JSON
+        format        INTEGER NOT NULL,  -- the job format a worker must know
+        state         TEXT NOT NULL,     -- queued, running, done, failed
+        step          TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        max_attempts  INTEGER NOT NULL,
+        worker        TEXT,
+        lease_until   REAL,
+        not_before    REAL NOT NULL,
+        error         TEXT,
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX jobs_live ON jobs(room_id, kind) WHERE state IN ('queued', 'running');
+    CREATE INDEX jobs_waiting ON jobs(state, id);
+    "#,
 ];
 
 /// The version this roomcast writes.
