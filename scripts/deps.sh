@@ -3,7 +3,8 @@
 #
 #   need_tools build        compilers, cmake and libclang: libopus, LAME and whisper.cpp are built from
 #                           source by cargo
-#   need_tools test         + PostgreSQL (its initdb: the catalog tests start a throwaway server),
+#   need_tools test         + PostgreSQL (its initdb: the catalog tests start a throwaway server;
+#                           openssl makes the certificates of the TLS test's server),
 #                           ffmpeg/ffprobe and opus-tools (opusinfo, opusenc), the independent checkers,
 #                           Janus (the real room server the live tests record from), iproute2 (a veth
 #                           for the WebRTC test), GStreamer (a second real RTP sender), chromium
@@ -21,14 +22,14 @@ declare -A ROOMCAST_PKG=(
     [cc]=gcc [c++]=g++ [make]=make [cmake]=cmake [pkg-config]=pkg-config
     [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [opusinfo]=opus-tools [opusenc]=opus-tools
     [espeak-ng]=espeak-ng [sox]=sox [janus]=janus [ip]=iproute2 [rg]=ripgrep
-    [chromium]=chromium [node]=nodejs [npm]=npm
+    [chromium]=chromium [node]=nodejs [npm]=npm [openssl]=openssl
     [gst-launch-1.0]="gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good"
 )
 
 need_tools() {
     local cmds=(cc c++ make cmake pkg-config)
     case "${1:-build}" in
-        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0 chromium node npm espeak-ng) ;;
+        test) cmds+=(ffmpeg ffprobe opusinfo opusenc janus ip gst-launch-1.0 chromium node npm espeak-ng openssl) ;;
         samples) cmds+=(ffmpeg opusenc espeak-ng sox) ;;
         bench) cmds+=(ffmpeg ffprobe opusinfo opusenc rg sox espeak-ng) ;;
     esac

@@ -101,6 +101,8 @@ pub struct WorkerReport {
     pub failed: usize,
     /// Jobs whose lease ran out while this worker held them: another worker redoes them.
     pub lost: usize,
+    /// Jobs waiting that need a newer roomcast than this worker (when it stopped).
+    pub too_new: i64,
 }
 
 /// Runs jobs until `options.until` says to stop, or `stop` turns true (the job in hand is
@@ -119,9 +121,11 @@ pub fn run(
     while !stop.load(Ordering::SeqCst) {
         let Some(claim) = lib.claim(&options.name, options.lease)? else {
             if options.until == Until::OneJob {
+                report.too_new = lib.queue_counts()?.too_new;
                 break;
             }
             let counts = lib.queue_counts()?;
+            report.too_new = counts.too_new;
             if options.until == Until::Idle && counts.queued == 0 && counts.running == 0 {
                 break;
             }

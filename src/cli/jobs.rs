@@ -78,6 +78,9 @@ pub fn worker(a: WorkerArgs, lib: &Path, json: bool, progress: &TermProgress) ->
         }
         WorkerEvent::Idle(_) => println!("waiting for jobs"),
     })?;
+    if report.too_new > 0 {
+        eprintln!("roomcast: {} queued job(s) need a newer roomcast than this worker: upgrade it", report.too_new);
+    }
     if json {
         return print_json(&report);
     }

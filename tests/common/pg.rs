@@ -14,6 +14,8 @@ pub struct Server {
     base: PathBuf,
     bin: PathBuf,
     as_postgres: bool,
+    /// The port, when not the default (it names the unix socket too).
+    port: Option<u16>,
 }
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
@@ -98,7 +100,8 @@ impl Server {
                 return Err(format!("chown postgres {} failed", base.display()));
             }
         }
-        let server = Server { base, bin, as_postgres };
+        let port = extra.iter().find_map(|o| o.strip_prefix("port=")?.parse().ok());
+        let server = Server { base, bin, as_postgres, port };
         let data = server.base.join("data");
         let (data, log, sock) = (data.to_str().unwrap(), server.base.join("log"), server.base.to_str().unwrap());
         server.run(
@@ -139,7 +142,8 @@ impl Server {
 
     /// The URL of database `name` on this server.
     pub fn url(&self, name: &str) -> String {
-        format!("postgresql:///{name}?host={}&user=postgres", self.base.display())
+        let port = self.port.map(|p| format!("&port={p}")).unwrap_or_default();
+        format!("postgresql:///{name}?host={}&user=postgres{port}", self.base.display())
     }
 
     /// A new, empty database of its own: its URL.

@@ -177,7 +177,7 @@ impl PostgresCatalog {
                     *self.client.borrow_mut() = client;
                     return Ok(());
                 }
-                Err(e) => last = one_line(&e.to_string()),
+                Err(e) => last = one_line(&with_causes(&e)),
             }
         }
         let secs = connect::RECONNECT_WAITS_MS.iter().sum::<u64>() as f64 / 1000.0;
@@ -209,6 +209,21 @@ fn one_line(text: &str) -> String {
     text.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
+/// An error and what caused it, each said once ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer").
+pub(super) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// The server's errors in the user's terms where there are some; the rest as storage failures,
 /// on one line.
 fn classify(name: &Path, e: postgres::Error) -> LibraryError {
@@ -219,7 +234,7 @@ fn classify(name: &Path, e: postgres::Error) -> LibraryError {
     }
     let text = match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {}", db.message()),
-        None => e.to_string(),
+        None => with_causes(&e),
     };
     LibraryError::Storage { path: name.to_path_buf(), source: one_line(&text).into() }
 }
