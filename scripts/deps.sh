@@ -14,8 +14,9 @@
 #                           webvtt-py and srt (export parsers)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
 #   need_tools bench        + sox and espeak-ng (the benchmark rooms), ripgrep (what the search
-#                           benchmark compares with), an English word list (its synthetic library's
-#                           vocabulary) and the test's Python packages
+#                           benchmark compares with), PostgreSQL (its second backend: a throwaway
+#                           server, as the tests start), an English word list (its synthetic
+#                           library's vocabulary) and the test's Python packages
 
 # command -> Debian package
 declare -A ROOMCAST_PKG=(
@@ -54,9 +55,9 @@ need_tools() {
         missing+=(/usr/share/dict/words)
         pkgs+=(wamerican)
     fi
-    # The PostgreSQL catalog's tests start a throwaway server from the Debian package's binaries,
-    # which are not on PATH: look for the very file they run.
-    if [[ ${1:-build} == test ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    # The PostgreSQL catalog's tests and the search benchmark start a throwaway server from the
+    # Debian package's binaries, which are not on PATH: look for the very file they run.
+    if [[ ${1:-build} == test || ${1:-build} == bench ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
         missing+=(initdb)
         pkgs+=(postgresql)
     fi
