@@ -120,6 +120,7 @@ fn the_command_line_stays_thin() {
     rust_files(&cli, &mut files);
     let code: usize =
         files.iter().map(|f| std::fs::read_to_string(f).unwrap().lines().filter(|l| is_code(l)).count()).sum();
-    // Parsing, calling `app`, printing: domain logic belongs below it.
-    assert!(code <= 1_500, "src/cli has {code} lines of code; move what is not parsing or printing into app/");
+    // Parsing, calling `app`, printing: domain logic belongs below it. (1,500 until the queue's
+    // `worker` and `jobs` commands came: their flags, help and tables are about 90 lines.)
+    assert!(code <= 1_600, "src/cli has {code} lines of code; move what is not parsing or printing into app/");
 }

@@ -178,18 +178,12 @@ fn rooms_from_two_recorders_and_two_imports_are_published_once_each_by_three_wor
             let url = format!("rtp://127.0.0.1:{}", free_udp_port());
             let out = env.path(&format!("live-{n}"));
             let title = format!("Live {n}");
-            let recorder = env.spawn(&[
-                "--json",
-                "record",
-                &url,
-                "--max-duration",
-                "14",
-                "--title",
-                &title,
-                "--publish",
-                "--out",
-                out.to_str().unwrap(),
-            ]);
+            let mut args = vec!["--json", "record", &url, "--max-duration", "14", "--title", &title, "--publish"];
+            // The second goes where the library keeps recordings ($ROOMCAST_ROOMS_DIR here).
+            if n == 1 {
+                args.extend(["--out", out.to_str().unwrap()]);
+            }
+            let recorder = env.spawn(&args);
             std::thread::sleep(Duration::from_millis(500));
             let jfk = shared().join("samples/jfk/jfk.wav");
             let speaker = env.spawn(&["speak", jfk.to_str().unwrap(), "--to", &url, "--name", "John"]);
@@ -197,13 +191,18 @@ fn rooms_from_two_recorders_and_two_imports_are_published_once_each_by_three_wor
         })
         .collect();
     let mut sessions = imported.to_vec();
-    for (out, recorder, speaker) in recordings {
+    for (n, (out, recorder, speaker)) in recordings.into_iter().enumerate() {
         assert!(finished(speaker).0);
         let (success, stdout, stderr) = finished(recorder);
         assert!(success, "recorder: {stderr}");
         let report: Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(report["queued"]["created"], true, "the room is queued when it ends: {report}");
-        sessions.push(out);
+        let session = PathBuf::from(report["session"].as_str().unwrap());
+        match n {
+            0 => assert_eq!(session, out),
+            _ => assert!(session.starts_with(env.path("rooms")), "{}", session.display()),
+        }
+        sessions.push(session);
     }
 
     let jobs = env.wait_all_done(4, Duration::from_secs(300));
@@ -240,6 +239,46 @@ fn rooms_from_two_recorders_and_two_imports_are_published_once_each_by_three_wor
     let stew = env.json(&["search", "stew"]);
     assert_eq!(stew[0]["title"], "Stew");
     assert_eq!(stew[0]["name"], "Ana");
+    web_and_feed_read_the_same_library(&env);
+}
+
+/// `serve` and `feed` over the PostgreSQL library: the four rooms, searchable on the web, each an
+/// episode of the feed.
+fn web_and_feed_read_the_same_library(env: &Env) {
+    let port = common::live::free_tcp_port();
+    let mut server = env.spawn(&["serve", "--addr", &format!("127.0.0.1:{port}")]);
+    let get = |path: &str| -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).ok()?;
+        Some(reply)
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    let rooms = loop {
+        if let Some(reply) = get("/api/rooms") {
+            break reply;
+        }
+        if let Ok(Some(status)) = server.try_wait() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("serve stopped ({status}): {err}");
+        }
+        assert!(Instant::now() < end, "serve did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(rooms.starts_with("HTTP/1.1 200"), "{rooms}");
+    let search = get("/api/search?q=country").unwrap();
+    assert!(search.contains("\"Live 1\"") && search.contains("\"Live 2\""), "{search}");
+    assert_eq!(get("/feed.xml").unwrap().matches("<item>").count(), 4);
+    signal(&server, libc::SIGTERM);
+    let (success, _, stderr) = finished(server);
+    assert!(success, "serve stops cleanly: {stderr}");
+    let out = env.path("site");
+    ok(env.rc(&["feed", "--out", out.to_str().unwrap(), "--base-url", "https://example.com/pod"]));
+    let feed = std::fs::read_to_string(out.join("feed.xml")).unwrap();
+    assert_eq!(feed.matches("<item>").count(), 4, "{feed}");
 }
 
 /// A worker killed with SIGKILL while it transcribes: the next worker redoes the job once the

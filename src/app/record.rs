@@ -87,8 +87,11 @@ pub async fn record(
 ) -> Result<RecordReport> {
     let source = source_for(&request.room)?;
     super::runtime::raise_open_file_limit();
+    // Off the async threads: a PostgreSQL catalog's client blocks on a runtime of its own.
+    let (out, dir) = (request.out.clone(), library_dir.to_path_buf());
+    let place = tokio::task::spawn_blocking(move || session_place(out.as_deref(), &dir)).await??;
     let options = RecordOptions {
-        out: session_place(request.out.as_deref(), library_dir)?,
+        out: place,
         title: request.title,
         max_duration: request.max_duration,
         until_empty: request.until_empty,

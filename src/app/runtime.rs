@@ -40,6 +40,25 @@ pub fn stop_on_signals() -> watch::Receiver<bool> {
     rx
 }
 
+/// For blocking work that stops between steps (a worker between jobs): a flag that turns true on
+/// the first Ctrl-C or SIGTERM (after `on_first` runs), and a second signal that ends the process
+/// at once (exit status 130). The runtime must live as long as the work.
+pub fn stop_flag_on_signals(
+    rt: &tokio::runtime::Runtime,
+    on_first: impl FnOnce() + Send + 'static,
+) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    rt.spawn(async move {
+        let _ = stop_on_signals().changed().await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        on_first();
+        let _ = stop_on_signals().changed().await;
+        std::process::exit(130);
+    });
+    stop
+}
+
 /// A track is an open file per speaker: large rooms need more than the usual 1024 descriptors.
 #[cfg(unix)]
 pub fn raise_open_file_limit() {

@@ -1,14 +1,12 @@
 //! The job queue commands: worker, jobs.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 
-use roomcast::app::runtime::{runtime, stop_on_signals};
+use roomcast::app::runtime::{runtime, stop_flag_on_signals};
 use roomcast::app::worker::{self, Until, WorkerEvent, WorkerOptions};
 use roomcast::library::{self, Access, JobState};
 
@@ -49,17 +47,9 @@ pub fn worker(a: WorkerArgs, lib: &Path, json: bool, progress: &TermProgress) ->
     };
     // Ctrl-C or SIGTERM: finish the job in hand, then stop. A second one stops at once; the job's
     // lease runs out and another worker redoes it.
-    let stop = Arc::new(AtomicBool::new(false));
     let rt = runtime()?;
-    let flag = stop.clone();
-    rt.spawn(async move {
-        let mut first = stop_on_signals();
-        let _ = first.changed().await;
-        flag.store(true, Ordering::SeqCst);
-        eprintln!("roomcast: stopping after the job in hand (again to stop now; the job is then retried)");
-        let mut second = stop_on_signals();
-        let _ = second.changed().await;
-        std::process::exit(130);
+    let stop = stop_flag_on_signals(&rt, || {
+        eprintln!("roomcast: stopping after the job in hand (again to stop now; the job is then retried)")
     });
     let report = worker::run(lib, &options, &stop, progress, &mut |event| match event {
         _ if json => {}

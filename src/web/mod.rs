@@ -81,8 +81,12 @@ pub async fn serve(
     if !options.addr.ip().is_loopback() && options.token.is_none() {
         return Err(ServeError::NeedsToken(options.addr));
     }
-    // Fail now, not on the first request, if the library cannot be read.
-    let library = library::CatalogPool::open(&options.library, Access::Read, POOL_SIZE)?;
+    // Fail now, not on the first request, if the library cannot be read. Off the async threads:
+    // the PostgreSQL client blocks on a runtime of its own, which cannot start inside this one.
+    let location = options.library.clone();
+    let library = tokio::task::spawn_blocking(move || library::CatalogPool::open(&location, Access::Read, POOL_SIZE))
+        .await
+        .map_err(std::io::Error::other)??;
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
@@ -91,7 +95,11 @@ pub async fn serve(
         options.base_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
     let app = Arc::new(App { library, base_url, token: options.token, show: options.show });
     ready(addr);
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
+    let served = axum::serve(listener, router(app.clone())).with_graceful_shutdown(shutdown).await;
+    // The catalogs are closed off the async threads too (a PostgreSQL client's runtime cannot be
+    // dropped on them).
+    let _ = tokio::task::spawn_blocking(move || drop(app)).await;
+    served?;
     Ok(())
 }
 

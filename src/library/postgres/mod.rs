@@ -81,6 +81,17 @@ impl PostgresCatalog {
         let name = self.name.clone();
         let db = |e| classify(&name, e);
         let client = self.client.get_mut();
+        // The common case, a library at this version, needs no lock: searches and listings open
+        // the catalog often, and the lock would make them wait behind each other.
+        let current = client
+            .query_opt("SELECT version::bigint FROM schema_version WHERE application = $1", &[&schema::APPLICATION])
+            // No such table (a new database): the locked path below finds out what it is.
+            .ok()
+            .flatten()
+            .map(|r| r.get::<_, i64>(0));
+        if current == Some(schema::VERSION) {
+            return Ok(());
+        }
         let mut tx = client.transaction().map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK]).map_err(db)?;
         let row = tx
