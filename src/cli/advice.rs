@@ -38,6 +38,9 @@ pub fn advice(error: &anyhow::Error) -> &'static str {
         })
     });
     match library {
+        Some(LibraryError::NotALibrary { path, .. }) if roomcast::library::postgres::is_url(path) => {
+            "; --library takes postgres://USER@HOST/DB or postgresql:///DB?host=SOCKET_DIR"
+        }
         Some(LibraryError::NotALibrary { .. }) => "; choose a new or empty folder with --library",
         Some(LibraryError::UnknownRoom(_)) => " (see `roomcast rooms`)",
         Some(LibraryError::EmptyQuery) => ", e.g. roomcast search \"podcast\"",
