@@ -483,3 +483,25 @@ fn the_catalog_reaches_postgresql_over_tls_when_the_url_asks() {
         assert!(stderr.contains(why), "{query}: {stderr}");
     }
 }
+
+#[test]
+fn wrong_credentials_are_one_line_that_never_shows_the_password() {
+    let port = common::live::free_tcp_port();
+    let server = Server::private(&["listen_addresses=127.0.0.1", &format!("port={port}")], |base| {
+        std::fs::write(base.join("data/pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+            .unwrap();
+    });
+    server.sql("postgres", "CREATE ROLE alice LOGIN PASSWORD 'right-one'");
+    server.sql("postgres", "CREATE DATABASE lib OWNER alice");
+    let url = |password: &str| format!("postgresql://alice:{password}@127.0.0.1:{port}/lib");
+    let env = |url: String| Env { dir: tempfile::tempdir().unwrap(), library: url };
+    let out = env(url("not-her-password")).rc(&["rooms"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("password authentication failed for user \"alice\""), "{stderr}");
+    assert!(!stderr.contains("not-her-password") && stderr.contains("alice:***@"), "{stderr}");
+    assert_eq!(server.rows(&server.url("lib"), "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), ["0"]);
+    ok(env(url("right-one")).rc(&["rooms"]));
+    assert_eq!(server.rows(&server.url("lib"), "SELECT version FROM schema_version").len(), 1);
+}
