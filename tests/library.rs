@@ -373,6 +373,12 @@ fn a_hit_carries_its_room_speaker_moment_and_marked_snippet() {
         let chars: Vec<char> = text.chars().collect();
         let marked: Vec<String> = matches.iter().map(|[a, b]| chars[*a..*b].iter().collect()).collect();
         assert!(marked.windows(2).any(|w| w == ["quiet", "guest"]), "{marked:?}");
+        // What to replay: the room's master, else its first speaker's track, as the room says.
+        for h in catalog.search(&SearchQuery { limit: 50, ..query("the OR welcome OR guest") }).unwrap() {
+            let room = catalog.room(&h.room).unwrap();
+            assert_eq!(h.replay, room.replay_file(None), "{}", h.room);
+            assert!(h.replay.is_some(), "{}", h.room);
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use postgres::IsolationLevel;
 use postgres::error::SqlState;
 use unicode_normalization::UnicodeNormalization;
 
-use super::rooms::{find_room_in, room_in};
+use super::rooms::find_room_in;
 use super::{PostgresCatalog, classify};
 use crate::library::index::timestamp;
 use crate::library::index::unpack_words;
@@ -294,55 +294,73 @@ impl PostgresCatalog {
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let detail = tx
-            .prepare(
-                "SELECT s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id),
+        // Every hit's details, and the masters of their rooms, in two round trips: a query per hit
+        // cost about a millisecond each over the socket.
+        let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+        let mut details: HashMap<i64, postgres::Row> = tx
+            .query(
+                "SELECT s.id, s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id),
                         s.start, s.\"end\", s.text, s.words
                  FROM segments s JOIN rooms r ON r.id = s.room_id
                  LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
-                 WHERE s.id = $1",
+                 WHERE s.id = ANY($1)",
+                &[&ids],
             )
-            .map_err(db)?;
-        let mut replay_cache: HashMap<String, Option<PathBuf>> = HashMap::new();
+            .map_err(db)?
+            .into_iter()
+            .map(|r| (r.get(0), r))
+            .collect();
+        let rooms: Vec<String> = details.values().map(|r| r.get(1)).collect();
+        let mut masters: HashMap<String, Vec<String>> = HashMap::new();
+        for r in tx
+            .query("SELECT room_id, path FROM outputs WHERE room_id = ANY($1) AND kind = 'master'", &[&rooms])
+            .map_err(db)?
+        {
+            masters.entry(r.get(0)).or_default().push(r.get(1));
+        }
+        // Without a master, a room replays from its first speaker's track (`RoomSummary::replay_file`).
+        let mut first_tracks: HashMap<String, PathBuf> = HashMap::new();
+        for r in tx
+            .query(
+                "SELECT r.id, r.session, (SELECT track FROM speakers sp WHERE sp.room_id = r.id AND sp.track IS NOT NULL
+                                          ORDER BY sp.n LIMIT 1)
+                 FROM rooms r WHERE r.id = ANY($1)",
+                &[&rooms],
+            )
+            .map_err(db)?
+        {
+            if let Some(track) = r.get::<_, Option<String>>(2) {
+                first_tracks.insert(r.get(0), PathBuf::from(r.get::<_, String>(1)).join(track));
+            }
+        }
         let mut hits = Vec::with_capacity(ranked.len());
         for (id, score) in ranked {
-            let r = tx.query_one(&detail, &[&id]).map_err(db)?;
-            let (highlighted, snippet) = highlight(r.get(7), &phrases);
+            // Read in the same snapshot as the ranking: every ranked segment is there.
+            let Some(r) = details.remove(&id) else { continue };
+            let (highlighted, snippet) = highlight(r.get(8), &phrases);
             let mut hit = Hit {
-                room: r.get(0),
-                title: r.get(1),
-                started_at: r.get(2),
-                speaker: r.get(3),
-                name: r.get(4),
-                segment_start: r.get(5),
-                segment_end: r.get(6),
-                at: r.get(5),
+                room: r.get(1),
+                title: r.get(2),
+                started_at: r.get(3),
+                speaker: r.get(4),
+                name: r.get(5),
+                segment_start: r.get(6),
+                segment_end: r.get(7),
+                at: r.get(6),
                 score,
                 snippet,
                 replay: None,
             };
-            let timed = unpack_words(r.get::<_, Option<&str>>(8));
+            let timed = unpack_words(r.get::<_, Option<&str>>(9));
             if let Some(at) = first_match_time(&highlighted, &timed) {
                 hit.at = at;
             }
-            if !replay_cache.contains_key(&hit.room) {
-                let paths: Vec<String> = tx
-                    .query("SELECT path FROM outputs WHERE room_id = $1 AND kind = 'master'", &[&hit.room])
-                    .map_err(db)?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                let best = ["mp3", "opus", "wav"]
-                    .iter()
-                    .find_map(|ext| paths.iter().find(|p| p.ends_with(&format!(".{ext}"))))
-                    .map(PathBuf::from);
-                let replay = match best {
-                    Some(p) => Some(p),
-                    None => room_in(&mut tx, &self.name, &hit.room)?.replay_file(None),
-                };
-                replay_cache.insert(hit.room.clone(), replay);
-            }
-            hit.replay = replay_cache.get(&hit.room).cloned().flatten();
+            let paths = masters.get(&hit.room).map(Vec::as_slice).unwrap_or_default();
+            hit.replay = ["mp3", "opus", "wav"]
+                .iter()
+                .find_map(|ext| paths.iter().find(|p| p.ends_with(&format!(".{ext}"))))
+                .map(PathBuf::from)
+                .or_else(|| first_tracks.get(&hit.room).cloned());
             hits.push(hit);
         }
         tx.commit().map_err(db)?;
