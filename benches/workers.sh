@@ -141,9 +141,18 @@ PY
             done
             q1=$(date +%s.%N)
             echo "==> $backend, $w worker(s): working" >&2
-            python3 - "$bin" "$w" "$DIR/$run/logs" "$backend" "$ROOMS" "$q0" "$q1" >>"$results" <<'PY'
-import json, os, resource, subprocess, sys, time
+            # On PostgreSQL, the connections the workers hold are counted twice a second.
+            count_connections=()
+            [[ $backend == postgres ]] && count_connections=("$pg_bin/psql" -h "$pg" -U postgres -d "roomcast_w$w" -X -At -c
+                "SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()")
+            python3 - "$bin" "$w" "$DIR/$run/logs" "$backend" "$ROOMS" "$q0" "$q1" "${count_connections[@]}" >>"$results" <<'PY'
+import json, os, resource, subprocess, sys, threading, time
 bin, w, logs, backend, rooms, q0, q1 = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
+count_connections, connections, running = sys.argv[8:], [], True
+def sample():
+    while running:
+        connections.append(int(subprocess.check_output(count_connections, text=True)))
+        time.sleep(0.5)
 hz = os.sysconf("SC_CLK_TCK")
 def machine():
     f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
@@ -154,8 +163,14 @@ r0, (b0, t0) = resource.getrusage(resource.RUSAGE_CHILDREN), machine()
 start = time.monotonic()
 procs = [subprocess.Popen([bin, "--json", "worker", "--until-idle", "--poll", "0.2", "--name", f"w{k}"],
                           stdout=subprocess.PIPE, stderr=open(f"{logs}/w{k}.err", "w")) for k in range(w)]
+sampler = threading.Thread(target=sample)
+if count_connections:
+    sampler.start()
 outs = [p.communicate()[0] for p in procs]
 wall = time.monotonic() - start
+running = False
+if count_connections:
+    sampler.join()
 r1, (b1, t1) = resource.getrusage(resource.RUSAGE_CHILDREN), machine()
 for k, (p, out) in enumerate(zip(procs, outs)):
     open(f"{logs}/w{k}.json", "wb").write(out)
@@ -170,6 +185,7 @@ print(json.dumps({
     "lost": sum(r["lost"] for r in reports), "per_worker": [r["done"] for r in reports],
     "jobs": len(jobs), "jobs_done": sum(j["state"] == "done" for j in jobs),
     "max_attempts": max((j["attempts"] for j in jobs), default=0),
+    "max_connections_held": max(connections, default=None),
 }))
 PY
             tail -1 "$results" >&2
@@ -181,8 +197,9 @@ import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 print()
 print("| backend | workers | queueing (CLI, a process per room) | wall | jobs/min | vs 1 worker | worker CPU per job | "
-      "machine CPU busy | other processes' CPU | done / failed / lost | jobs per worker | max attempts |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "machine CPU busy | other processes' CPU | done / failed / lost | jobs per worker | max attempts | "
+      "PostgreSQL connections held (max) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 base = {}
 bad = []
 for r in runs:
@@ -194,7 +211,8 @@ for r in runs:
     print(f"| {name} | {r['workers']} | {r['enqueue_s']:.1f} s | {r['wall_s']:.0f} s | {rate:.1f} | "
           f"{rate / base[r['backend']]:.2f}x | {r['worker_cpu_s'] / r['rooms']:.1f} s | "
           f"{r['machine_busy_s'] / r['machine_s'] * 100:.0f}% of {cores:.0f} cores | {others / r['wall_s']:.2f} cores | "
-          f"{r['done']} / {r['failed']} / {r['lost']} | {' '.join(map(str, r['per_worker']))} | {r['max_attempts']} |")
+          f"{r['done']} / {r['failed']} / {r['lost']} | {' '.join(map(str, r['per_worker']))} | {r['max_attempts']} | "
+          f"{r.get('max_connections_held') if r.get('max_connections_held') is not None else '-'} |")
     if not (r["done"] == r["rooms"] == r["jobs"] == r["jobs_done"] and r["failed"] == r["lost"] == 0 and r["max_attempts"] == 1):
         bad.append(f"{name}, {r['workers']} worker(s)")
 print()
