@@ -2,11 +2,12 @@
 //! worker uses (`enqueue`, `claim`, `renew`, `finish`), on each library given (a folder: SQLite; a
 //! postgres:// URL: PostgreSQL). Run by benches/workers.sh, on fresh libraries:
 //!
-//!   cargo bench --bench queue -- [--jobs N] [--threads 1,2,4] LIBRARY [LIBRARY...]
+//!   cargo bench --bench queue -- [--jobs N] [--threads 1,2,4] [--repeat R] LIBRARY [LIBRARY...]
 //!
-//! For each library and thread count T: T threads (each with its own catalog, as separate workers
-//! have) enqueue N jobs between them, then claim them concurrently, each claim followed by one
-//! renewal (with a step) and the finish, until the queue is empty. Prints per operation p50/p99/max,
+//! For each library and thread count T, R rounds (each with jobs of its own; a shared machine's
+//! noise shows as the spread between them): T threads (each with its own catalog, as separate
+//! workers have) enqueue N jobs between them, then claim them concurrently, each claim followed by
+//! one renewal (with a step) and the finish, until the queue is empty. Prints per operation p50/p99/max,
 //! per job (enqueue + claim + renew + finish) p50/p99/max, the claim phase's throughput (claimed,
 //! renewed and finished jobs per second), and checks that no job was claimed twice and that every
 //! job ended done after one attempt. Then, on one thread: opening a catalog (the worker opens one
@@ -180,11 +181,13 @@ fn singles(location: &Path) -> (Vec<f64>, Vec<f64>) {
 fn main() {
     let mut jobs = 500usize;
     let mut threads = vec![1usize, 2, 4];
+    let mut repeat = 1usize;
     let mut libraries = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jobs" => jobs = args.next().and_then(|n| n.parse().ok()).expect("--jobs N"),
+            "--repeat" => repeat = args.next().and_then(|n| n.parse().ok()).expect("--repeat R"),
             "--threads" => {
                 threads = args
                     .next()
@@ -197,7 +200,7 @@ fn main() {
         }
     }
     if libraries.is_empty() {
-        eprintln!("usage: cargo bench --bench queue -- [--jobs N] [--threads 1,2,4] LIBRARY [LIBRARY...]");
+        eprintln!("usage: cargo bench --bench queue -- [--jobs N] [--threads 1,2,4] [--repeat R] LIBRARY [LIBRARY...]");
         std::process::exit(2);
     }
 
@@ -207,14 +210,14 @@ fn main() {
     );
     println!();
     println!(
-        "| backend | threads | enqueue | claim | renew | finish | per job (all four) | claim phase: jobs/s | \
+        "| backend | threads | round | enqueue | claim | renew | finish | per job (all four) | claim phase: jobs/s | \
          claimed twice | not done after 1 attempt |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut extra = Vec::new();
     for location in &libraries {
-        for &t in &threads {
-            let r = round(location, t, jobs, &format!("q{t}"));
+        for (t, n) in threads.iter().flat_map(|&t| (1..=repeat).map(move |n| (t, n))) {
+            let r = round(location, t, jobs, &format!("q{t}r{n}"));
             let enq: Vec<f64> = r.enqueue.values().copied().collect();
             let claim: Vec<f64> = r.done.iter().map(|d| d.claim).collect();
             let renew: Vec<f64> = r.done.iter().map(|d| d.renew).collect();
@@ -225,7 +228,7 @@ fn main() {
                 .map(|d| r.enqueue.get(&d.id).copied().unwrap_or(0.0) + d.claim + d.renew + d.finish)
                 .collect();
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+                "| {} | {} | {n} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
                 backend(location),
                 r.threads,
                 p50_p99_max(&enq),
