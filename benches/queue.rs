@@ -217,7 +217,7 @@ fn main() {
     let mut extra = Vec::new();
     for location in &libraries {
         for (t, n) in threads.iter().flat_map(|&t| (1..=repeat).map(move |n| (t, n))) {
-            let r = round(location, t, jobs, &format!("q{t}r{n}"));
+            let r = round(location, t, jobs, &format!("q{t}r{n}p{}", std::process::id()));
             let enq: Vec<f64> = r.enqueue.values().copied().collect();
             let claim: Vec<f64> = r.done.iter().map(|d| d.claim).collect();
             let renew: Vec<f64> = r.done.iter().map(|d| d.renew).collect();
