@@ -19,6 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+source scripts/pg.sh
 need_tools bench
 
 ROOMS=${ROOMS:-1000}
@@ -39,29 +40,8 @@ DIR=$(cd "$DIR" && pwd)
 echo "==> generating $ROOMS rooms" >&2
 python3 benches/search_gen.py "$DIR" "$ROOMS" >&2
 
-pg=""
-stop_postgres() {
-    if [[ -n $pg && ${KEEP_POSTGRES:-0} == 1 ]]; then
-        echo "PostgreSQL left running: $pg_url (psql: $pg_bin/psql -h $pg -U postgres roomcast_bench;" \
-            "stop: ${as_pg[*]} $pg_bin/pg_ctl -D $pg/data stop && rm -rf $pg)" >&2
-    elif [[ -n $pg ]]; then
-        "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg/data" -m fast stop >/dev/null 2>&1 || true
-        rm -rf "$pg"
-    fi
-}
 if [[ " $BACKENDS " == *" postgres "* ]]; then
-    pg_bin=$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)
-    pg_bin=${pg_bin%/initdb}
-    pg=$(mktemp -d "${TMPDIR:-/tmp}/roomcast-bench-pg.XXXXXX")
-    trap stop_postgres EXIT
-    as_pg=()
-    if [[ $(id -u) -eq 0 ]]; then
-        chown postgres: "$pg"
-        as_pg=(runuser -u postgres --)
-    fi
-    echo "==> starting PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') in $pg" >&2
-    "${as_pg[@]}" "$pg_bin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w -o "-k $pg -c listen_addresses=" start >/dev/null
+    start_postgres
     "${as_pg[@]}" "$pg_bin/createdb" -h "$pg" -U postgres roomcast_bench
     psql() { "$pg_bin/psql" -h "$pg" -U postgres -d roomcast_bench -X -q -At "$@"; }
     pg_url="postgresql:///roomcast_bench?host=$pg&user=postgres"

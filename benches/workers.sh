@@ -35,6 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
+source scripts/pg.sh
 need_tools bench
 
 ROOMS=${ROOMS:-24}
@@ -68,27 +69,8 @@ mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 export ROOMCAST_MODELS=$SHARED/models ROOMCAST_MODEL=$model
 
-pg=""
-stop_postgres() {
-    if [[ -n $pg ]]; then
-        "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg/data" -m fast stop >/dev/null 2>&1 || true
-        rm -rf "$pg"
-    fi
-}
 if [[ " $BACKENDS " == *" postgres "* ]]; then
-    pg_bin=$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)
-    pg_bin=${pg_bin%/initdb}
-    pg=$(mktemp -d "${TMPDIR:-/tmp}/roomcast-bench-pg.XXXXXX")
-    trap stop_postgres EXIT
-    as_pg=()
-    if [[ $(id -u) -eq 0 ]]; then
-        chown postgres: "$pg"
-        as_pg=(runuser -u postgres --)
-    fi
-    pg_version=$("$pg_bin/postgres" --version | awk '{print $3}')
-    echo "==> starting PostgreSQL $pg_version in $pg" >&2
-    "${as_pg[@]}" "$pg_bin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w -o "-k $pg -c listen_addresses= ${PG_OPTIONS:-}" start >/dev/null
+    start_postgres
     fresh_database() { # NAME: a new, empty database; prints its URL
         "${as_pg[@]}" "$pg_bin/dropdb" -h "$pg" -U postgres --if-exists "$1"
         "${as_pg[@]}" "$pg_bin/createdb" -h "$pg" -U postgres "$1"
