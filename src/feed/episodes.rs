@@ -33,6 +33,13 @@ pub fn session_chapters(room: &RoomSummary) -> Vec<Chapter> {
     Session::open(&room.session).and_then(|s| s.events()).map(|events| chapters_of(&events)).unwrap_or_default()
 }
 
+pub fn session_soundbites(room: &RoomSummary) -> Vec<super::Soundbite> {
+    Session::open(&room.session)
+        .and_then(|s| s.events())
+        .map(|events| super::soundbites_of(&events))
+        .unwrap_or_default()
+}
+
 /// The feed's episodes: every room with a master, newest first, with URLs under `base`.
 pub fn episodes(rooms: &[RoomSummary], base: &str, url_of: &dyn Fn(&RoomSummary, &str) -> String) -> Vec<Episode> {
     rooms

@@ -6,5 +6,8 @@ pub mod episodes;
 pub mod rss;
 pub mod site;
 
-pub use episodes::{CHAPTERS_FILE, episodes, master_of, mime_of, session_chapters};
-pub use rss::{Chapter, Episode, Show, ShowOverrides, Transcript, chapters_json, chapters_of, escape_xml, rss};
+pub use episodes::{CHAPTERS_FILE, episodes, master_of, mime_of, session_chapters, session_soundbites};
+pub use rss::{
+    Chapter, Episode, Show, ShowOverrides, Soundbite, Transcript, chapters_json, chapters_of, escape_xml, rss,
+    soundbites_of,
+};

@@ -215,6 +215,29 @@ pub struct Chapter {
     pub title: String,
 }
 
+/// A soundbite (`podcast:soundbite`): a span of the room worth sharing, with its title.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Soundbite {
+    pub start: f64,
+    pub duration: f64,
+    pub title: String,
+}
+
+/// The soundbites of a session (`roomcast clip`), in room order.
+pub fn soundbites_of(events: &[crate::session::Event]) -> Vec<Soundbite> {
+    let mut out: Vec<Soundbite> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            crate::session::EventKind::Soundbite { end, title } => {
+                Some(Soundbite { start: e.t, duration: (end - e.t).max(0.0), title: title.clone() })
+            }
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.start.total_cmp(&b.start));
+    out
+}
+
 /// Podcasting 2.0 chapters JSON (version 1.2.0).
 pub fn chapters_json(title: &str, chapters: &[Chapter]) -> String {
     let list: Vec<serde_json::Value> = chapters

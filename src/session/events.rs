@@ -37,9 +37,35 @@ pub enum EventKind {
     Unmuted {
         speaker: String,
     },
-    /// A chapter start or bookmark.
+    /// A chapter start or bookmark (recorded live, imported, or added later by `roomcast chapter`).
     Marker {
         title: String,
+    },
+    /// A soundbite (`roomcast clip`): from `t` to `end`, at most a minute, published as
+    /// `podcast:soundbite` and shown on the room's page.
+    Soundbite {
+        end: f64,
+        title: String,
+    },
+    /// An audit line: words and audio taken out of everything the room published, from `t` to
+    /// `end`, for one speaker (by id) or all. `at`: when, on the wall clock (RFC 3339).
+    Redacted {
+        end: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speaker: Option<String>,
+        at: String,
+    },
+    /// An audit line: a speaker's display name changed (`roomcast speakers --rename/--merge`).
+    Renamed {
+        speaker: String,
+        from: String,
+        to: String,
+        at: String,
+    },
+    /// An audit line: a speaker withdrew consent; their track, words and audio were removed.
+    Withdrawn {
+        speaker: String,
+        at: String,
     },
 }
 
