@@ -1013,6 +1013,22 @@ fn queue_job(room: &str) -> roomcast::library::NewJob {
     }
 }
 
+/// Retention lives in the library's settings: set, replaced and cleared alike on both backends.
+#[test]
+fn settings_are_kept_and_cleared_on_both_backends() {
+    let f = fixture();
+    for mut lib in catalogs(&f) {
+        assert_eq!(lib.setting("keep_days").unwrap(), None);
+        lib.set_setting("keep_days", Some("30")).unwrap();
+        lib.set_setting("keep_days", Some("90")).unwrap();
+        lib.set_setting("keep_days:room-a", Some("forever")).unwrap();
+        assert_eq!(lib.setting("keep_days").unwrap().as_deref(), Some("90"), "the last value wins");
+        assert_eq!(lib.setting("keep_days:room-a").unwrap().as_deref(), Some("forever"));
+        lib.set_setting("keep_days", None).unwrap();
+        assert_eq!(lib.setting("keep_days").unwrap(), None);
+    }
+}
+
 /// The job queue, on both backends: what `roomcast worker` relies on.
 mod queue {
     use std::time::Duration;

@@ -10,6 +10,7 @@
 //! ```
 
 pub mod demo;
+pub mod edit;
 pub mod feed;
 pub mod inspect;
 pub mod library;

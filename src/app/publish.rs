@@ -84,9 +84,11 @@ pub fn publish(
     progress: &dyn Progress,
     on_step: &mut dyn FnMut(PublishStep),
 ) -> Result<PublishReport> {
-    let session = Session::open(session_dir)?;
     // Before any work: a library that cannot be written is said at once.
     let mut lib = library::open(library_dir, Access::Write).with_context(|| step(4, "index"))?;
+    // An edit a crash interrupted is finished (or undone) first: never publish half of one.
+    super::edit::settle(&mut *lib, session_dir)?;
+    let session = Session::open(session_dir)?;
     let settings = MixSettings { formats: options.formats.clone(), ..Default::default() };
     let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
     on_step(PublishStep::Mastered(&mastered));
@@ -136,8 +138,9 @@ pub fn index_session(lib: &mut dyn Catalog, session: &Session) -> Result<(IndexR
 
 /// Indexes whatever the session in `session_dir` holds (metadata, transcript, outputs).
 pub fn index(session_dir: &Path, library_dir: &Path) -> Result<IndexReport> {
-    let session = Session::open(session_dir)?;
     let mut lib = library::open(library_dir, Access::Write)?;
+    super::edit::settle(&mut *lib, session_dir)?;
+    let session = Session::open(session_dir)?;
     Ok(index_session(&mut lib, &session)?.0)
 }
 

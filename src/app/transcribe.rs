@@ -35,7 +35,10 @@ pub fn transcribe_session(
     progress: &dyn Progress,
 ) -> Result<Transcribed, TranscribeError> {
     let (segments, report) = run::transcribe(session, options, progress)?;
-    let doc = run::document(session, segments, &report);
+    let mut doc = run::document(session, segments, &report);
+    // What was redacted after the room stays out of a new transcript too.
+    let events = session.events()?;
+    crate::session::edits::apply(&mut doc, &session.room, &events);
     let files = export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     Ok(Transcribed { doc, report, files })
 }

@@ -94,3 +94,37 @@ mod tests {
         assert_eq!(chapter("1:00=Intro = start"), Ok((60.0, "Intro = start".into())));
     }
 }
+
+/// `OLD=NEW` for `speakers --rename`.
+pub fn rename(s: &str) -> anyhow::Result<(String, String)> {
+    match s.split_once('=') {
+        Some((old, new)) if !old.trim().is_empty() && !new.trim().is_empty() => {
+            Ok((old.trim().to_string(), new.trim().to_string()))
+        }
+        _ => anyhow::bail!("--rename '{s}' is not OLD=NEW"),
+    }
+}
+
+/// `A,B=NAME` for `speakers --merge`.
+pub fn merge(s: &str) -> anyhow::Result<(Vec<String>, String)> {
+    let bad = || anyhow::anyhow!("--merge '{s}' is not A,B=NAME (two or more speakers, then the name they share)");
+    let (list, name) = s.rsplit_once('=').ok_or_else(bad)?;
+    let names: Vec<String> = list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+    if names.len() < 2 || name.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok((names, name.trim().to_string()))
+}
+
+/// Days to keep rooms (`--keep 30`), or `forever`.
+pub fn keep_days(s: &str) -> Result<roomcast::app::edit::Keep, String> {
+    use roomcast::app::edit::Keep;
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("forever") {
+        return Ok(Keep::Forever);
+    }
+    match t.parse::<u32>() {
+        Ok(d) if (1..=36_500).contains(&d) => Ok(Keep::Days(d)),
+        _ => Err(format!("'{s}' is not a number of days (1 to 36500) or 'forever'")),
+    }
+}

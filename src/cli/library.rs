@@ -221,27 +221,44 @@ pub(super) fn print_hit(hit: &Hit, colour: bool) {
 pub fn rooms(dir: &Path, json: bool) -> Result<()> {
     let lib = open(dir, Access::Read)?;
     let rooms = lib.rooms(true)?;
+    let now = chrono::Utc::now();
+    let kept: Vec<_> = rooms.iter().map(|r| app::edit::retention(&*lib, r, now)).collect::<Result<_, _>>()?;
     if json {
-        return print_json(&rooms);
+        let list: Vec<serde_json::Value> = rooms
+            .iter()
+            .zip(&kept)
+            .map(|(r, k)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["retention"] = serde_json::to_value(k).unwrap_or_default();
+                v
+            })
+            .collect();
+        return print_json(&list);
     }
     if rooms.is_empty() {
         println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir().display());
         return Ok(());
     }
-    for r in &rooms {
-        let names: Vec<&str> = r.speakers.iter().map(|s| s.name.as_str()).collect();
+    for (r, k) in rooms.iter().zip(&kept) {
+        let mut names: Vec<&str> = Vec::new();
+        for s in &r.speakers {
+            if !names.contains(&s.name.as_str()) {
+                names.push(&s.name);
+            }
+        }
         let mut kinds: Vec<String> =
             r.outputs.iter().filter_map(|o| o.path.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
         kinds.sort();
         println!(
-            "{}  {}  {:>8}  {}{}\n    speakers: {}\n    outputs: {}",
+            "{}  {}  {:>8}  {}{}\n    speakers: {}\n    outputs: {}\n    {}",
             r.id,
             r.started_at.get(..16).unwrap_or(&r.started_at).replace('T', " "),
             hms(r.duration),
             r.title,
             if r.private { " (private)" } else { "" },
             names.join(", "),
-            if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") }
+            if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") },
+            super::edit::keeping(k)
         );
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 mod advice;
 mod args;
+mod edit;
 mod jobs;
 mod library;
 mod live;
@@ -233,6 +234,52 @@ roomcast worker --until-idle          run what is queued, then stop")]
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Rename or merge a room's speakers, or remove one who withdrew consent; without flags, list them.
+    #[command(long_about = "Rename or merge a published room's speakers, or remove one who withdrew consent.\n\n\
+Every change flows through everything the room published: room.json, the transcript and every \
+export, the master's tags (mixed again), the index, the web page and the feed's podcast:person. \
+The speakers' tracks are never changed, except that --withdraw deletes that speaker's track. A \
+name another speaker already has is refused unless you --merge them. An audit line goes into the \
+session's events.jsonl.\n\n\
+Examples:\n  roomcast speakers standup\n  roomcast speakers standup --rename \"maya_k=Maya Kumar\"\n  \
+roomcast speakers standup --merge \"Theo,Theo (phone)=Theo\"\n  roomcast speakers standup --withdraw Priya")]
+    Speakers(edit::SpeakersArgs),
+    /// Take words and audio out of a published room: a span, a speaker, or a speaker's span.
+    #[command(long_about = "Redact part of a published room.\n\n\
+The words in the span leave the transcript, every export and the search index; the audio leaves \
+the master, which is mixed again (the speakers' own tracks are kept as recorded). Without --speaker \
+everyone in the span is redacted; with --speaker and no span, all of that speaker. An audit line \
+(what, when) goes into events.jsonl, and a later publish or transcribe keeps the span out. It is \
+all or nothing: an interrupted redact leaves the room as it was or fully redacted, and the next \
+command on the room finishes it.\n\n\
+Examples:\n  roomcast redact standup --from 12:30 --to 12:45\n  \
+roomcast redact standup --speaker Theo --from 100 --to 104.5\n  roomcast redact standup --speaker Theo")]
+    Redact(edit::RedactArgs),
+    /// Mark a soundbite (at most 60 s): podcast:soundbite in the feed, and shown on the room's page.
+    #[command(long_about = "Mark a soundbite of a published room: a span of at most 60 seconds \
+that podcast apps offer as a preview (podcast:soundbite) and the room's page shows with a play \
+button.\n\nExample:\n  roomcast clip standup --from 4:10 --to 4:42 --title \"Why we record per speaker\"")]
+    Clip(edit::ClipArgs),
+    /// Add a chapter to a published room: in the master's tags, chapters.json, the feed and the page.
+    #[command(long_about = "Add a chapter marker to a published room after the fact.\n\n\
+It goes into events.jsonl like a marker set live, so it is a chapter everywhere: the MP3's ID3 \
+chapters (the master is mixed again), chapters.json and podcast:chapters in the feed, and the \
+chapter list on the room's page.\n\nExample:\n  roomcast chapter standup --at 12:30 \"Questions\"")]
+    Chapter(edit::ChapterArgs),
+    /// How long rooms are kept, for one room or the whole library; without --keep, show each room's.
+    #[command(long_about = "Set how long rooms are kept: --keep DAYS (counted from the room's end) \
+or --keep forever, for one room or, without ROOM, the whole library (a room's own setting wins). \
+`roomcast rooms` shows when each room expires; `roomcast expire` removes the expired ones \
+everywhere (library, index, feed, web, session folder): run it daily from cron or a timer.\n\n\
+Examples:\n  roomcast retention --keep 90\n  roomcast retention standup --keep 7\n  \
+roomcast retention standup --keep forever")]
+    Retention(edit::RetentionArgs),
+    /// Remove every room past its retention (see `retention`): for cron or a systemd timer.
+    Expire {
+        /// Only list the rooms that would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Index whatever a session holds (metadata, transcript, outputs) into the library.
     Index {
         /// Session folder.
@@ -452,6 +499,12 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => web::serve(a, &lib, cli.json),
         Command::Feed(a) => web::feed(a, &lib, cli.json),
         Command::Private { room, off } => web::private(&room, off, &lib, cli.json),
+        Command::Speakers(a) => edit::speakers(a, &lib, cli.json, &progress),
+        Command::Redact(a) => edit::redact(a, &lib, cli.json, &progress),
+        Command::Clip(a) => edit::clip(a, &lib, cli.json, &progress),
+        Command::Chapter(a) => edit::chapter(a, &lib, cli.json, &progress),
+        Command::Retention(a) => edit::retention(a, &lib, cli.json),
+        Command::Expire { dry_run } => edit::expire(dry_run, &lib, cli.json),
         Command::Import(a) => import(a, cli.json, &progress),
         Command::Mix(a) => mix(a, cli.json, &progress),
         Command::Info { session } => info(&session, cli.json),

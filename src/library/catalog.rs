@@ -69,6 +69,12 @@ pub trait Catalog: Send {
     /// How many jobs wait or run.
     fn queue_counts(&self) -> Result<QueueCounts>;
 
+    /// A library setting (`retention`'s keys), `None` when it was never set.
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+
+    /// Sets a library setting, or clears it with `None`.
+    fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()>;
+
     /// Where sessions recorded into the library go.
     fn rooms_dir(&self) -> PathBuf {
         self.dir().join(super::ROOMS_DIR)
@@ -136,6 +142,14 @@ impl<C: Catalog + ?Sized> Catalog for Box<C> {
 
     fn queue_counts(&self) -> Result<QueueCounts> {
         (**self).queue_counts()
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        (**self).setting(key)
+    }
+
+    fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        (**self).set_setting(key, value)
     }
 
     fn rooms_dir(&self) -> PathBuf {

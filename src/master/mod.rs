@@ -206,7 +206,14 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     let bitrates: Vec<u32> = settings.formats.iter().map(|f| kbps_for(settings, *f)).collect::<Result<_, _>>()?;
     // Everything below is measured on the mono mix; stereo copies it to both channels.
     let target_mono = if settings.stereo { target - STEREO_OFFSET } else { target };
-    let paths: Vec<PathBuf> = room.speakers.iter().map(|s| session.track_path(s)).collect();
+    // What `roomcast redact` took out of each speaker: left out of every mix.
+    let events = session.events()?;
+    let tracks: Vec<MixTrack> = room
+        .speakers
+        .iter()
+        .map(|s| MixTrack { path: session.track_path(s), muted: session::edits::redactions(&events, &s.id) })
+        .collect();
+    let paths: Vec<PathBuf> = tracks.iter().map(|t| t.path.clone()).collect();
     let mut length = 0u64;
     for p in &paths {
         let info = track::probe(p).map_err(|e| MasterError::track(p, e))?;
@@ -231,7 +238,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     // Pass 1: each speaker's speech energy.
     let clock = std::time::Instant::now();
     progress.begin("measuring speakers", total_ms * paths.len() as u64);
-    let measured = crate::parallel::map(paths.iter().collect(), |p| speaker_steps(p, length, progress))?;
+    let measured = crate::parallel::map(tracks.iter().collect(), |t| speaker_steps(t, length, progress))?;
     progress.end();
     let mut speakers = Vec::new();
     let mut gains = Vec::new();
@@ -276,7 +283,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
     }
     progress.begin("mastering", total_ms);
     let last = limited_pass(
-        &paths,
+        &tracks,
         &gains,
         norm_db,
         ceiling,
@@ -324,7 +331,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
             }];
             progress.begin("re-mastering", total_ms);
             limited_pass(
-                &paths,
+                &tracks,
                 &gains,
                 gain_db,
                 ceiling_db,
@@ -409,7 +416,13 @@ fn kbps_for(s: &MixSettings, format: Format) -> Result<u32, MasterError> {
 fn master_meta(session: &Session, settings: &MixSettings) -> Result<MasterMeta, MasterError> {
     let room = &session.room;
     let events = session.events()?;
-    let names: Vec<&str> = room.speakers.iter().map(|s| s.name.as_str()).collect();
+    // Speakers merged into one name are one person in the tags.
+    let mut names: Vec<&str> = Vec::new();
+    for s in &room.speakers {
+        if !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
     Ok(MasterMeta {
         title: room.title.clone(),
         artist: settings.artist.clone().unwrap_or_else(|| names.join(", ")),
@@ -430,12 +443,18 @@ fn open_sink(dir: &Path, s: &MixSettings, meta: &MasterMeta, format: Format) -> 
     })
 }
 
+/// A speaker's track as the mix hears it: the file, and the spans of it redacted (seconds).
+struct MixTrack {
+    path: PathBuf,
+    muted: Vec<(f64, f64)>,
+}
+
 /// Each speaker's K-weighted energy per 100 ms step, and how many samples were not silence.
-fn speaker_steps(path: &Path, length: u64, progress: &dyn Progress) -> Result<(Vec<f64>, u64), MasterError> {
+fn speaker_steps(track: &MixTrack, length: u64, progress: &dyn Progress) -> Result<(Vec<f64>, u64), MasterError> {
     let mut filter = loudness::KWeighting::default();
     let mut steps = Vec::with_capacity((length as usize).div_ceil(BLOCK));
     let (mut audio, mut was_silent) = (0u64, false);
-    TrackSource::open(path)?.for_each_block(length, |block, has_audio| {
+    TrackSource::open(&track.path)?.muting(&track.muted).for_each_block(length, |block, has_audio| {
         if has_audio {
             if was_silent {
                 filter.reset();
@@ -610,15 +629,15 @@ impl Feed<'_> {
 /// Decodes each track on its own thread, handing 100 ms blocks (or "silent") to the mixer.
 fn spawn_decoders<'s>(
     scope: &'s std::thread::Scope<'s, '_>,
-    paths: &'s [PathBuf],
+    tracks: &'s [MixTrack],
     length: u64,
 ) -> Vec<Receiver<Result<Option<Vec<f32>>, MasterError>>> {
-    paths
+    tracks
         .iter()
-        .map(|p| {
+        .map(|t| {
             let (tx, rx): (SyncSender<_>, _) = sync_channel(16);
             scope.spawn(move || {
-                let run = TrackSource::open(p).and_then(|mut src| {
+                let run = TrackSource::open(&t.path).map(|src| src.muting(&t.muted)).and_then(|mut src| {
                     src.for_each_block(length, |block, audio| {
                         // A closed channel means the mixer stopped (it has the error to report).
                         tx.send(Ok(audio.then(|| block.to_vec())))
@@ -637,7 +656,7 @@ fn spawn_decoders<'s>(
 /// Sums the tracks with their gains, applies `norm_db`, and hands the mix to the [`Feed`].
 #[allow(clippy::too_many_arguments)]
 fn limited_pass(
-    paths: &[PathBuf],
+    tracks: &[MixTrack],
     gains: &[f32],
     norm_db: f64,
     ceiling: f64,
@@ -666,7 +685,7 @@ fn limited_pass(
         meter: loudness::Meter::new(1),
     };
     std::thread::scope(|scope| -> Result<(), MasterError> {
-        let decoders = spawn_decoders(scope, paths, length);
+        let decoders = spawn_decoders(scope, tracks, length);
         let mut mix = vec![0.0f32; BLOCK];
         let mut pos = 0u64;
         while pos < length {

@@ -28,10 +28,13 @@ pub fn write(
 ) -> Result<Vec<OutputFile>, MasterError> {
     fs::create_dir_all(dir).map_err(|source| MasterError::Write { path: dir.to_path_buf(), source })?;
     let speakers = &session.room.speakers;
+    // Redacted spans leave the multitrack export as they leave the master.
+    let events = session.events()?;
     progress.begin("multitrack", length * 1000 / SAMPLE_RATE as u64 * speakers.len() as u64);
     let outputs = crate::parallel::map(speakers.iter().collect(), |speaker: &crate::session::Speaker| {
         let mut sink = Box::new(WavSink::create(&dir.join(format!("{}.wav", speaker.id)), false, false)?);
-        TrackSource::open(&session.track_path(speaker))?.for_each_block(length, |block, _| {
+        let muted = crate::session::edits::redactions(&events, &speaker.id);
+        TrackSource::open(&session.track_path(speaker))?.muting(&muted).for_each_block(length, |block, _| {
             progress.advance(block.len() as u64 * 1000 / SAMPLE_RATE as u64);
             sink.write(block)
         })?;

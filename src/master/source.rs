@@ -27,6 +27,9 @@ pub struct TrackSource {
     path: std::path::PathBuf,
     /// A packet read past a gap, decoded once the gap's silence has been served.
     pending: Option<crate::track::TrackPacket>,
+    /// Spans of the room, in samples (start, end), heard as silence: what `roomcast redact` took
+    /// out. The track itself is never changed; every mix leaves these spans out.
+    muted: Vec<(u64, u64)>,
 }
 
 impl TrackSource {
@@ -52,7 +55,15 @@ impl TrackSource {
             pcm: vec![0.0; 5760 * 2],
             path: path.to_path_buf(),
             pending: None,
+            muted: Vec::new(),
         })
+    }
+
+    /// The same track with these spans of room time (seconds) silenced.
+    pub fn muting(mut self, spans: &[(f64, f64)]) -> Self {
+        let at = |t: f64| (t.max(0.0) * crate::track::SAMPLE_RATE as f64).round() as u64;
+        self.muted = spans.iter().map(|&(a, b)| (at(a), at(b))).filter(|(a, b)| b > a).collect();
+        self
     }
 
     /// Reads the first `length` samples of the room in 100 ms blocks: `f(block, has_audio)`.
@@ -65,7 +76,18 @@ impl TrackSource {
         let mut pos = 0u64;
         while pos < length {
             let n = (BLOCK as u64).min(length - pos) as usize;
-            let audio = self.next_block(&mut block[..n])?;
+            let mut audio = self.next_block(&mut block[..n])?;
+            if audio && !self.muted.is_empty() {
+                let end = pos + n as u64;
+                for &(a, b) in &self.muted {
+                    if a < end && b > pos {
+                        let (from, to) = (a.max(pos) - pos, b.min(end) - pos);
+                        block[from as usize..to as usize].fill(0.0);
+                    }
+                }
+                // A block muted all through is silence: the mixer skips it like any other.
+                audio = block[..n].iter().any(|x| *x != 0.0);
+            }
             f(&block[..n], audio)?;
             pos += n as u64;
         }

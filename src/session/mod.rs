@@ -14,6 +14,7 @@
 //!
 //! Every name in that folder is spelled here, and only here.
 
+pub mod edits;
 pub mod events;
 pub mod transcript;
 

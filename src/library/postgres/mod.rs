@@ -272,6 +272,14 @@ impl Catalog for PostgresCatalog {
         self.retrying_mut(|c| PostgresCatalog::set_private(c, id, private))
     }
 
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.retrying(|c| PostgresCatalog::setting(c, key))
+    }
+
+    fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        self.retrying_mut(|c| PostgresCatalog::set_setting(c, key, value))
+    }
+
     fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
         self.retrying(|c| PostgresCatalog::rooms(c, include_private))
     }

@@ -115,6 +115,27 @@ impl PostgresCatalog {
         Ok(PathBuf::from(session))
     }
 
+    pub(super) fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt("SELECT value FROM settings WHERE key = $1", &[&key])
+            .map_err(|e| classify(&self.name, e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub(super) fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        let client = self.client.get_mut();
+        let done = match value {
+            Some(v) => client.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &v],
+            ),
+            None => client.execute("DELETE FROM settings WHERE key = $1", &[&key]),
+        };
+        done.map(|_| ()).map_err(|e| classify(&self.name, e))
+    }
+
     pub(super) fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
         let n = self
             .client

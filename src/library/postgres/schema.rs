@@ -88,6 +88,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX jobs_live ON jobs(room_id, kind) WHERE state IN ('queued', 'running');
     CREATE INDEX jobs_waiting ON jobs(state, id);
     "#,
+    // 3: the library's settings, a value per key: how long rooms are kept (`keep_days`, and
+    //    `keep_days:ROOM` for one room).
+    r#"
+    CREATE TABLE settings (
+        key    text PRIMARY KEY,
+        value  text NOT NULL
+    );
+    "#,
 ];
 
 /// The version this roomcast writes.

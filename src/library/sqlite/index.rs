@@ -123,6 +123,25 @@ impl SqliteCatalog {
     }
 
     /// Marks a room private (not listed, searched or in the feed without the token) or public.
+    pub(super) fn setting(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.db_err(e))
+    }
+
+    pub(super) fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        let done = match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            ),
+            None => self.conn.execute("DELETE FROM settings WHERE key = ?1", params![key]),
+        };
+        done.map(|_| ()).map_err(|e| self.db_err(e))
+    }
+
     pub(super) fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
         let n = self
             .conn

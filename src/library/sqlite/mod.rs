@@ -274,6 +274,14 @@ impl Catalog for SqliteCatalog {
         SqliteCatalog::set_private(self, id, private)
     }
 
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        SqliteCatalog::setting(self, key)
+    }
+
+    fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        SqliteCatalog::set_setting(self, key, value)
+    }
+
     fn rooms(&self, include_private: bool) -> Result<Vec<RoomSummary>> {
         SqliteCatalog::rooms(self, include_private)
     }

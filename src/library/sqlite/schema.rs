@@ -105,6 +105,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX jobs_live ON jobs(room_id, kind) WHERE state IN ('queued', 'running');
     CREATE INDEX jobs_waiting ON jobs(state, id);
     "#,
+    // 5: the library's settings, a value per key: how long rooms are kept (`keep_days`, and
+    //    `keep_days:ROOM` for one room).
+    r#"
+    CREATE TABLE settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The version this roomcast writes.
