@@ -11,7 +11,8 @@
 #                           with node/npm (the browser test drives it with playwright-core from npm),
 #                           espeak-ng (the word-timing test room) and Python packages from PyPI:
 #                           numpy (test rooms), jiwer and openai-whisper's text normalizer (WER),
-#                           webvtt-py and srt (export parsers)
+#                           webvtt-py and srt (export parsers), feedparser (the feed as podcast
+#                           apps read it)
 #   need_tools samples      + espeak-ng and sox, to regenerate samples/ (not needed to run anything)
 #   need_tools bench        + sox and espeak-ng (the benchmark rooms), ripgrep (what the search
 #                           benchmark compares with), PostgreSQL (its second backend: a throwaway
@@ -109,18 +110,19 @@ roomcast_libclang() {
 
 # Python packages the tests and benchmarks score and build rooms with (PyPI): numpy, jiwer and
 # its helpers, OpenAI's own English text normalizer (the openai-whisper package, without its torch
-# dependency: only whisper/normalizers is used), and the export parsers webvtt-py and srt.
+# dependency: only whisper/normalizers is used), the export parsers webvtt-py and srt, and
+# feedparser (the podcast feed read as apps read it).
 need_python_packages() {
     local check='import importlib.util, os, sys
-import numpy, jiwer, regex, more_itertools, webvtt, srt
+import numpy, jiwer, regex, more_itertools, webvtt, srt, feedparser
 s = importlib.util.find_spec("whisper")
 sys.exit(0 if s and os.path.exists(os.path.join(list(s.submodule_search_locations)[0], "normalizers", "english.py")) else 1)'
     python3 -c "$check" >/dev/null 2>&1 && return 0
-    echo "roomcast: installing Python packages for the tests (numpy jiwer regex more-itertools webvtt-py srt, openai-whisper's normalizer)" >&2
-    python3 -m pip install --quiet numpy jiwer regex more-itertools webvtt-py srt >&2 &&
+    echo "roomcast: installing Python packages for the tests (numpy jiwer regex more-itertools webvtt-py srt feedparser, openai-whisper's normalizer)" >&2
+    python3 -m pip install --quiet numpy jiwer regex more-itertools webvtt-py srt feedparser >&2 &&
         python3 -m pip install --quiet --no-deps openai-whisper==20250625 >&2 &&
         python3 -c "$check" >/dev/null 2>&1 || {
-        echo "roomcast: could not install them; run: python3 -m pip install numpy jiwer regex more-itertools webvtt-py srt && python3 -m pip install --no-deps openai-whisper==20250625" >&2
+        echo "roomcast: could not install them; run: python3 -m pip install numpy jiwer regex more-itertools webvtt-py srt feedparser && python3 -m pip install --no-deps openai-whisper==20250625" >&2
         return 1
     }
 }

@@ -17,7 +17,8 @@ use super::print_json;
 #[derive(Args, Clone)]
 pub struct ShowArgs {
     /// The show's metadata as JSON: {"title", "description", "author", "image", "language",
-    /// "category", "explicit", "owner_email"} [default: LIBRARY/show.json if present].
+    /// "category", "explicit", "owner_email", "copyright", "guid"} [default: LIBRARY/show.json if
+    /// present].
     #[arg(long, value_name = "FILE")]
     show: Option<PathBuf>,
     /// Show title.
@@ -29,7 +30,8 @@ pub struct ShowArgs {
     /// Show description.
     #[arg(long)]
     description: Option<String>,
-    /// URL of the cover art (square, 1400-3000 px).
+    /// URL of the cover art (square JPEG or PNG, 1400-3000 px) [default: cover.png, drawn from the
+    /// title].
     #[arg(long, value_name = "URL")]
     image: Option<String>,
     /// Apple Podcasts category, e.g. Technology, Education, "Society & Culture".
@@ -41,6 +43,12 @@ pub struct ShowArgs {
     /// Mark the show explicit.
     #[arg(long)]
     explicit: bool,
+    /// The owner's email (itunes:owner: where Apple writes about the show).
+    #[arg(long, value_name = "EMAIL")]
+    owner_email: Option<String>,
+    /// The show's copyright line, e.g. "2026 Maya Okafor".
+    #[arg(long)]
+    copyright: Option<String>,
 }
 
 impl ShowArgs {
@@ -54,6 +62,8 @@ impl ShowArgs {
             category: self.category.clone(),
             language: self.language.clone(),
             explicit: self.explicit,
+            owner_email: self.owner_email.clone(),
+            copyright: self.copyright.clone(),
         };
         Ok(Show::load(file.as_deref(), &overrides)?)
     }

@@ -63,7 +63,15 @@ pub fn episodes(rooms: &[RoomSummary], base: &str, url_of: &dyn Fn(&RoomSummary,
                     });
                 }
             }
-            let people: Vec<String> = r.speakers.iter().map(|s| s.name.clone()).collect();
+            // By display name, once each: speakers renamed to one name (one person on two
+            // devices, merged) are one person to the listener.
+            let mut people: Vec<String> = Vec::new();
+            for s in &r.speakers {
+                let name = s.name.trim();
+                if !name.is_empty() && !people.iter().any(|p| p == name) {
+                    people.push(name.to_string());
+                }
+            }
             Some(Episode {
                 guid: r.id.clone(),
                 title: r.title.clone(),
@@ -79,6 +87,7 @@ pub fn episodes(rooms: &[RoomSummary], base: &str, url_of: &dyn Fn(&RoomSummary,
                 transcripts,
                 chapters_url: Some(url_of(r, CHAPTERS_FILE)),
                 people,
+                soundbites: session_soundbites(r),
             })
         })
         .collect()

@@ -1,6 +1,7 @@
-//! RSS 2.0 with the itunes namespace (what Apple requires) and the Podcasting 2.0 namespace
-//! (transcripts, chapters, people), and Podcasting 2.0 chapters JSON. Plain data in, text out;
-//! every value from a user is escaped.
+//! RSS 2.0 with the itunes namespace (every tag Apple Podcasts requires, and the recommended ones
+//! roomcast can fill) and the Podcasting 2.0 namespace (guid, transcripts, chapters, soundbites,
+//! people), and Podcasting 2.0 chapters JSON. Plain data in, text out; every value from a user is
+//! escaped.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,13 @@ pub struct Show {
     pub explicit: bool,
     #[serde(default)]
     pub owner_email: Option<String>,
+    /// The copyright line, e.g. "2026 Maya Okafor".
+    #[serde(default)]
+    pub copyright: Option<String>,
+    /// The show's podcast:guid. Podcasting 2.0 derives it from the feed's URL; a show that moved
+    /// keeps its old one here, so apps still know it.
+    #[serde(default)]
+    pub guid: Option<String>,
 }
 
 fn default_language() -> String {
@@ -48,6 +56,8 @@ impl Default for Show {
             category: default_category(),
             explicit: false,
             owner_email: None,
+            copyright: None,
+            guid: None,
         }
     }
 }
@@ -70,6 +80,8 @@ pub struct ShowOverrides {
     pub category: Option<String>,
     pub language: Option<String>,
     pub explicit: bool,
+    pub owner_email: Option<String>,
+    pub copyright: Option<String>,
 }
 
 impl Show {
@@ -94,8 +106,14 @@ impl Show {
         set(&mut show.description, &overrides.description);
         set(&mut show.category, &overrides.category);
         set(&mut show.language, &overrides.language);
-        if overrides.image.is_some() {
-            show.image = overrides.image.clone();
+        for (field, value) in [
+            (&mut show.image, &overrides.image),
+            (&mut show.owner_email, &overrides.owner_email),
+            (&mut show.copyright, &overrides.copyright),
+        ] {
+            if value.is_some() {
+                *field = value.clone();
+            }
         }
         show.explicit |= overrides.explicit;
         Ok(show)
@@ -123,7 +141,46 @@ pub struct Episode {
     pub enclosure_type: String,
     pub transcripts: Vec<Transcript>,
     pub chapters_url: Option<String>,
+    /// Who speaks in the episode, each display name once.
     pub people: Vec<String>,
+    pub soundbites: Vec<Soundbite>,
+}
+
+/// Where the feed's own things live, as absolute URLs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedUrls {
+    /// The show's web site (the channel's `link`).
+    pub link: String,
+    /// The feed itself (atom:link rel="self"; the podcast:guid is derived from it).
+    pub feed: String,
+    /// The cover roomcast draws (`cover`), used when the show names no image of its own.
+    pub cover: String,
+}
+
+/// The Podcasting 2.0 namespace for podcast:guid (a UUIDv5 namespace).
+const PODCAST_GUID_NAMESPACE: [u8; 16] =
+    [0xea, 0xd4, 0xc2, 0x36, 0xbf, 0x58, 0x58, 0xc6, 0xa2, 0xc6, 0xa6, 0xb2, 0x8d, 0x12, 0x8c, 0xb6];
+
+/// podcast:guid as Podcasting 2.0 defines it: a UUIDv5 of the feed's URL without its scheme and
+/// trailing slashes, in the namespace above (RFC 4122 section 4.3: SHA-1, version and variant bits).
+pub fn podcast_guid(feed_url: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let url = feed_url.split_once("://").map_or(feed_url, |(_, rest)| rest).trim_end_matches('/');
+    let mut hash = Sha1::new();
+    hash.update(PODCAST_GUID_NAMESPACE);
+    hash.update(url.as_bytes());
+    let digest = hash.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// Seconds as podcast:soundbite writes them: at most milliseconds, no trailing zeros.
+fn seconds(v: f64) -> String {
+    format!("{}", (v.max(0.0) * 1000.0).round() / 1000.0)
 }
 
 pub use crate::markup::escape_xml;
@@ -134,8 +191,8 @@ fn duration(secs: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// The feed. `self_url` is where the feed itself lives (atom:link rel="self").
-pub fn rss(show: &Show, link: &str, self_url: &str, episodes: &[Episode]) -> String {
+/// The feed.
+pub fn rss(show: &Show, urls: &FeedUrls, episodes: &[Episode]) -> String {
     let e = escape_xml;
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -143,30 +200,41 @@ pub fn rss(show: &Show, link: &str, self_url: &str, episodes: &[Episode]) -> Str
         "<rss version=\"2.0\" xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
          xmlns:podcast=\"https://podcastindex.org/namespace/1.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n",
     );
+    let link = &urls.link;
+    // Apple wants a description and an author; a show that gave neither is described by its title.
     let description = if show.description.is_empty() { &show.title } else { &show.description };
+    let author = if show.author.is_empty() { &show.title } else { &show.author };
+    let image = show.image.as_deref().unwrap_or(&urls.cover);
     out.push_str(&format!("  <title>{}</title>\n", e(&show.title)));
     out.push_str(&format!("  <link>{}</link>\n", e(link)));
-    out.push_str(&format!("  <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n", e(self_url)));
+    out.push_str(&format!("  <atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n", e(&urls.feed)));
     out.push_str(&format!("  <description>{}</description>\n", e(description)));
     out.push_str(&format!("  <language>{}</language>\n", e(&show.language)));
-    out.push_str("  <generator>roomcast</generator>\n");
-    out.push_str(&format!("  <itunes:author>{}</itunes:author>\n", e(&show.author)));
-    out.push_str(&format!("  <itunes:summary>{}</itunes:summary>\n", e(description)));
-    if let Some(image) = &show.image {
-        out.push_str(&format!("  <itunes:image href=\"{}\"/>\n", e(image)));
-        out.push_str(&format!(
-            "  <image><url>{}</url><title>{}</title><link>{}</link></image>\n",
-            e(image),
-            e(&show.title),
-            e(link)
-        ));
+    if let Some(copyright) = show.copyright.as_deref().filter(|c| !c.is_empty()) {
+        out.push_str(&format!("  <copyright>{}</copyright>\n", e(copyright)));
     }
+    out.push_str("  <generator>roomcast</generator>\n");
+    out.push_str(&format!(
+        "  <podcast:guid>{}</podcast:guid>\n",
+        e(&show.guid.clone().unwrap_or_else(|| podcast_guid(&urls.feed)))
+    ));
+    out.push_str(&format!("  <itunes:author>{}</itunes:author>\n", e(author)));
+    out.push_str(&format!("  <itunes:summary>{}</itunes:summary>\n", e(description)));
+    // Rooms are not a series to hear in order: apps list the newest first.
+    out.push_str("  <itunes:type>episodic</itunes:type>\n");
+    out.push_str(&format!("  <itunes:image href=\"{}\"/>\n", e(image)));
+    out.push_str(&format!(
+        "  <image><url>{}</url><title>{}</title><link>{}</link></image>\n",
+        e(image),
+        e(&show.title),
+        e(link)
+    ));
     out.push_str(&format!("  <itunes:category text=\"{}\"/>\n", e(&show.category)));
     out.push_str(&format!("  <itunes:explicit>{}</itunes:explicit>\n", show.explicit));
-    if let Some(email) = &show.owner_email {
+    if let Some(email) = show.owner_email.as_deref().filter(|m| !m.is_empty()) {
         out.push_str(&format!(
             "  <itunes:owner><itunes:name>{}</itunes:name><itunes:email>{}</itunes:email></itunes:owner>\n",
-            e(&show.author),
+            e(author),
             e(email)
         ));
     }
@@ -201,6 +269,14 @@ pub fn rss(show: &Show, link: &str, self_url: &str, episodes: &[Episode]) -> Str
         }
         for p in &ep.people {
             out.push_str(&format!("    <podcast:person role=\"guest\">{}</podcast:person>\n", e(p)));
+        }
+        for b in ep.soundbites.iter().filter(|b| b.duration > 0.0) {
+            out.push_str(&format!(
+                "    <podcast:soundbite startTime=\"{}\" duration=\"{}\">{}</podcast:soundbite>\n",
+                seconds(b.start),
+                seconds(b.duration),
+                e(&b.title)
+            ));
         }
         out.push_str("  </item>\n");
     }
@@ -283,13 +359,18 @@ mod tests {
             }],
             chapters_url: Some("http://h/rooms/room-1/chapters.json".into()),
             people: vec!["Maya \"M\" O'Neil".into()],
+            soundbites: vec![Soundbite { start: 12.25, duration: 30.0, title: "The <best> bit".into() }],
         }
+    }
+
+    fn urls() -> FeedUrls {
+        FeedUrls { link: "http://h/".into(), feed: "http://h/feed.xml".into(), cover: "http://h/cover.png".into() }
     }
 
     #[test]
     fn the_feed_escapes_everything_a_user_wrote() {
         let show = Show { title: "Ana's <show>".into(), ..Default::default() };
-        let xml = rss(&show, "http://h/", "http://h/feed.xml", &[episode()]);
+        let xml = rss(&show, &urls(), &[episode()]);
         assert!(xml.contains("<title>Ana&apos;s &lt;show&gt;</title>"));
         assert!(xml.contains("Tom &amp; Jerry &lt;script&gt;"));
         assert!(!xml.contains("<script>"));
@@ -297,6 +378,44 @@ mod tests {
         assert!(xml.contains("<itunes:duration>1:02:05</itunes:duration>"));
         assert!(xml.contains("<pubDate>Tue, 24 Nov 2026 18:00:00 +0000</pubDate>"));
         assert!(xml.contains("rel=\"captions\""));
+        assert!(xml.contains(
+            "<podcast:soundbite startTime=\"12.25\" duration=\"30\">The &lt;best&gt; bit</podcast:soundbite>"
+        ));
+    }
+
+    #[test]
+    fn podcast_guid_is_the_podcasting_2_uuid_of_the_feed_url() {
+        // The example of the Podcasting 2.0 namespace's guid tag.
+        assert_eq!(podcast_guid("https://podnews.net/rss"), "9b024349-ccf0-5f69-a609-6b82873eab3c");
+        assert_eq!(podcast_guid("http://podnews.net/rss/"), podcast_guid("podnews.net/rss"));
+        let xml = rss(&Show::default(), &urls(), &[]);
+        assert!(xml.contains(&format!("<podcast:guid>{}</podcast:guid>", podcast_guid("http://h/feed.xml"))));
+        let moved = Show { guid: Some("kept-guid".into()), ..Default::default() };
+        assert!(rss(&moved, &urls(), &[]).contains("<podcast:guid>kept-guid</podcast:guid>"));
+    }
+
+    #[test]
+    fn a_show_without_image_author_or_description_still_has_what_apple_requires() {
+        let show = Show { title: "Room Notes".into(), ..Default::default() };
+        let xml = rss(&show, &urls(), &[episode()]);
+        assert!(xml.contains("<itunes:image href=\"http://h/cover.png\"/>"));
+        assert!(xml.contains("<image><url>http://h/cover.png</url>"));
+        assert!(xml.contains("<itunes:author>Room Notes</itunes:author>"));
+        assert!(xml.contains("<description>Room Notes</description>"));
+        assert!(xml.contains("<itunes:type>episodic</itunes:type>"));
+        assert!(!xml.contains("<itunes:owner>") && !xml.contains("<copyright>"), "only what is known");
+        let show = Show {
+            image: Some("https://e/art.jpg".into()),
+            owner_email: Some("maya@example.com".into()),
+            copyright: Some("2026 Maya".into()),
+            explicit: true,
+            ..show
+        };
+        let xml = rss(&show, &urls(), &[episode()]);
+        assert!(xml.contains("<itunes:image href=\"https://e/art.jpg\"/>") && !xml.contains("cover.png"));
+        assert!(xml.contains("<itunes:email>maya@example.com</itunes:email>"));
+        assert!(xml.contains("<copyright>2026 Maya</copyright>"));
+        assert_eq!(xml.matches("<itunes:explicit>true</itunes:explicit>").count(), 2, "channel and item");
     }
 
     #[test]

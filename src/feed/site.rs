@@ -1,11 +1,16 @@
-//! The feed as a static site for any web host: feed.xml, and under rooms/ID/ every public room's
-//! master, transcripts and chapters, with links under the site's base URL.
+//! The feed as a static site for any web host: feed.xml, cover.png (when the show names no image of
+//! its own), and under rooms/ID/ every public room's master, transcripts and chapters, with links
+//! under the site's base URL.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{CHAPTERS_FILE, Show, chapters_json, episodes, master_of, rss, session_chapters};
+use super::{
+    CHAPTERS_FILE, COVER_FILE, CoverError, FeedUrls, Show, chapters_json, cover_png, episodes, master_of, rss,
+    session_chapters,
+};
 use crate::library::RoomSummary;
 use crate::markup::url_value;
 use crate::session::{self, SessionError};
@@ -22,10 +27,18 @@ pub struct SiteReport {
     pub left_out: Vec<String>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Cover(#[from] CoverError),
+}
+
 /// Writes the site into `out` for `rooms` (the caller decides which rooms are public). Every file
 /// is written under a temporary name and renamed, so a host syncing the folder never sees half a
 /// file.
-pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> Result<SiteReport, SessionError> {
+pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> Result<SiteReport, SiteError> {
     let base = base_url.trim_end_matches('/').to_string();
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -35,6 +48,8 @@ pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> 
     let mut files = Vec::new();
     let mut published: Vec<RoomSummary> = Vec::new();
     let mut left_out = Vec::new();
+    // The size of each master as copied into the site: what a podcast app downloads.
+    let mut lengths: HashMap<String, u64> = HashMap::new();
     for r in rooms {
         let Some(master) = master_of(r) else { continue };
         if !master.is_file() {
@@ -44,7 +59,7 @@ pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> 
         let dir = out.join("rooms").join(&r.id);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let name = master.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        place(&master, &dir.join(&name))?;
+        lengths.insert(r.id.clone(), place(&master, &dir.join(&name))?);
         files.push(dir.join(&name));
         for file in [
             session::TRANSCRIPT_VTT,
@@ -64,8 +79,25 @@ pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> 
         published.push(r.clone());
     }
     let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}", url_value(&r.id));
-    let episodes = episodes(&published, &base, &url_of);
-    let xml = rss(show, &format!("{base}/"), &format!("{base}/{FEED_FILE}"), &episodes);
+    let mut episodes = episodes(&published, &base, &url_of);
+    // The copy's size, not the session's: the master may be rewritten (a new publish) between the
+    // copy and now, and the enclosure must announce the bytes the site serves.
+    for ep in &mut episodes {
+        if let Some(&length) = lengths.get(&ep.guid) {
+            ep.enclosure_length = length;
+        }
+    }
+    if show.image.is_none() {
+        let cover = out.join(COVER_FILE);
+        session::write_atomic(&cover, &cover_png(&show.title)?)?;
+        files.push(cover);
+    }
+    let urls = FeedUrls {
+        link: format!("{base}/"),
+        feed: format!("{base}/{FEED_FILE}"),
+        cover: format!("{base}/{COVER_FILE}"),
+    };
+    let xml = rss(show, &urls, &episodes);
     let feed = out.join(FEED_FILE);
     session::write_atomic(&feed, xml.as_bytes())?;
     Ok(SiteReport { feed, episodes: episodes.len(), files, left_out })

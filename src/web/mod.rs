@@ -46,6 +46,9 @@ struct App {
     base_url: String,
     token: Option<String>,
     show: Show,
+    /// The show's cover art, drawn from its title on the first request (the title does not change
+    /// while the server runs).
+    cover: tokio::sync::OnceCell<axum::body::Bytes>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +96,13 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let base_url =
         options.base_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
-    let app = Arc::new(App { library, base_url, token: options.token, show: options.show });
+    let app = Arc::new(App {
+        library,
+        base_url,
+        token: options.token,
+        show: options.show,
+        cover: tokio::sync::OnceCell::new(),
+    });
     ready(addr);
     let served = axum::serve(listener, router(app.clone())).with_graceful_shutdown(shutdown).await;
     // The catalogs are closed off the async threads too (a PostgreSQL client's runtime cannot be
@@ -110,6 +119,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/search", get(search_api))
         .route("/api/rooms", get(rooms_api))
         .route("/feed.xml", get(feed_xml))
+        .route("/cover.png", get(cover_png))
         .route("/rooms/{id}", get(room_page))
         .route("/rooms/{id}/audio", get(room_audio))
         .route("/rooms/{id}/chapters.json", get(room_chapters))
@@ -520,7 +530,34 @@ async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Exte
     // this feed presented the token already.
     let suffix = app.token.as_ref().map(|t| format!("?token={}", pages::url_value(t))).unwrap_or_default();
     let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}{suffix}", pages::url_value(&r.id));
-    let xml =
-        feed::rss(&app.show, &format!("{base}/"), &format!("{base}/feed.xml"), &feed::episodes(&rooms, &base, &url_of));
+    let urls = feed::FeedUrls {
+        link: format!("{base}/"),
+        feed: format!("{base}/feed.xml"),
+        cover: format!("{base}/{}{suffix}", feed::COVER_FILE),
+    };
+    let xml = feed::rss(&app.show, &urls, &feed::episodes(&rooms, &base, &url_of));
     ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], xml).into_response()
+}
+
+/// The cover art the feed names when the show has no image of its own. Drawn off the async
+/// threads: a 3000 px image takes a moment.
+async fn cover_png(State(app): State<Arc<App>>) -> Response {
+    let drawn = app
+        .cover
+        .get_or_try_init(|| async {
+            let title = app.show.title.clone();
+            match tokio::task::spawn_blocking(move || feed::cover_png(&title)).await {
+                Ok(Ok(png)) => Ok(axum::body::Bytes::from(png)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("cover art: {e}")),
+            }
+        })
+        .await;
+    match drawn {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png.clone()).into_response(),
+        Err(e) => {
+            tracing::warn!("{e}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, &e)
+        }
+    }
 }
