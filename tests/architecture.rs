@@ -121,6 +121,8 @@ fn the_command_line_stays_thin() {
     let code: usize =
         files.iter().map(|f| std::fs::read_to_string(f).unwrap().lines().filter(|l| is_code(l)).count()).sum();
     // Parsing, calling `app`, printing: domain logic belongs below it. (1,500 until the queue's
-    // `worker` and `jobs` commands came: their flags, help and tables are about 90 lines.)
-    assert!(code <= 1_600, "src/cli has {code} lines of code; move what is not parsing or printing into app/");
+    // `worker` and `jobs` commands came: their flags, help and tables are about 90 lines; 1,600
+    // until the after-the-fact commands `speakers`, `redact`, `clip`, `chapter`, `retention` and
+    // `expire` and the feed's owner and copyright flags: about 200 lines, their logic in app::edit.)
+    assert!(code <= 1_820, "src/cli has {code} lines of code; move what is not parsing or printing into app/");
 }

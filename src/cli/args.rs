@@ -76,25 +76,6 @@ pub fn bitrate(s: &str) -> Result<u32, String> {
     Ok(bps as u32)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_and_bitrates_parse_the_way_people_write_them() {
-        assert_eq!(time("90.5"), Ok(90.5));
-        assert_eq!(time("1:30"), Ok(90.0));
-        assert_eq!(time("1:02:03.25"), Ok(3723.25));
-        assert!(time("1:75").is_err());
-        assert!(time("abc").is_err());
-        assert_eq!(bitrate("32k"), Ok(32_000));
-        assert_eq!(bitrate("24000"), Ok(24_000));
-        assert!(bitrate("1k").is_err());
-        assert_eq!(speaker_offset("Ana=2.5"), Ok(("Ana".into(), 2.5)));
-        assert_eq!(chapter("1:00=Intro = start"), Ok((60.0, "Intro = start".into())));
-    }
-}
-
 /// `OLD=NEW` for `speakers --rename`.
 pub fn rename(s: &str) -> anyhow::Result<(String, String)> {
     match s.split_once('=') {
@@ -126,5 +107,24 @@ pub fn keep_days(s: &str) -> Result<roomcast::app::edit::Keep, String> {
     match t.parse::<u32>() {
         Ok(d) if (1..=36_500).contains(&d) => Ok(Keep::Days(d)),
         _ => Err(format!("'{s}' is not a number of days (1 to 36500) or 'forever'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_bitrates_parse_the_way_people_write_them() {
+        assert_eq!(time("90.5"), Ok(90.5));
+        assert_eq!(time("1:30"), Ok(90.0));
+        assert_eq!(time("1:02:03.25"), Ok(3723.25));
+        assert!(time("1:75").is_err());
+        assert!(time("abc").is_err());
+        assert_eq!(bitrate("32k"), Ok(32_000));
+        assert_eq!(bitrate("24000"), Ok(24_000));
+        assert!(bitrate("1k").is_err());
+        assert_eq!(speaker_offset("Ana=2.5"), Ok(("Ana".into(), 2.5)));
+        assert_eq!(chapter("1:00=Intro = start"), Ok((60.0, "Intro = start".into())));
     }
 }
