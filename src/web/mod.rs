@@ -479,8 +479,24 @@ async fn room_track(
     if !Path::new(&track).components().all(|c| matches!(c, std::path::Component::Normal(_))) {
         return error(StatusCode::NOT_FOUND, "no such track");
     }
+    // A track is kept as recorded, redacted spans and all: what was redacted is published only
+    // through the master, which has it removed.
+    if redacted(&room, &speaker) {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("speaker '{speaker}' has redacted spans: their own track is not published, the master is"),
+        );
+    }
     let name = format!("{}-{}.opus", room.id, speaker);
     send_file(&room.session.join(&track), "audio/ogg; codecs=opus", &headers, Some(&name)).await
+}
+
+/// Whether `roomcast redact` took anything of this speaker out of the room (or could not be told:
+/// an unreadable events.jsonl counts as redacted, so nothing is served by mistake).
+pub fn redacted(room: &RoomSummary, speaker: &str) -> bool {
+    session::Session::open(&room.session)
+        .and_then(|s| s.events())
+        .map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty())
 }
 
 async fn room_file(
