@@ -992,13 +992,15 @@ mod postgres {
             let mut catalog = library::open(Path::new(&url), Access::Write).unwrap();
             three_rooms_in(&f, &mut catalog);
         }
-        // Back to schema 1, as the first PostgreSQL roomcast left it: no job queue.
-        server.sql(&name, "DROP TABLE jobs; UPDATE schema_version SET version = 1");
+        // Back to schema 1, as the first PostgreSQL roomcast left it: no job queue, no settings.
+        server.sql(&name, "DROP TABLE jobs; DROP TABLE settings; UPDATE schema_version SET version = 1");
         let mut catalog = library::open(Path::new(&url), Access::Write).unwrap();
         let version = roomcast::library::postgres::schema::VERSION.to_string();
         assert_eq!(server.rows(&url, "SELECT version FROM schema_version"), [version]);
         assert_eq!(catalog.rooms(true).unwrap().len(), 3, "the rooms are kept");
         assert!(catalog.enqueue(&queue_job("room-a")).unwrap().1, "and the queue is there");
+        catalog.set_setting("keep_days", Some("30")).unwrap();
+        assert_eq!(catalog.setting("keep_days").unwrap().as_deref(), Some("30"), "and the settings");
     }
 }
 
