@@ -731,6 +731,10 @@ fn a_real_browser_solos_mutes_and_skips_through_speakers_chapters_and_quotes() {
     assert!(seen["soundbite_title"].as_str().unwrap().contains("Level <each> speaker"), "{seen}");
     assert!(near(&seen["soundbite_stop"], 63.5, 0.5), "the soundbite stops at its end: {seen}");
 
+    let fallback = &seen["fallback"];
+    assert_eq!(fallback["mode"], "master", "a track that cannot be had keeps the master: {seen}");
+    assert!(fallback["note"].as_str().unwrap().contains("Theo"), "the note names the missing track: {seen}");
+
     let phone = &seen["phone"];
     assert!(num(&phone["scroll_width"]) <= num(&phone["inner_width"]), "no sideways scrolling at 375 px: {seen}");
     assert_eq!(phone["controls_visible"], true, "the controls fit a phone: {seen}");

@@ -369,6 +369,36 @@ mod tests {
     }
 
     #[test]
+    fn speakers_merged_under_one_name_share_a_lane_and_play_all_their_tracks() {
+        let speaker = |id: &str, name: &str, track: Option<&str>| crate::library::SpeakerSummary {
+            id: id.into(),
+            name: name.into(),
+            track: track.map(Into::into),
+            language: None,
+        };
+        let room = RoomSummary {
+            id: "r1".into(),
+            title: "Merged".into(),
+            started_at: "2026-11-20T18:00:00Z".into(),
+            duration: 10.0,
+            status: "published".into(),
+            session: "/nowhere".into(),
+            private: false,
+            speakers: vec![
+                speaker("maya", "Maya", Some("tracks/maya.opus")),
+                speaker("maya-phone", "Maya", Some("tracks/maya-phone.opus")),
+                speaker("guest", "<b>Guest</b>", None),
+            ],
+            segments: 0,
+            outputs: Vec::new(),
+        };
+        let html = lanes(&room, None);
+        assert_eq!(html.matches("class=\"lane\"").count(), 2, "{html}");
+        assert!(html.contains("data-name=\"Maya\" data-tracks=\"/rooms/r1/tracks/maya /rooms/r1/tracks/maya-phone\""));
+        assert!(html.contains("data-name=\"&lt;b&gt;Guest&lt;/b&gt;\" data-tracks=\"\""), "{html}");
+    }
+
+    #[test]
     fn snippets_keep_their_marks_and_lose_their_tags() {
         let s = format!("a <b>{}bold{} c", search::MATCH_START, search::MATCH_END);
         assert_eq!(marked(&s), "a &lt;b&gt;<mark>bold</mark> c");

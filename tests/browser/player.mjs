@@ -142,6 +142,16 @@ try {
     Array.from(document.querySelectorAll('#transcript .quoted')).map(e => parseFloat(e.dataset.s)));
   await quoted.close();
 
+  // A track the server cannot give: solo and mute keep the master playing, and say so.
+  const broken = await browser.newPage();
+  await broken.route('**/tracks/theo', r => r.fulfill({ status: 404, body: 'gone' }));
+  await open(broken, room);
+  await broken.click('.lane[data-name="Maya"] .mute');
+  await broken.waitForFunction(() => document.getElementById('mix-note').textContent.includes('mix'), null,
+    { timeout: 30000 });
+  seen.fallback = await state(broken);
+  await broken.close();
+
   // A phone: nothing wider than the screen, and the controls on it.
   const phone = await browser.newPage({ viewport: { width: 375, height: 740 } });
   await open(phone, room);
