@@ -95,6 +95,9 @@ fn library() -> &'static Library {
                 "2026-11-20T18:00:00Z",
             ],
         );
+        // A soundbite, as `roomcast clip` writes it; its title is hostile on purpose.
+        let mut events = std::fs::OpenOptions::new().append(true).open(notes.join("events.jsonl")).unwrap();
+        writeln!(events, r#"{{"t":61.0,"type":"soundbite","end":63.5,"title":"Level <each> speaker"}}"#).unwrap();
         let t = dir.path().join("notes.json");
         std::fs::write(&t, sample_transcript().to_string()).unwrap();
         rc(&path, &["import-transcript", notes.to_str().unwrap(), t.to_str().unwrap()]);
@@ -607,4 +610,132 @@ fn a_real_browser_plays_the_room_follows_the_words_and_jumps_to_search_hits() {
     let t: f64 = href.split("t=").nth(1).unwrap().parse().unwrap();
     assert!((seen["at_hit"]["t"].as_f64().unwrap() - t).abs() < 0.6, "the hit opened at its moment: {seen}");
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "screenshot kept at {}", shot.display());
+}
+
+#[test]
+fn a_quote_link_stops_at_its_end_and_a_bad_end_is_refused() {
+    let lib = library();
+    let server = serve(&lib.path, &[]);
+    let room = format!("/rooms/{}", lib.notes);
+    let html = get(&server.base, &room).text();
+    assert!(html.contains("const END = null;"), "no end without a quote");
+    assert!(html.contains("data-t=\"38.00\">0:00:38</a> Our guest"), "the chapter list");
+    assert!(html.contains("data-s=\"61.00\" data-e=\"63.50\""), "the soundbite's span");
+    assert!(html.contains("Level &lt;each&gt; speaker") && !html.contains("<each>"), "its title escaped");
+    for name in ["Maya", "Theo", "Priya"] {
+        let lane = format!("data-name=\"{name}\" data-tracks=\"/rooms/{}/tracks/{}\"", lib.notes, name.to_lowercase());
+        assert!(html.contains(&lane), "a lane with its track for {name}");
+    }
+    let quote = get(&server.base, &format!("{room}?t=52&end=55.5"));
+    assert_eq!(quote.status, 200);
+    assert!(quote.text().contains("const START = 52;\nconst END = 55.5;"));
+    for bad in ["t=10&end=abc", "t=10&end=5", "t=10&end=10", "end=99999", "t=1&end=NaN", "t=1&end=inf"] {
+        let r = get(&server.base, &format!("{room}?{bad}"));
+        assert_eq!(r.status, 400, "{bad}");
+        let message = r.text().split("<p class=\"error\">").nth(1).unwrap().split("</p>").next().unwrap().to_string();
+        assert!(message.starts_with("end=") && message.contains("not a time after t="), "{bad}: {message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+    }
+}
+
+/// The turns of the sample transcript: where each change of speaker starts, at its first word.
+fn turns() -> Vec<f64> {
+    let doc = sample_transcript();
+    let segments = doc["segments"].as_array().unwrap();
+    let mut out = Vec::new();
+    for (i, s) in segments.iter().enumerate() {
+        if i == 0 || segments[i - 1]["speaker"] != s["speaker"] {
+            out.push(s["words"][0]["start"].as_f64().unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_real_browser_solos_mutes_and_skips_through_speakers_chapters_and_quotes() {
+    let lib = library();
+    assert!(
+        repo().join("tests/browser/node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").is_file(),
+        "the browser test needs chromium and playwright-core: run scripts/test.sh (it installs both)"
+    );
+    let server = serve(&lib.path, &[]);
+    let artifacts = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("room-player-phone.png");
+    let out = Command::new("node")
+        .current_dir(repo().join("tests/browser"))
+        .args(["player.mjs", &server.base, &lib.notes, shot.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("a number: {v} in {seen}"));
+    let near = |v: &Value, want: f64, by: f64| (num(v) - want).abs() < by;
+    assert_eq!(seen["errors"], serde_json::json!([]), "no script errors: {seen}");
+
+    let turns = turns();
+    let page_turns: Vec<f64> = seen["turns"].as_array().unwrap().iter().map(num).collect();
+    assert_eq!(page_turns, turns, "the page's turns are the transcript's");
+    let next_after = |t: f64| *turns.iter().find(|s| **s > t + 0.05).unwrap();
+    let before = |t: f64| *turns.iter().rev().find(|s| **s < t - 1.0).unwrap();
+
+    // Muted, Maya's lane is silent while she talks; Theo's sounds when he answers.
+    let muted = &seen["muted"];
+    assert_eq!(muted["mode"], "tracks", "muting moves to the speakers' tracks: {seen}");
+    assert_eq!(muted["note"], "", "every track loaded: {seen}");
+    assert!(num(&muted["to"]) > 8.7, "it played into Theo's answer: {seen}");
+    assert!(num(&muted["loudest"]["Maya"]) < 0.001, "muted Maya is silent: {seen}");
+    assert!(num(&muted["loudest"]["Theo"]) > 0.005, "Theo is heard: {seen}");
+    assert_eq!((num(&muted["gains"]["Maya"]), muted["lane_gain"].as_str()), (0.0, Some("0")));
+    assert_eq!(seen["unmuted_mode"], "master", "nothing soloed or muted: the master again");
+    let solo = &seen["solo"];
+    assert_eq!(solo["mode"], "tracks");
+    assert!(num(&solo["loudest"]["Maya"]) > 0.005, "soloed Maya is heard: {seen}");
+    assert!(num(&solo["loudest"]["Theo"]) < 0.001 && num(&solo["loudest"]["Priya"]) < 0.001, "only her: {seen}");
+    assert_eq!(seen["mode_after"], "master");
+
+    // Turns and chapters, by the buttons.
+    let next = next_after(20.0);
+    assert!(near(&seen["next_from_20"], next, 0.3), "next speaker from 20 s lands on {next}: {seen}");
+    assert!(near(&seen["prev_after"], before(next), 0.3), "previous speaker: {seen}");
+    assert!(near(&seen["chapter_click"], 38.0, 0.3), "the chapter list seeks: {seen}");
+    assert!(near(&seen["next_chapter_from_5"], 38.0, 0.3), "next chapter: {seen}");
+
+    // The keys.
+    let keys = &seen["keys"];
+    let n = next_after(30.0);
+    assert!(near(&keys["n_from_30"], n, 0.3), "n: {seen}");
+    assert!(near(&keys["p_after"], before(n), 0.3), "p: {seen}");
+    assert_eq!((&keys["space_paused"], &keys["space_again_paused"]), (&Value::Bool(true), &Value::Bool(false)));
+    let at = num(&keys["before_arrows"]);
+    assert!(near(&keys["right"], at + 5.0, 0.2), "right arrow: {seen}");
+    assert!(near(&keys["left_twice"], at - 5.0, 0.2), "left arrow twice: {seen}");
+    assert!(near(&keys["after_typing"], at - 5.0, 0.05), "typing n or p in a box is not a shortcut: {seen}");
+
+    // Search in the room: "Loudness" is Priya's first word at 52 s.
+    assert!(num(&seen["find_hits"]) >= 1.0, "{seen}");
+    assert!(near(&seen["find_current"]["s"], 52.0, 0.01) && near(&seen["find_current"]["t"], 52.0, 0.3), "{seen}");
+
+    // The quote link: its span is the selected words', it plays and stops at its end, marked.
+    let (s, e) = (num(&seen["selected"]["s"]), num(&seen["selected"]["e"]));
+    assert_eq!(seen["quote_href"], format!("/rooms/{}?t={s:.2}&end={e:.2}", lib.notes));
+    assert!(near(&seen["quote_stop"], e, 0.5), "stopped at the quote's end {e}: {seen}");
+    let quoted: Vec<f64> = seen["quoted_words"].as_array().unwrap().iter().map(num).collect();
+    assert_eq!((quoted.len(), quoted.first().copied()), (4, Some(s)), "the quoted words are marked: {seen}");
+
+    assert!(seen["soundbite_title"].as_str().unwrap().contains("Level <each> speaker"), "{seen}");
+    assert!(near(&seen["soundbite_stop"], 63.5, 0.5), "the soundbite stops at its end: {seen}");
+
+    let fallback = &seen["fallback"];
+    assert_eq!(fallback["mode"], "master", "a track that cannot be had keeps the master: {seen}");
+    assert!(fallback["note"].as_str().unwrap().contains("Theo"), "the note names the missing track: {seen}");
+
+    let phone = &seen["phone"];
+    assert!(num(&phone["scroll_width"]) <= num(&phone["inner_width"]), "no sideways scrolling at 375 px: {seen}");
+    assert_eq!(phone["controls_visible"], true, "the controls fit a phone: {seen}");
 }

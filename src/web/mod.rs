@@ -367,6 +367,8 @@ fn read_transcript(session: &Path) -> Option<TranscriptDoc> {
 #[derive(Debug, Deserialize)]
 struct RoomParams {
     t: Option<String>,
+    /// Where a quote link stops playing (seconds, after `t`).
+    end: Option<String>,
 }
 
 async fn room_page(
@@ -379,7 +381,7 @@ async fn room_page(
         Ok(r) => r,
         Err(r) => return r,
     };
-    let t = params.ok().and_then(|Query(p)| p.t);
+    let (t, end) = params.ok().map(|Query(p)| (p.t, p.end)).unwrap_or_default();
     let start = match t.as_deref().map(str::trim) {
         None | Some("") => 0.0,
         Some(v) => match v.parse::<f64>() {
@@ -392,9 +394,22 @@ async fn room_page(
             }
         },
     };
+    let end = match end.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => match v.parse::<f64>() {
+            Ok(e) if e.is_finite() && e > start && e <= room.duration + 0.5 => Some(e),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("end={v}: not a time after t={start} in this room (seconds up to {:.0})", room.duration),
+                );
+            }
+        },
+    };
     let has_master = feed::master_of(&room).is_some_and(|p| p.is_file());
     let transcript = read_transcript(&room.session);
-    Html(pages::room_page(&room, transcript.as_ref(), start, has_master)).into_response()
+    let (chapters, clips) = (feed::session_chapters(&room), feed::session_soundbites(&room));
+    Html(pages::room_page(&room, transcript.as_ref(), start, end, has_master, &chapters, &clips)).into_response()
 }
 
 /// Sends a file, or the byte range the request asks for (browsers seek with these).

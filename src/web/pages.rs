@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::feed;
 use crate::library::{Hit, RoomSummary, search};
 use crate::session;
 use crate::transcript::TranscriptDoc;
@@ -21,11 +22,23 @@ const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60em;marg
 header{display:flex;gap:1em;align-items:center;border-bottom:1px solid #ddd;padding:.6em 0;flex-wrap:wrap}\
 header a.home{font-weight:700;text-decoration:none;color:#222}form.search{display:flex;gap:.4em;flex-wrap:wrap}\
 input{font:inherit;padding:.2em .4em}.muted{color:#777}.room{margin:1em 0}.room h2{margin:0;font-size:1.1em}\
-.hit{margin:1em 0}.hit mark,mark{background:#ffe066}audio{width:100%;position:sticky;top:0;background:#fff}\
+.hit{margin:1em 0}.hit mark,mark{background:#ffe066}audio{width:100%}.dock{position:sticky;top:0;background:#fff;z-index:1}\
 #transcript p{margin:.4em 0;cursor:pointer}#transcript .who{font-weight:600;margin-right:.4em}\
 #transcript .t{color:#777;font-variant-numeric:tabular-nums;margin-right:.4em;text-decoration:none}\
 #transcript .w{border-radius:3px}#transcript .now{background:#ffe066}#transcript .overlap{border-left:3px solid #9cf;padding-left:.4em}\
-.error{border:1px solid #e99;background:#fee;padding:1em;border-radius:4px}";
+.error{border:1px solid #e99;background:#fee;padding:1em;border-radius:4px}\
+button{font:inherit;padding:.15em .5em}.transport,.find{display:flex;flex-wrap:wrap;gap:.3em;align-items:center;margin:.4em 0}\
+#clock{font-variant-numeric:tabular-nums;margin-left:auto}.find input{flex:1;min-width:6em}\
+#lanes{display:grid;grid-template-columns:auto auto auto minmax(0,1fr);gap:.3em .4em;align-items:center;margin:.4em 0}\
+.lane{display:contents}.lane .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:7em}\
+#lanes button[aria-pressed=true]{background:#333;color:#fff}\
+.bars{position:relative;height:1.4em;background:#f2f2f2;border-radius:3px;cursor:pointer;overflow:hidden}\
+.bars i{position:absolute;top:.25em;bottom:.25em;background:#7aa7d9;border-radius:2px}.lane.silent .bars i{background:#ccc}\
+.bars .head{position:absolute;top:0;bottom:0;width:2px;background:#d33;left:0}h2{font-size:1.1em;margin:.8em 0 .3em}\
+#chapters ol,#soundbites ul{margin:0;padding-left:1.4em}\
+#transcript .hit{background:#cde}#transcript .hit.cur{outline:2px solid #36c}#transcript .quoted{box-shadow:inset 0 -3px #d33}\
+#quote{position:fixed;left:0;right:0;bottom:0;margin:0;padding:.5em 1em;background:#222;color:#fff;overflow-wrap:anywhere}\
+#quote a{color:#fff}";
 
 /// The page around `body`. `query`: the search box's current text.
 pub fn layout(title: &str, query: &str, body: &str) -> String {
@@ -123,8 +136,18 @@ fn marked(snippet: &str) -> String {
 }
 
 /// The room player: the master with the transcript beside it, the current words highlighted as it
-/// plays, any word or segment a link to its moment, `start` where playback begins.
-pub fn room_page(room: &RoomSummary, transcript: Option<&TranscriptDoc>, start: f64, has_master: bool) -> String {
+/// plays, any word or segment a link to its moment, `start` where playback begins and `end`, for a
+/// quote link, where it stops. Above the transcript: the transport, one lane per speaker (who talks
+/// when, with solo and mute), the chapters and the soundbites.
+pub fn room_page(
+    room: &RoomSummary,
+    transcript: Option<&TranscriptDoc>,
+    start: f64,
+    end: Option<f64>,
+    has_master: bool,
+    chapters: &[feed::Chapter],
+    clips: &[feed::Soundbite],
+) -> String {
     let id = url_value(&room.id);
     let mut body = format!(
         "<h1>{}</h1>\n<p class=\"muted\">{} · {} · {}</p>\n",
@@ -133,14 +156,24 @@ pub fn room_page(room: &RoomSummary, transcript: Option<&TranscriptDoc>, start: 
         hms(room.duration),
         room.speakers.iter().map(|s| esc(&s.name)).collect::<Vec<_>>().join(", ")
     );
+    if !has_master {
+        body.push_str(
+            "<p class=\"error\">This room has no master file (it was not mastered, or the file was moved); \
+             run <code>roomcast publish</code> on its session.</p>\n",
+        );
+    }
+    // The player and its transport stay at the top while the transcript scrolls under them.
+    body.push_str("<div class=\"dock\">\n");
     if has_master {
         let _ = writeln!(body, "<audio id=\"player\" controls preload=\"metadata\" src=\"/rooms/{id}/audio\"></audio>");
     } else {
-        body.push_str(
-            "<p class=\"error\">This room has no master file (it was not mastered, or the file was moved); \
-             run <code>roomcast publish</code> on its session.</p>\n<audio id=\"player\"></audio>\n",
-        );
+        body.push_str("<audio id=\"player\"></audio>\n");
     }
+    body.push_str(TRANSPORT);
+    body.push_str("</div>\n");
+    body.push_str(&lanes(room, transcript));
+    body.push_str(&chapter_list(&id, chapters));
+    body.push_str(&soundbite_list(clips));
     body.push_str("<p>Downloads: ");
     let mut links: Vec<String> = room
         .speakers
@@ -156,18 +189,25 @@ pub fn room_page(room: &RoomSummary, transcript: Option<&TranscriptDoc>, start: 
         }
     }
     body.push_str(&links.join(" · "));
-    body.push_str("</p>\n<div id=\"transcript\">\n");
+    body.push_str(
+        "</p>\n<div class=\"find\" role=\"search\"><input type=\"search\" id=\"find\" \
+         placeholder=\"Find in this room\" aria-label=\"Find in this room\">\
+         <button id=\"find-prev\" aria-label=\"Previous match\">▲</button>\
+         <button id=\"find-next\" aria-label=\"Next match\">▼</button><span id=\"find-count\" class=\"muted\"></span></div>\n\
+         <div id=\"transcript\">\n",
+    );
     match transcript {
         None => body.push_str("<p class=\"muted\">No transcript yet.</p>\n"),
         Some(doc) => {
             for s in &doc.segments {
                 let _ = write!(
                     body,
-                    "<p class=\"seg{}\" data-start=\"{:.2}\" data-end=\"{:.2}\"><span class=\"who\">{}</span>\
+                    "<p class=\"seg{}\" data-start=\"{:.2}\" data-end=\"{:.2}\" data-who=\"{}\"><span class=\"who\">{}</span>\
                      <a class=\"t\" href=\"/rooms/{id}?t={:.2}\">{}</a>",
                     if s.overlap { " overlap" } else { "" },
                     s.start,
                     s.end,
+                    esc(&s.name),
                     esc(&s.name),
                     s.start,
                     hms(s.start)
@@ -195,52 +235,122 @@ pub fn room_page(room: &RoomSummary, transcript: Option<&TranscriptDoc>, start: 
             }
         }
     }
-    body.push_str("</div>\n");
-    let _ = write!(body, "<script>const START = {};\n{SCRIPT}</script>\n", if start.is_finite() { start } else { 0.0 });
+    body.push_str(
+        "</div>\n<p id=\"quote\" hidden><span>Quote: </span><a id=\"quote-link\" href=\"\"></a> \
+         <button id=\"quote-copy\">Copy link</button></p>\n",
+    );
+    let finite = |t: f64| if t.is_finite() { t } else { 0.0 };
+    let end = end.filter(|e| e.is_finite()).map_or("null".to_string(), |e| e.to_string());
+    let _ = write!(body, "<script>const START = {};\nconst END = {end};\n{SCRIPT}</script>\n", finite(start));
     layout(&room.title, "", &body)
 }
 
-/// Highlights the words under the playhead and seeks on clicks. Words are in segment order; a
-/// binary search over their starts finds the current one, and overlapping speakers' words both
-/// light up.
-const SCRIPT: &str = r#"
-const player = document.getElementById('player');
-const words = Array.from(document.querySelectorAll('#transcript .w'));
-const spans = words.map(w => ({ el: w, s: parseFloat(w.dataset.s), e: parseFloat(w.dataset.e) }));
-let lit = [];
-function highlight() {
-  const t = player.currentTime;
-  const now = spans.filter(w => w.s <= t && t < Math.max(w.e, w.s + 0.25));
-  if (now.length === lit.length && now.every((w, i) => w === lit[i])) return;
-  lit.forEach(w => w.el.classList.remove('now'));
-  now.forEach(w => w.el.classList.add('now'));
-  lit = now;
-  if (now.length) {
-    const r = now[0].el.getBoundingClientRect();
-    if (r.top < 80 || r.bottom > innerHeight) now[0].el.scrollIntoView({ block: 'center', behavior: 'smooth' });
-  }
+/// One lane of the player: a display name, the tracks of every speaker who has it (speakers
+/// merged under one name play together), and the spans they talk in.
+struct Lane<'a> {
+    name: &'a str,
+    tracks: Vec<String>,
+    spans: Vec<(f64, f64)>,
 }
-function seek(t) {
-  player.currentTime = t;
-  highlight();
-  const p = player.play();
-  if (p) p.catch(() => {});
+
+const TRANSPORT: &str = "<div class=\"transport\">\
+     <button id=\"prev-chapter\" title=\"Previous chapter\">« Ch.</button>\
+     <button id=\"prev-turn\" title=\"Previous speaker (p)\">◀ Spk</button>\
+     <button id=\"play\" title=\"Play or pause (space)\">Play</button>\
+     <button id=\"next-turn\" title=\"Next speaker (n)\">Spk ▶</button>\
+     <button id=\"next-chapter\" title=\"Next chapter\">Ch. »</button>\
+     <span id=\"clock\">0:00:00</span></div>\n";
+
+/// The speaker lanes and the note the multitrack player writes when it has to fall back to the
+/// master.
+fn lanes(room: &RoomSummary, transcript: Option<&TranscriptDoc>) -> String {
+    let id = url_value(&room.id);
+    fn lane_of<'a>(lanes: &mut Vec<Lane<'a>>, name: &'a str) -> usize {
+        lanes.iter().position(|l| l.name == name).unwrap_or_else(|| {
+            lanes.push(Lane { name, tracks: Vec::new(), spans: Vec::new() });
+            lanes.len() - 1
+        })
+    }
+    let mut lanes: Vec<Lane> = Vec::new();
+    for s in &room.speakers {
+        let i = lane_of(&mut lanes, s.name.as_str());
+        if s.track.is_some() {
+            lanes[i].tracks.push(format!("/rooms/{id}/tracks/{}", url_value(&s.id)));
+        }
+    }
+    for seg in transcript.map(|d| d.segments.as_slice()).unwrap_or_default() {
+        let i = lane_of(&mut lanes, seg.name.as_str());
+        lanes[i].spans.push((seg.start, seg.end));
+    }
+    // The lanes' scale: the room, or the transcript if it runs past the room's recorded length.
+    let length = lanes.iter().flat_map(|l| l.spans.iter().map(|s| s.1)).fold(room.duration, f64::max).max(1.0);
+    let mut out = format!("<div id=\"deck\" data-duration=\"{length:.2}\">\n<div id=\"lanes\" data-mode=\"master\">\n");
+    for lane in &lanes {
+        let name = esc(lane.name);
+        let _ = write!(
+            out,
+            "<div class=\"lane\" data-name=\"{name}\" data-tracks=\"{}\" data-gain=\"1\"><span class=\"name\">{name}</span>\
+             <button class=\"solo\" aria-pressed=\"false\" title=\"Solo {name}\">S</button>\
+             <button class=\"mute\" aria-pressed=\"false\" title=\"Mute {name}\">M</button>\
+             <div class=\"bars\" title=\"{name}: click to go there\">",
+            esc(&lane.tracks.join(" "))
+        );
+        for (a, b) in &lane.spans {
+            let _ = write!(
+                out,
+                "<i style=\"left:{:.3}%;width:{:.3}%\"></i>",
+                a / length * 100.0,
+                ((b - a) / length * 100.0).max(0.3)
+            );
+        }
+        out.push_str("<b class=\"head\"></b></div></div>\n");
+    }
+    out.push_str("</div>\n<p id=\"mix-note\" class=\"muted\" hidden></p>\n</div>\n");
+    out
 }
-document.getElementById('transcript').addEventListener('click', ev => {
-  if (ev.target.closest('a.t')) { ev.preventDefault(); }
-  const w = ev.target.closest('.w');
-  const seg = ev.target.closest('.seg');
-  if (w) seek(parseFloat(w.dataset.s));
-  else if (seg) seek(parseFloat(seg.dataset.start));
-});
-player.addEventListener('timeupdate', highlight);
-player.addEventListener('seeked', highlight);
-(function frame() { if (!player.paused) highlight(); requestAnimationFrame(frame); })();
-if (START > 0) {
-  const go = () => { player.currentTime = START; highlight(); };
-  if (player.readyState >= 1) go(); else player.addEventListener('loadedmetadata', go, { once: true });
+
+fn chapter_list(id: &str, chapters: &[feed::Chapter]) -> String {
+    if chapters.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<nav id=\"chapters\"><h2>Chapters</h2><ol>");
+    for c in chapters {
+        let _ = write!(
+            out,
+            "<li><a href=\"/rooms/{id}?t={:.2}\" data-t=\"{:.2}\">{}</a> {}</li>",
+            c.start,
+            c.start,
+            hms(c.start),
+            esc(&c.title)
+        );
+    }
+    out.push_str("</ol></nav>\n");
+    out
 }
-"#;
+
+fn soundbite_list(clips: &[feed::Soundbite]) -> String {
+    if clips.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<section id=\"soundbites\"><h2>Soundbites</h2><ul>");
+    for c in clips {
+        let end = c.start + c.duration;
+        let _ = write!(
+            out,
+            "<li><button class=\"bite\" data-s=\"{:.2}\" data-e=\"{:.2}\">▶ Play</button> {} \
+             <span class=\"muted\">{}–{}</span></li>",
+            c.start,
+            end,
+            esc(&c.title),
+            hms(c.start),
+            hms(end)
+        );
+    }
+    out.push_str("</ul></section>\n");
+    out
+}
+
+const SCRIPT: &str = include_str!("player.js");
 
 #[cfg(test)]
 mod tests {
@@ -256,6 +366,36 @@ mod tests {
         assert!(!page.contains("<img"));
         assert!(page.contains("&lt;img"));
         assert_eq!(url_value("a b/é?"), "a%20b%2F%C3%A9%3F");
+    }
+
+    #[test]
+    fn speakers_merged_under_one_name_share_a_lane_and_play_all_their_tracks() {
+        let speaker = |id: &str, name: &str, track: Option<&str>| crate::library::SpeakerSummary {
+            id: id.into(),
+            name: name.into(),
+            track: track.map(Into::into),
+            language: None,
+        };
+        let room = RoomSummary {
+            id: "r1".into(),
+            title: "Merged".into(),
+            started_at: "2026-11-20T18:00:00Z".into(),
+            duration: 10.0,
+            status: "published".into(),
+            session: "/nowhere".into(),
+            private: false,
+            speakers: vec![
+                speaker("maya", "Maya", Some("tracks/maya.opus")),
+                speaker("maya-phone", "Maya", Some("tracks/maya-phone.opus")),
+                speaker("guest", "<b>Guest</b>", None),
+            ],
+            segments: 0,
+            outputs: Vec::new(),
+        };
+        let html = lanes(&room, None);
+        assert_eq!(html.matches("class=\"lane\"").count(), 2, "{html}");
+        assert!(html.contains("data-name=\"Maya\" data-tracks=\"/rooms/r1/tracks/maya /rooms/r1/tracks/maya-phone\""));
+        assert!(html.contains("data-name=\"&lt;b&gt;Guest&lt;/b&gt;\" data-tracks=\"\""), "{html}");
     }
 
     #[test]
