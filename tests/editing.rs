@@ -112,8 +112,9 @@ impl Room {
         out
     }
 
-    /// Starts `roomcast serve` on the library and fetches two speakers' tracks: their HTTP statuses.
-    fn serve_tracks(&self, a: &str, b: &str) -> (u16, u16) {
+    /// Starts `roomcast serve` on the library and fetches two speakers' tracks (their HTTP
+    /// statuses) and the room's page.
+    fn serve_tracks(&self, a: &str, b: &str) -> (u16, u16, String) {
         use std::io::{BufRead, Read, Write};
         let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
             .env("ROOMCAST_LIBRARY", &self.lib)
@@ -126,16 +127,19 @@ impl Room {
         std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("serve did not start: {line:?}"));
         let host = started["listening"].as_str().unwrap().trim_start_matches("http://").to_string();
-        let status = |speaker: &str| {
+        let fetch = |path: &str| {
             let mut s = std::net::TcpStream::connect(&host).unwrap();
-            let path = format!("/rooms/{}/tracks/{speaker}", self.id);
             s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
                 .unwrap();
             let mut raw = Vec::new();
             s.read_to_end(&mut raw).unwrap();
-            String::from_utf8_lossy(&raw).split_whitespace().nth(1).unwrap().parse::<u16>().unwrap()
+            String::from_utf8_lossy(&raw).into_owned()
         };
-        let statuses = (status(a), status(b));
+        let status = |speaker: &str| {
+            let reply = fetch(&format!("/rooms/{}/tracks/{speaker}", self.id));
+            reply.split_whitespace().nth(1).unwrap().parse::<u16>().unwrap()
+        };
+        let statuses = (status(a), status(b), fetch(&format!("/rooms/{}", self.id)));
         let _ = child.kill();
         let _ = child.wait();
         statuses
@@ -316,8 +320,9 @@ fn a_redacted_span_leaves_the_transcripts_the_index_and_the_masters_audio_and_st
     assert!(!room.session.join(".edit-staging").exists());
     // The web publishes the redacted audio through the master only: Maya's own track, which still
     // holds the span, is not served; Theo's is.
-    let (status_maya, status_theo) = room.serve_tracks("maya", "theo");
+    let (status_maya, status_theo, page) = room.serve_tracks("maya", "theo");
     assert_eq!((status_maya, status_theo), (404, 200));
+    assert!(!page.contains("/tracks/maya") && page.contains("/tracks/theo"), "the page neither offers nor plays it");
 
     // Publishing again runs whisper on the tracks afresh: the span stays out.
     room.ok(&["publish", room.session.to_str().unwrap(), "--format", "mp3", "--model", "tiny.en", "--language", "en"]);

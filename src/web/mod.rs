@@ -377,10 +377,17 @@ async fn room_page(
     UrlPath(id): UrlPath<String>,
     params: Result<Query<RoomParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let room = match find(&app, id, auth).await {
+    let mut room = match find(&app, id, auth).await {
         Ok(r) => r,
         Err(r) => return r,
     };
+    // A redacted speaker's own track is not served: the page neither offers it nor plays it (their
+    // lane falls back to the master, which has the redaction).
+    for s in &mut room.speakers {
+        if s.track.is_some() && redacted(&room.session, &s.id) {
+            s.track = None;
+        }
+    }
     let (t, end) = params.ok().map(|Query(p)| (p.t, p.end)).unwrap_or_default();
     let start = match t.as_deref().map(str::trim) {
         None | Some("") => 0.0,
@@ -496,7 +503,7 @@ async fn room_track(
     }
     // A track is kept as recorded, redacted spans and all: what was redacted is published only
     // through the master, which has it removed.
-    if redacted(&room, &speaker) {
+    if redacted(&room.session, &speaker) {
         return error(
             StatusCode::NOT_FOUND,
             &format!("speaker '{speaker}' has redacted spans: their own track is not published, the master is"),
@@ -508,8 +515,8 @@ async fn room_track(
 
 /// Whether `roomcast redact` took anything of this speaker out of the room (or could not be told:
 /// an unreadable events.jsonl counts as redacted, so nothing is served by mistake).
-pub fn redacted(room: &RoomSummary, speaker: &str) -> bool {
-    session::Session::open(&room.session)
+pub fn redacted(session_dir: &Path, speaker: &str) -> bool {
+    session::Session::open(session_dir)
         .and_then(|s| s.events())
         .map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty())
 }
