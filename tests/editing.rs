@@ -112,9 +112,9 @@ impl Room {
         out
     }
 
-    /// Starts `roomcast serve` on the library and fetches two speakers' tracks (their HTTP
-    /// statuses) and the room's page.
-    fn serve_tracks(&self, a: &str, b: &str) -> (u16, u16, String) {
+    /// Starts `roomcast serve` on the library and fetches two speakers' tracks (their bytes) and
+    /// the room's page.
+    fn serve_tracks(&self, a: &str, b: &str) -> (Vec<u8>, Vec<u8>, String) {
         use std::io::{BufRead, Read, Write};
         let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
             .env("ROOMCAST_LIBRARY", &self.lib)
@@ -133,13 +133,17 @@ impl Room {
                 .unwrap();
             let mut raw = Vec::new();
             s.read_to_end(&mut raw).unwrap();
-            String::from_utf8_lossy(&raw).into_owned()
+            raw
         };
-        let status = |speaker: &str| {
-            let reply = fetch(&format!("/rooms/{}/tracks/{speaker}", self.id));
-            reply.split_whitespace().nth(1).unwrap().parse::<u16>().unwrap()
+        // The body of a 200 reply (the server sends files with a Content-Length, unchunked).
+        let track = |speaker: &str| {
+            let raw = fetch(&format!("/rooms/{}/tracks/{speaker}", self.id));
+            assert!(raw.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw[..raw.len().min(300)]));
+            let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+            raw[split + 4..].to_vec()
         };
-        let statuses = (status(a), status(b), fetch(&format!("/rooms/{}", self.id)));
+        let page = String::from_utf8_lossy(&fetch(&format!("/rooms/{}", self.id))).into_owned();
+        let statuses = (track(a), track(b), page);
         let _ = child.kill();
         let _ = child.wait();
         statuses
@@ -318,11 +322,20 @@ fn a_redacted_span_leaves_the_transcripts_the_index_and_the_masters_audio_and_st
     assert!(audit["at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(tracks(&room), before, "the tracks are as recorded");
     assert!(!room.session.join(".edit-staging").exists());
-    // The web publishes the redacted audio through the master only: Maya's own track, which still
-    // holds the span, is not served; Theo's is.
-    let (status_maya, status_theo, page) = room.serve_tracks("maya", "theo");
-    assert_eq!((status_maya, status_theo), (404, 200));
-    assert!(!page.contains("/tracks/maya") && page.contains("/tracks/theo"), "the page neither offers nor plays it");
+    // Maya's own track keeps the span; what the web serves and plays as her track is a copy with
+    // it silenced, aligned like the original (same length), the rest of her speech intact.
+    let copy = room.session.join("redacted-tracks/maya.opus");
+    let (served, theo, page) = room.serve_tracks("maya", "theo");
+    assert_eq!(
+        (served, theo),
+        (std::fs::read(&copy).unwrap(), std::fs::read(room.session.join("tracks/theo.opus")).unwrap())
+    );
+    assert!(page.contains("/tracks/maya") && page.contains("/tracks/theo"), "the page offers and plays both");
+    assert!(opusinfo(&copy).0, "opusinfo reads the copy");
+    let original = room.session.join("tracks/maya.opus");
+    assert_eq!(ffmpeg_sample_count(&copy), ffmpeg_sample_count(&original));
+    assert!(max_volume(&original, 15.5, 21.5) > -30.0 && max_volume(&copy, 15.1, 21.9) < -80.0, "the span is silent");
+    assert!(max_volume(&copy, 1.5, 6.5) > -30.0 && max_volume(&copy, 35.0, 38.5) > -30.0, "the rest is there");
 
     // Publishing again runs whisper on the tracks afresh: the span stays out.
     room.ok(&["publish", room.session.to_str().unwrap(), "--format", "mp3", "--model", "tiny.en", "--language", "en"]);

@@ -137,6 +137,26 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
         words_removed = session::edits::apply(&mut doc, &plan.room, &new_events);
         export::write(&doc, &staging, &ExportFormat::ALL)?;
     }
+    // Speakers with redacted spans get a published copy of their track with those spans silent;
+    // the folder is made whole each time, so it always matches the edits.
+    let copies = staging.join(session::REDACTED_TRACKS_DIR);
+    // Made even when empty: it replaces the session's, so a withdrawn speaker's copy goes too.
+    fs::create_dir_all(&copies).with_context(|| format!("{}: creating", copies.display()))?;
+    for s in &plan.room.speakers {
+        let spans: Vec<(u64, u64)> =
+            session::edits::redactions(&new_events, &s.id).iter().map(|&(a, b)| (samples(a), samples(b))).collect();
+        if spans.is_empty() {
+            continue;
+        }
+        let to = copies.join(format!("{}.opus", s.id));
+        let file = fs::File::create(&to).with_context(|| format!("{}: creating", to.display()))?;
+        let (out, _) = crate::track::redacted_copy(&session.track_path(s), std::io::BufWriter::new(file), &spans)
+            .with_context(|| format!("{}: making its redacted copy", session.track_path(s).display()))?;
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|f| f.sync_all())
+            .with_context(|| to.display().to_string())?;
+    }
     let remixed = plan.remix && !session.master().is_empty();
     if remixed {
         let settings = mix_settings(&session);
@@ -202,6 +222,8 @@ fn roll_forward(lib: &mut dyn Catalog, dir: &Path) -> Result<(IndexReport, Vec<O
         }
         fs::rename(&from, &to).with_context(|| format!("{}: moving into place", to.display()))?;
     }
+    // No redacted copies: no folder for them.
+    let _ = fs::remove_dir(dir.join(session::REDACTED_TRACKS_DIR));
     let mut deleted = Vec::new();
     for rel in &commit.delete {
         // Only a track of this session: the list is read back from disk.
@@ -230,6 +252,10 @@ struct Plan {
     delete: Vec<String>,
     remix: bool,
     summary: String,
+}
+
+fn samples(seconds: f64) -> u64 {
+    (seconds.max(0.0) * crate::track::SAMPLE_RATE as f64).round() as u64
 }
 
 fn now() -> String {

@@ -8,6 +8,7 @@
 //!   master.mp3|opus|wav  the mastered mix (`mix`), described by master.json
 //!   master.json        what the last mix measured and wrote
 //!   multitrack/        aligned per-speaker WAVs for a DAW (`mix --multitrack`)
+//!   redacted-tracks/<id>.opus  a redacted speaker's track as published (`roomcast redact`)
 //!   transcript.json    the transcript (roomcast's own format), the source of every export:
 //!   transcript.vtt|srt|podcast.json|txt|html
 //! ```
@@ -39,6 +40,9 @@ pub const MASTER_JSON: &str = "master.json";
 /// Every master file's name starts with this: `master.mp3`, `master.opus`, `master.wav`.
 pub const MASTER_PREFIX: &str = "master.";
 pub const MULTITRACK_DIR: &str = "multitrack";
+/// Copies of the tracks of speakers with redacted spans, those spans silenced: what is published
+/// (served, played) in place of their own tracks, which are kept as recorded.
+pub const REDACTED_TRACKS_DIR: &str = "redacted-tracks";
 pub const TRANSCRIPT_JSON: &str = "transcript.json";
 pub const TRANSCRIPT_VTT: &str = "transcript.vtt";
 pub const TRANSCRIPT_SRT: &str = "transcript.srt";

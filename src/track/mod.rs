@@ -440,6 +440,29 @@ pub fn probe(path: &Path) -> Result<TrackInfo, TrackError> {
     })
 }
 
+/// Copies a track packet for packet, except that every packet overlapping one of `spans` (room
+/// time, in 48 kHz samples) becomes silence frames: what `roomcast redact` publishes in place of a
+/// speaker's own track, which it keeps as recorded. Positions stay the original's, so the copy
+/// lines up with the room like every track. Returns how many packets were silenced.
+pub fn redacted_copy<W: Write>(path: &Path, out: W, spans: &[(u64, u64)]) -> Result<(W, u64), TrackError> {
+    let mut reader = TrackReader::open(path)?;
+    let pre_skip = reader.head.pre_skip as u64;
+    let mut writer = TrackWriter::new(out, &reader.head, &reader.tags, 1)?;
+    let mut silenced = 0;
+    while let Some(p) = reader.next_packet()? {
+        let start = p.start.saturating_sub(pre_skip);
+        let end = start + p.samples as u64;
+        if spans.iter().any(|&(a, b)| start < b && end > a) {
+            // Skipped: the silence before the next kept packet (and at the end) fills its time.
+            silenced += 1;
+            continue;
+        }
+        writer.write_at(p.start, &p.data)?;
+    }
+    let room_end = reader.end().saturating_sub(pre_skip);
+    Ok((writer.finish(Some(room_end))?, silenced))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -381,10 +381,12 @@ async fn room_page(
         Ok(r) => r,
         Err(r) => return r,
     };
-    // A redacted speaker's own track is not served: the page neither offers it nor plays it (their
-    // lane falls back to the master, which has the redaction).
+    // A redacted speaker's track is offered and played only as its redacted copy; without one
+    // (an edit from before copies were made) the page neither offers nor plays it, and their lane
+    // falls back to the master, which has the redaction.
     for s in &mut room.speakers {
-        if s.track.is_some() && redacted(&room.session, &s.id) {
+        if s.track.is_some() && published_track(&room.session, &s.id, s.track.as_deref().unwrap_or_default()).is_none()
+        {
             s.track = None;
         }
     }
@@ -501,24 +503,32 @@ async fn room_track(
     if !Path::new(&track).components().all(|c| matches!(c, std::path::Component::Normal(_))) {
         return error(StatusCode::NOT_FOUND, "no such track");
     }
-    // A track is kept as recorded, redacted spans and all: what was redacted is published only
-    // through the master, which has it removed.
-    if redacted(&room.session, &speaker) {
+    // A track is kept as recorded, redacted spans and all: a redacted speaker is served as the
+    // copy with those spans silenced, or not at all.
+    let Some(path) = published_track(&room.session, &speaker, &track) else {
         return error(
             StatusCode::NOT_FOUND,
-            &format!("speaker '{speaker}' has redacted spans: their own track is not published, the master is"),
+            &format!(
+                "speaker '{speaker}' has redacted spans and no redacted copy of their track; run roomcast redact again"
+            ),
         );
-    }
+    };
     let name = format!("{}-{}.opus", room.id, speaker);
-    send_file(&room.session.join(&track), "audio/ogg; codecs=opus", &headers, Some(&name)).await
+    send_file(&path, "audio/ogg; codecs=opus", &headers, Some(&name)).await
 }
 
-/// Whether `roomcast redact` took anything of this speaker out of the room (or could not be told:
-/// an unreadable events.jsonl counts as redacted, so nothing is served by mistake).
-pub fn redacted(session_dir: &Path, speaker: &str) -> bool {
-    session::Session::open(session_dir)
+/// The file published as a speaker's track: their own track, or, when `roomcast redact` took
+/// anything of theirs out, the copy with those spans silenced (`None` when there is none). An
+/// events.jsonl that cannot be read counts as redacted, so nothing is served by mistake.
+pub fn published_track(session_dir: &Path, speaker: &str, track: &str) -> Option<PathBuf> {
+    let redacted = session::Session::open(session_dir)
         .and_then(|s| s.events())
-        .map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty())
+        .map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty());
+    if !redacted {
+        return Some(session_dir.join(track));
+    }
+    let copy = session_dir.join(session::REDACTED_TRACKS_DIR).join(format!("{speaker}.opus"));
+    copy.is_file().then_some(copy)
 }
 
 async fn room_file(
