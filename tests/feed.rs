@@ -121,8 +121,8 @@ struct Library {
 }
 
 /// One library for all the tests: the sample room with Maya and Theo, its transcript (Priya's lines
-/// add her as a transcript-only speaker), a chapter, a soundbite, and two speakers renamed to one
-/// display name, published as MP3.
+/// add her as a transcript-only speaker), a chapter, published as MP3; then Theo renamed and a
+/// soundbite marked with `roomcast speakers` and `roomcast clip`.
 fn library() -> &'static Library {
     static LIB: OnceLock<Library> = OnceLock::new();
     LIB.get_or_init(|| {
@@ -148,36 +148,11 @@ fn library() -> &'static Library {
         std::fs::write(&transcript, sample_transcript().to_string()).unwrap();
         rc(&path, &["import-transcript", session.to_str().unwrap(), transcript.to_str().unwrap(), "--add-speakers"]);
 
-        // What `roomcast speakers --rename/--merge` leaves in a session: Theo renamed "Theo Park",
-        // and Priya (a transcript-only speaker) merged into him: one name for two speakers, in
-        // room.json, the transcript, and the audit lines.
-        for file in ["room.json", "transcript.json"] {
-            let path = session.join(file);
-            let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for s in doc["speakers"].as_array_mut().unwrap() {
-                if s["id"] == "theo" || s["id"] == "priya" {
-                    s["name"] = "Theo Park".into();
-                }
-            }
-            for s in doc["segments"].as_array_mut().into_iter().flatten() {
-                if s["speaker"] == "theo" || s["speaker"] == "priya" {
-                    s["name"] = "Theo Park".into();
-                }
-            }
-            std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-        }
-        let mut events = std::fs::read_to_string(session.join("events.jsonl")).unwrap();
-        events.push_str(concat!(
-            r#"{"t":0.0,"type":"renamed","speaker":"theo","from":"Theo","to":"Theo Park","at":"2026-11-21T09:00:00Z"}"#,
-            "\n",
-            r#"{"t":0.0,"type":"renamed","speaker":"priya","from":"Priya","to":"Theo Park","at":"2026-11-21T09:00:00Z"}"#,
-            "\n",
-            r#"{"t":12.5,"type":"soundbite","end":42.75,"title":"One track per speaker & why"}"#,
-            "\n",
-        ));
-        std::fs::write(session.join("events.jsonl"), events).unwrap();
-
         rc(&path, &["publish", session.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+        // After the fact, as a host would: Theo renamed "Theo Park", and a soundbite.
+        let id = room_json(&session)["id"].as_str().unwrap().to_string();
+        rc(&path, &["speakers", &id, "--rename", "Theo=Theo Park"]);
+        rc(&path, &["clip", &id, "--from", "12.5", "--to", "42.75", "--title", "One track per speaker & why"]);
         let room = room_json(&session)["id"].as_str().unwrap().to_string();
         Library { _dir: dir, path, room }
     })
@@ -288,14 +263,15 @@ fn check_episode(feed: &Value, room: &str) {
     assert_eq!(item["itunes:explicit"], "false");
     assert_eq!(item["itunes:episodeType"], "full");
     assert_eq!(item["enclosure"]["type"], "audio/mpeg");
-    // Renamed speakers appear under their new name, and two speakers merged into one name once.
+    // A renamed speaker appears under the new name (merged speakers, once: tests/editing.rs).
     let people: Vec<(&str, &str)> = item["people"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| (p["name"].as_str().unwrap(), p["role"].as_str().unwrap()))
         .collect();
-    assert_eq!(people, [("Maya", "guest"), ("Theo Park", "guest")], "{item}");
+    // The renamed speaker under the new name; Priya, whom only the transcript knows, as herself.
+    assert_eq!(people, [("Maya", "guest"), ("Theo Park", "guest"), ("Priya", "guest")], "{item}");
     assert_eq!(
         item["soundbites"],
         serde_json::json!([{"startTime": "12.5", "duration": "30.25", "title": "One track per speaker & why"}])

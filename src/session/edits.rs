@@ -30,12 +30,21 @@ fn touches(spans: &[(f64, f64)], start: f64, end: f64) -> bool {
 }
 
 /// Brings a transcript up to date with the room: display names from room.json, no segment of a
-/// speaker the room no longer has (consent withdrawn), and no word in a redacted span. A segment
+/// speaker who withdrew consent, and no word in a redacted span. A segment
 /// a redaction cuts through becomes one segment per stretch of words left; a segment without word
 /// times is dropped whole when a redaction touches it. Returns how many words were taken out.
 pub fn apply(doc: &mut TranscriptDoc, room: &Room, events: &[Event]) -> usize {
     let mut removed = 0;
-    doc.speakers.retain(|s| room.speaker(&s.id).is_some());
+    // Only a withdrawal takes a speaker out: a transcript attached from elsewhere may name speakers
+    // the room never had a track for (`import-transcript --add-speakers`), and they stay.
+    let withdrawn: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Withdrawn { speaker, .. } => Some(speaker.as_str()),
+            _ => None,
+        })
+        .collect();
+    doc.speakers.retain(|s| !withdrawn.contains(&s.id.as_str()));
     for s in &mut doc.speakers {
         if let Some(r) = room.speaker(&s.id) {
             s.name = r.name.clone();
@@ -43,11 +52,13 @@ pub fn apply(doc: &mut TranscriptDoc, room: &Room, events: &[Event]) -> usize {
     }
     let mut segments = Vec::with_capacity(doc.segments.len());
     for mut seg in std::mem::take(&mut doc.segments) {
-        let Some(speaker) = room.speaker(&seg.speaker) else {
+        if withdrawn.contains(&seg.speaker.as_str()) {
             removed += seg.words.len().max(1);
             continue;
-        };
-        seg.name = speaker.name.clone();
+        }
+        if let Some(speaker) = room.speaker(&seg.speaker) {
+            seg.name = speaker.name.clone();
+        }
         let spans = redactions(events, &seg.speaker);
         if !touches(&spans, seg.start, seg.end) {
             segments.push(seg);
@@ -161,11 +172,23 @@ mod tests {
     }
 
     #[test]
+    fn a_speaker_only_the_transcript_knows_keeps_their_words() {
+        let mut d = doc();
+        let mut r = room();
+        r.speakers.retain(|s| s.id != "ben");
+        assert_eq!(apply(&mut d, &r, &[]), 0);
+        assert_eq!(d.segments.len(), 2);
+        assert_eq!(d.segments[1].name, "BEN", "a name the room does not know is kept");
+    }
+
+    #[test]
     fn a_redaction_for_everyone_takes_every_speakers_words_and_a_withdrawn_speaker_goes() {
         let mut d = doc();
         let mut r = room();
         r.speakers.retain(|s| s.id != "ben");
-        assert_eq!(apply(&mut d, &r, &[redacted(0.0, 1.2, None)]), 3);
+        let gone =
+            Event { t: 0.0, kind: EventKind::Withdrawn { speaker: "ben".into(), at: "2026-12-01T00:00:00Z".into() } };
+        assert_eq!(apply(&mut d, &r, &[redacted(0.0, 1.2, None), gone]), 3);
         assert!(d.segments.iter().all(|s| s.speaker == "ana"));
         assert_eq!(d.segments[0].text, "secret plan works");
     }
