@@ -491,6 +491,9 @@ fn retention_shows_when_rooms_expire_and_expire_removes_them_everywhere() {
     assert_eq!(room.search("zeppelin").len(), 1);
 
     room.ok(&["retention", "--keep", "90"]);
+    // A room's own retention, given when it is published, wins over the library's.
+    room.ok(&["publish", room.session.to_str().unwrap(), "--skip-transcribe", "--format", "mp3", "--keep", "7"]);
+    assert!(room.ok(&["rooms"]).contains("kept 7 day(s) (room): EXPIRED at 2026-11-27T18:01:"));
     room.ok(&["retention", &room.id, "--keep", "forever"]);
     let listed = room.ok(&["rooms"]);
     assert!(listed.contains("kept 90 day(s) (library): EXPIRED at 2026-01-30T09:0"), "{listed}");

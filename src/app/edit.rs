@@ -533,7 +533,8 @@ pub const KEEP_SETTING: &str = "keep_days";
 
 const FOREVER: &str = "forever";
 
-fn room_keep_key(id: &str) -> String {
+/// The setting that holds how long one room is kept.
+pub fn room_keep_key(id: &str) -> String {
     format!("{KEEP_SETTING}:{id}")
 }
 
@@ -543,6 +544,18 @@ fn room_keep_key(id: &str) -> String {
 pub enum Keep {
     Days(u32),
     Forever,
+}
+
+/// Sets how long the room with this id is kept (it may not be in the library yet: `publish
+/// --queue --keep`).
+pub fn set_room_keep(library_dir: &Path, room_id: &str, keep: Keep) -> Result<()> {
+    let mut lib = library::open(library_dir, Access::Write)?;
+    let value = match keep {
+        Keep::Days(d) => d.to_string(),
+        Keep::Forever => FOREVER.to_string(),
+    };
+    lib.set_setting(&room_keep_key(room_id), Some(&value))?;
+    Ok(())
 }
 
 /// A room's retention as `rooms` shows it.
@@ -619,8 +632,6 @@ pub fn expire(library_dir: &Path, dry_run: bool) -> Result<Vec<Retention>> {
     if !dry_run {
         for r in &expired {
             super::library::remove(&r.room, false, library_dir)?;
-            let mut lib = library::open(library_dir, Access::Write)?;
-            lib.set_setting(&room_keep_key(&r.room), None)?;
         }
     }
     Ok(expired)

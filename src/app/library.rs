@@ -24,6 +24,8 @@ pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed
     let mut lib = library::open(library_dir, Access::Write)?;
     let r = lib.find_room(key, true)?;
     let session = lib.remove_room(&r.id)?;
+    // Its retention goes with it: a room published again under the same id starts afresh.
+    lib.set_setting(&super::edit::room_keep_key(&r.id), None)?;
     let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
     // A session folder that holds the library itself (a library made inside the room's folder)
     // is never deleted with the room: that would delete every other room's catalog too.

@@ -32,6 +32,9 @@ pub struct PublishArgs {
     /// Put the work in the library's job queue for `roomcast worker` instead of doing it here.
     #[arg(long)]
     queue: bool,
+    /// Keep this room DAYS days after it ended (or `forever`), whatever the library's retention.
+    #[arg(long, value_name = "DAYS", value_parser = args::keep_days)]
+    keep: Option<app::edit::Keep>,
 }
 
 #[derive(Args)]
@@ -106,6 +109,9 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     };
     if a.queue {
         let queued = app::worker::enqueue_publish(&a.session, &options, dir)?;
+        if let Some(keep) = a.keep {
+            app::edit::set_room_keep(dir, &queued.job.room, keep)?;
+        }
         if json {
             return print_json(&queued);
         }
@@ -124,6 +130,9 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
         PublishStep::NotTranscribed { note, skipped: false } => eprintln!("roomcast: {note}"),
         _ => {}
     })?;
+    if let Some(keep) = a.keep {
+        app::edit::set_room_keep(dir, &report.room, keep)?;
+    }
     if json {
         return print_json(&report);
     }
