@@ -337,6 +337,12 @@ fn a_redacted_span_leaves_the_transcripts_the_index_and_the_masters_audio_and_st
     assert!(max_volume(&original, 15.5, 21.5) > -30.0 && max_volume(&copy, 15.1, 21.9) < -80.0, "the span is silent");
     assert!(max_volume(&copy, 1.5, 6.5) > -30.0 && max_volume(&copy, 35.0, 38.5) > -30.0, "the rest is there");
 
+    // A transcript attached again from elsewhere (here the one from before) does not bring it back.
+    let old_transcript = template().join("transcript.json");
+    room.ok(&["import-transcript", room.session.to_str().unwrap(), old_transcript.to_str().unwrap(), "--replace"]);
+    assert!(words_of(&room.transcript(), "Maya").iter().all(|(s, e, _)| !(*s < 22.0 && *e > 15.0)));
+    assert!(room.search("microphone").is_empty());
+
     // Publishing again runs whisper on the tracks afresh: the span stays out.
     room.ok(&["publish", room.session.to_str().unwrap(), "--format", "mp3", "--model", "tiny.en", "--language", "en"]);
     assert!(words_of(&room.transcript(), "Maya").iter().all(|(s, e, _)| !(*s < 22.0 && *e > 15.0)));
@@ -367,7 +373,14 @@ fn a_speaker_who_withdraws_consent_loses_their_track_words_and_audio_in_one_comm
 #[test]
 fn soundbites_and_chapters_added_later_reach_the_feed_and_the_master() {
     let room = Room::new();
+    // A recorder killed mid-line left half a line at the end of events.jsonl: edits still work,
+    // and leave a log that reads whole.
+    let log = room.session.join("events.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"t\":79.5,\"type\":\"lef");
+    std::fs::write(&log, text).unwrap();
     room.ok(&["clip", &room.id, "--from", "24.5", "--to", "31", "--title", "Why per-speaker transcripts"]);
+    assert!(room.events().iter().any(|e| e["type"] == "soundbite"), "events.jsonl reads whole");
     room.ok(&["chapter", &room.id, "--at", "1:01", "Levelling"]);
     let item = room.feed();
     assert_eq!(

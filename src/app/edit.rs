@@ -101,11 +101,26 @@ struct Commit {
 pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progress) -> Result<EditReport> {
     let mut lib = library::open(library_dir, Access::Write)?;
     let summary = lib.find_room(key, true)?;
-    let _lock = EditLock::acquire(&summary.session)?;
-    settle(&mut *lib, &summary.session)?;
+    let _lock = lock_room(&mut *lib, &summary.session)?;
     let session = Session::open(&summary.session)?;
+    if session.room.status == session::RoomStatus::Recording {
+        return Err(EditError::Invalid(format!(
+            "room '{}' is still being recorded: edit it once it has ended (or after roomcast recover {})",
+            session.room.id,
+            session.dir.display()
+        ))
+        .into());
+    }
     let events = session.events()?;
-    let plan = plan(&session.room, change)?;
+    // The room's whole extent: tracks may run a little past room.json's duration, and a speaker
+    // redacted whole is redacted to their track's very end.
+    let mut extent = session.room.duration;
+    for s in &session.room.speakers {
+        if let Ok(info) = crate::track::probe(&session.track_path(s)) {
+            extent = extent.max(info.room_samples as f64 / crate::track::SAMPLE_RATE as f64);
+        }
+    }
+    let plan = plan(&session.room, change, extent + 1.0)?;
 
     let dir = &session.dir;
     let staging = dir.join(STAGING);
@@ -122,11 +137,10 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
     new_events.extend(plan.events.iter().cloned());
     let staged = Session { dir: staging.clone(), room: plan.room.clone() };
     staged.save()?;
-    let mut log = fs::read(session.events_path()).unwrap_or_default();
-    if !log.is_empty() && !log.ends_with(b"\n") {
-        log.push(b'\n');
-    }
-    for e in &plan.events {
+    // Written from the events as read: a line a crash tore off the end is left behind, not
+    // buried in the middle where it would make the log unreadable.
+    let mut log = Vec::new();
+    for e in &new_events {
         log.extend_from_slice(serde_json::to_string(e).context("event")?.as_bytes());
         log.push(b'\n');
     }
@@ -158,13 +172,23 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
             .with_context(|| to.display().to_string())?;
     }
     let remixed = plan.remix && !session.master().is_empty();
+    let mut delete = plan.delete.clone();
     if remixed {
         let settings = mix_settings(&session);
         master::mix(&staged, &settings, progress).context("mixing the master again")?;
         rebase_master_json(&staging, dir)?;
+        // Files of an older mix that this one does not replace would keep the old audio.
+        for old in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = old.file_name().to_string_lossy().into_owned();
+            let stale_master = name.starts_with(session::MASTER_PREFIX) && name != session::MASTER_JSON;
+            let stale_multitrack = name == session::MULTITRACK_DIR;
+            if (stale_master || stale_multitrack) && !staging.join(&name).exists() {
+                delete.push(name);
+            }
+        }
     }
     // Everything is made: from here on the edit happens, even across a crash.
-    let commit = Commit { delete: plan.delete.clone() };
+    let commit = Commit { delete };
     session::write_atomic(&staging.join(COMMIT), serde_json::to_string(&commit).context("commit")?.as_bytes())?;
     guard.keep();
     let (index, outputs, deleted) = roll_forward(&mut *lib, dir)?;
@@ -180,9 +204,19 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
     })
 }
 
-/// Finishes an edit a crash interrupted after its COMMIT, or throws away one interrupted before.
-/// Publishing and indexing call it too, so a room is never published half edited.
-pub fn settle(lib: &mut dyn Catalog, session_dir: &Path) -> Result<()> {
+/// Takes the room's edit lock (one edit, publish or index of a session at a time), then finishes
+/// an edit a crash interrupted after its COMMIT, or throws away one interrupted before. Publishing,
+/// indexing and attaching a transcript hold it too, so a room is never published half edited and
+/// never mixed from events an edit is changing. Busy when another process holds it.
+pub fn lock_room(lib: &mut dyn Catalog, session_dir: &Path) -> Result<RoomLock> {
+    // Not a session: say so (and leave no lock file in a folder that is not one).
+    Session::open(session_dir)?;
+    let lock = RoomLock::acquire(session_dir)?;
+    settle(lib, session_dir)?;
+    Ok(lock)
+}
+
+fn settle(lib: &mut dyn Catalog, session_dir: &Path) -> Result<()> {
     let staging = session_dir.join(STAGING);
     if !staging.exists() {
         return Ok(());
@@ -226,12 +260,18 @@ fn roll_forward(lib: &mut dyn Catalog, dir: &Path) -> Result<(IndexReport, Vec<O
     let _ = fs::remove_dir(dir.join(session::REDACTED_TRACKS_DIR));
     let mut deleted = Vec::new();
     for rel in &commit.delete {
-        // Only a track of this session: the list is read back from disk.
-        if !session::is_track_path(rel) {
+        // Only what an edit may delete (the list is read back from disk): a track (and what
+        // `recover` kept of it), a stale multitrack export, a master of a format no longer mixed.
+        let allowed = session::is_track_path(rel)
+            || rel.strip_suffix(".orig").is_some_and(session::is_track_path)
+            || rel == session::MULTITRACK_DIR
+            || (rel.starts_with(session::MASTER_PREFIX) && !rel.contains('/') && rel != session::MASTER_JSON);
+        if !allowed {
             continue;
         }
         let path = dir.join(rel);
-        match fs::remove_file(&path) {
+        let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+        match removed {
             Ok(()) => deleted.push(path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("{}: deleting", path.display())),
@@ -307,7 +347,8 @@ fn span(room: &Room, what: &'static str, from: f64, to: f64) -> Result<(), EditE
     Ok(())
 }
 
-fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
+/// `extent`: where the room's audio ends at the latest (seconds), for a speaker redacted whole.
+fn plan(room: &Room, change: &Change, extent: f64) -> Result<Plan, EditError> {
     let mut new = room.clone();
     let mut events = Vec::new();
     let mut delete = Vec::new();
@@ -333,7 +374,11 @@ fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
                 )));
             }
             // A name another speaker already has makes two people one: only when asked to.
-            let taken = room.speakers.iter().enumerate().find(|(i, s)| !chosen.contains(i) && s.name == to);
+            let taken = room
+                .speakers
+                .iter()
+                .enumerate()
+                .find(|(i, s)| !chosen.contains(i) && s.name.to_lowercase() == to.to_lowercase());
             if let Some((_, other)) = taken {
                 if !*merge {
                     return Err(EditError::NameTaken {
@@ -382,8 +427,11 @@ fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
                 None => vec![None],
             };
             let (from, to) = match (from, to) {
-                (Some(a), Some(b)) => (*a, *b),
-                (None, None) if speaker.is_some() => (0.0, room.duration.max(0.001)),
+                (Some(a), Some(b)) => {
+                    span(room, "redact", *a, *b)?;
+                    (*a, *b)
+                }
+                (None, None) if speaker.is_some() => (0.0, extent.max(room.duration) + 1.0),
                 (None, None) => {
                     return Err(EditError::Invalid(
                         "say what to redact: --from T --to T, --speaker NAME, or both".into(),
@@ -391,7 +439,6 @@ fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
                 }
                 _ => return Err(EditError::Invalid("--from and --to go together".into())),
             };
-            span(room, "redact", from, to)?;
             let at = now();
             for id in ids {
                 events.push(Event { t: from, kind: EventKind::Redacted { end: to, speaker: id, at: at.clone() } });
@@ -416,6 +463,8 @@ fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
                 let s = &room.speakers[i];
                 events.push(Event { t: 0.0, kind: EventKind::Withdrawn { speaker: s.id.clone(), at: at.clone() } });
                 delete.push(s.track.clone());
+                // What `recover` kept of the track before it repaired it.
+                delete.push(format!("{}.orig", s.track));
             }
             new.speakers =
                 room.speakers.iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, s)| s.clone()).collect();
@@ -439,13 +488,11 @@ fn plan(room: &Room, change: &Change) -> Result<Plan, EditError> {
         }
         Change::Chapter { at, title } => {
             if !at.is_finite() || *at < 0.0 || *at > room.duration {
-                return Err(EditError::BadSpan {
-                    what: "chapter",
-                    from: *at,
-                    to: *at,
-                    reason: "not a moment of the room",
-                    duration: room.duration,
-                });
+                return Err(EditError::Invalid(format!(
+                    "chapter at {}: not a moment of the room (it runs from 0 to {:.1} s)",
+                    secs(*at),
+                    room.duration
+                )));
             }
             let title = nonempty(title, "the chapter title")?;
             events.push(Event { t: *at, kind: EventKind::Marker { title: title.clone() } });
@@ -478,6 +525,10 @@ fn mix_settings(session: &Session) -> MixSettings {
         if let Some(tp) = v.get("limiter_ceiling_dbtp").and_then(|l| l.as_f64()) {
             settings.true_peak = tp;
         }
+        settings.artist = v.get("artist").and_then(|a| a.as_str()).map(str::to_string);
+        let kbps = |key: &str| v.get(key).and_then(|k| k.as_u64()).and_then(|k| u32::try_from(k).ok());
+        settings.mp3_kbps = kbps("mp3_kbps");
+        settings.opus_kbps = kbps("opus_kbps");
         if v.get("multitrack").and_then(|m| m.as_array()).is_some_and(|m| !m.is_empty()) {
             settings.multitrack = Some(master::multitrack::MultitrackFormat::Wav);
         }
@@ -510,12 +561,12 @@ fn rebase_master_json(staging: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One edit of a session at a time: a lock on a file in the session folder, let go when dropped
-/// (or when the process dies).
-struct EditLock(#[allow(dead_code)] File);
+/// One edit (or publish, or index) of a session at a time: a lock on a file in the session
+/// folder, let go when dropped (or when the process dies).
+pub struct RoomLock(#[allow(dead_code)] File);
 
-impl EditLock {
-    fn acquire(dir: &Path) -> Result<EditLock> {
+impl RoomLock {
+    fn acquire(dir: &Path) -> Result<RoomLock> {
         use std::os::fd::AsRawFd;
         let path = dir.join(LOCK);
         let file = File::create(&path).with_context(|| format!("{}: creating", path.display()))?;
@@ -524,7 +575,7 @@ impl EditLock {
         if r != 0 {
             return Err(EditError::Busy { path: dir.to_path_buf() }.into());
         }
-        Ok(EditLock(file))
+        Ok(RoomLock(file))
     }
 }
 
@@ -608,7 +659,8 @@ pub fn retention(lib: &dyn Catalog, room: &RoomSummary, now: chrono::DateTime<ch
     let ended = chrono::DateTime::parse_from_rfc3339(&room.started_at)
         .map(|t| t.with_timezone(&chrono::Utc) + chrono::Duration::milliseconds((room.duration * 1000.0) as i64))
         .ok();
-    let expires = keep_days.zip(ended).map(|(d, end)| end + chrono::Duration::days(d as i64));
+    let expires =
+        keep_days.zip(ended).and_then(|(d, end)| end.checked_add_signed(chrono::Duration::try_days(d as i64)?));
     Ok(Retention {
         room: room.id.clone(),
         keep_days,
@@ -657,16 +709,19 @@ mod tests {
     }
 
     fn err(change: Change) -> String {
-        plan(&room(), &change).unwrap_err().to_string()
+        plan(&room(), &change, 80.0).unwrap_err().to_string()
     }
 
     #[test]
     fn a_rename_onto_a_name_taken_needs_merge_and_a_merge_makes_one_name() {
         let e = err(Change::Rename { from: vec!["Ben 2".into()], to: "Ben".into(), merge: false });
         assert!(e.contains("already has a speaker named 'Ben'") && e.contains("--merge"), "{e}");
-        let p =
-            plan(&room(), &Change::Rename { from: vec!["Ben".into(), "ben 2".into()], to: "Ben".into(), merge: true })
-                .unwrap();
+        let p = plan(
+            &room(),
+            &Change::Rename { from: vec!["Ben".into(), "ben 2".into()], to: "Ben".into(), merge: true },
+            80.0,
+        )
+        .unwrap();
         assert_eq!(p.room.speakers.iter().filter(|s| s.name == "Ben").count(), 2);
         assert_eq!(p.events.len(), 1, "one speaker changed name");
         assert!(
@@ -682,12 +737,13 @@ mod tests {
         assert!(err(redact(70.0, 95.0)).contains("runs past the end of the room"));
         let clip = |a, b| Change::Clip { from: a, to: b, title: "t".into() };
         assert!(err(clip(0.0, 61.0)).contains("at most 60 s"));
-        assert!(plan(&room(), &clip(10.0, 70.0)).is_ok());
+        assert!(plan(&room(), &clip(10.0, 70.0), 80.0).is_ok());
         assert!(err(Change::Chapter { at: 81.0, title: "x".into() }).contains("not a moment of the room"));
-        let p = plan(&room(), &Change::Redact { speaker: Some("ana".into()), from: None, to: None }).unwrap();
+        let p = plan(&room(), &Change::Redact { speaker: Some("ana".into()), from: None, to: None }, 81.0).unwrap();
         assert_eq!(p.events[0].t, 0.0);
         assert!(
-            matches!(&p.events[0].kind, EventKind::Redacted { end, speaker: Some(s), .. } if *end == 80.0 && s == "ana")
+            matches!(&p.events[0].kind, EventKind::Redacted { end, speaker: Some(s), .. } if *end == 82.0 && s == "ana"),
+            "a speaker redacted whole is redacted past the end of their track"
         );
     }
 }

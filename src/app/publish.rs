@@ -86,8 +86,9 @@ pub fn publish(
 ) -> Result<PublishReport> {
     // Before any work: a library that cannot be written is said at once.
     let mut lib = library::open(library_dir, Access::Write).with_context(|| step(4, "index"))?;
-    // An edit a crash interrupted is finished (or undone) first: never publish half of one.
-    super::edit::settle(&mut *lib, session_dir)?;
+    // No edit runs meanwhile, and one a crash interrupted is finished (or undone) first: never
+    // publish half of one, nor mix from events an edit is changing.
+    let _lock = super::edit::lock_room(&mut *lib, session_dir)?;
     let session = Session::open(session_dir)?;
     let settings = MixSettings { formats: options.formats.clone(), ..Default::default() };
     let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
@@ -139,7 +140,7 @@ pub fn index_session(lib: &mut dyn Catalog, session: &Session) -> Result<(IndexR
 /// Indexes whatever the session in `session_dir` holds (metadata, transcript, outputs).
 pub fn index(session_dir: &Path, library_dir: &Path) -> Result<IndexReport> {
     let mut lib = library::open(library_dir, Access::Write)?;
-    super::edit::settle(&mut *lib, session_dir)?;
+    let _lock = super::edit::lock_room(&mut *lib, session_dir)?;
     let session = Session::open(session_dir)?;
     Ok(index_session(&mut lib, &session)?.0)
 }
@@ -172,12 +173,18 @@ pub fn attach_transcript(
     let name = file.display().to_string();
     let text = std::fs::read_to_string(file).with_context(|| name.clone())?;
     let segments = transcript::import::parse(&text).with_context(|| name.clone())?;
-    let doc = transcript::import::attach(&session.room, segments, add_speakers).with_context(|| name.clone())?;
+    transcript::import::attach(&session.room, segments.clone(), add_speakers).with_context(|| name.clone())?;
     let target = session.dir.join(crate::session::TRANSCRIPT_JSON);
     if target.exists() && !replace {
         return Err(AttachError::HasTranscript(target).into());
     }
     let mut lib = library::open(library_dir, Access::Write)?;
+    let _lock = super::edit::lock_room(&mut *lib, session_dir)?;
+    // The room as it stands once any interrupted edit is settled.
+    let session = Session::open(session_dir)?;
+    let mut doc = transcript::import::attach(&session.room, segments, add_speakers).with_context(|| name.clone())?;
+    // What was redacted, or withdrawn, after the room stays out of a transcript attached later.
+    crate::session::edits::apply(&mut doc, &session.room, &session.events()?);
     export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     let index = lib.index_room(&session, Some(&doc), &session.outputs())?;
     Ok(Attached { doc, index })

@@ -151,6 +151,10 @@ pub struct MixReport {
     pub speakers: Vec<SpeakerLevel>,
     pub outputs: Vec<MasterOutput>,
     pub multitrack: Vec<OutputFile>,
+    /// What was asked beyond the defaults, so a later mix (after an edit) can ask the same.
+    pub artist: Option<String>,
+    pub mp3_kbps: Option<u32>,
+    pub opus_kbps: Option<u32>,
 }
 
 /// A master file and what it measures decoded.
@@ -383,6 +387,9 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
         speakers,
         outputs: results,
         multitrack,
+        artist: settings.artist.clone(),
+        mp3_kbps: settings.mp3_kbps,
+        opus_kbps: settings.opus_kbps,
     };
     let mut json = serde_json::to_vec_pretty(&report).expect("report serializes");
     json.push(b'\n');

@@ -518,12 +518,18 @@ async fn room_track(
 }
 
 /// The file published as a speaker's track: their own track, or, when `roomcast redact` took
-/// anything of theirs out, the copy with those spans silenced (`None` when there is none). An
-/// events.jsonl that cannot be read counts as redacted, so nothing is served by mistake.
+/// anything of theirs out, the copy with those spans silenced (`None` when there is none, or when
+/// they withdrew consent). An events.jsonl that cannot be read counts as both, so nothing is
+/// served by mistake.
 pub fn published_track(session_dir: &Path, speaker: &str, track: &str) -> Option<PathBuf> {
-    let redacted = session::Session::open(session_dir)
-        .and_then(|s| s.events())
-        .map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty());
+    let events = session::Session::open(session_dir).and_then(|s| s.events());
+    let withdrawn = events.as_ref().map_or(true, |events| {
+        events.iter().any(|e| matches!(&e.kind, session::EventKind::Withdrawn { speaker: w, .. } if w == speaker))
+    });
+    if withdrawn {
+        return None;
+    }
+    let redacted = events.map_or(true, |events| !session::edits::redactions(&events, speaker).is_empty());
     if !redacted {
         return Some(session_dir.join(track));
     }

@@ -122,7 +122,6 @@ impl SqliteCatalog {
         Ok(PathBuf::from(session))
     }
 
-    /// Marks a room private (not listed, searched or in the feed without the token) or public.
     pub(super) fn setting(&self, key: &str) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
         self.conn
@@ -142,6 +141,7 @@ impl SqliteCatalog {
         done.map(|_| ()).map_err(|e| self.db_err(e))
     }
 
+    /// Marks a room private (not listed, searched or in the feed without the token) or public.
     pub(super) fn set_private(&mut self, id: &str, private: bool) -> Result<()> {
         let n = self
             .conn
