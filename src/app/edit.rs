@@ -89,7 +89,6 @@ pub struct EditReport {
 const STAGING: &str = ".edit-staging";
 /// Written into the staging folder when every new file is there: from then on the edit happens.
 const COMMIT: &str = "COMMIT";
-const LOCK: &str = ".edit.lock";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Commit {
@@ -101,7 +100,9 @@ struct Commit {
 pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progress) -> Result<EditReport> {
     let mut lib = library::open(library_dir, Access::Write)?;
     let summary = lib.find_room(key, true)?;
-    let _lock = lock_room(&mut *lib, &summary.session)?;
+    Session::open(&summary.session)?;
+    let _lock = RoomLock::acquire(&summary.session, false)?;
+    settle(&mut *lib, &summary.session)?;
     let session = Session::open(&summary.session)?;
     if session.room.status == session::RoomStatus::Recording {
         return Err(EditError::Invalid(format!(
@@ -207,11 +208,12 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
 /// Takes the room's edit lock (one edit, publish or index of a session at a time), then finishes
 /// an edit a crash interrupted after its COMMIT, or throws away one interrupted before. Publishing,
 /// indexing and attaching a transcript hold it too, so a room is never published half edited and
-/// never mixed from events an edit is changing. Busy when another process holds it.
+/// never mixed from events an edit is changing. Waits while another process holds it.
 pub fn lock_room(lib: &mut dyn Catalog, session_dir: &Path) -> Result<RoomLock> {
-    // Not a session: say so (and leave no lock file in a folder that is not one).
+    // Not a session: say so before anything else.
     Session::open(session_dir)?;
-    let lock = RoomLock::acquire(session_dir)?;
+    // Publishing and indexing wait for an edit to finish; an edit says the room is busy.
+    let lock = RoomLock::acquire(session_dir, true)?;
     settle(lib, session_dir)?;
     Ok(lock)
 }
@@ -561,17 +563,19 @@ fn rebase_master_json(staging: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One edit (or publish, or index) of a session at a time: a lock on a file in the session
-/// folder, let go when dropped (or when the process dies).
+/// One edit (or publish, or index) of a session at a time: a lock on the session folder, let go
+/// when dropped (or when the process dies).
 pub struct RoomLock(#[allow(dead_code)] File);
 
 impl RoomLock {
-    fn acquire(dir: &Path) -> Result<RoomLock> {
+    /// `wait`: block until the lock is free, else fail with `Busy` at once.
+    fn acquire(dir: &Path, wait: bool) -> Result<RoomLock> {
         use std::os::fd::AsRawFd;
-        let path = dir.join(LOCK);
-        let file = File::create(&path).with_context(|| format!("{}: creating", path.display()))?;
+        // The lock is on the session folder itself: no lock file is left among its files.
+        let file = File::open(dir).with_context(|| format!("{}: opening", dir.display()))?;
         // SAFETY: flock on a descriptor this function owns; it only asks the kernel for a lock.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        let r =
+            unsafe { libc::flock(file.as_raw_fd(), if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB }) };
         if r != 0 {
             return Err(EditError::Busy { path: dir.to_path_buf() }.into());
         }
