@@ -32,6 +32,7 @@ for run in $(seq "$runs"); do
     measure "$run roomcast-redact" "$bin" redact "$room" --speaker Ana --from $((600 + run)) --to $((630 + run))
     measure "$run ffmpeg-mute" ffmpeg -v error -y -i "$work/room/master.mp3" \
         -af "volume=enable='between(t,600,630)':volume=0" -c:a libmp3lame -b:a 128k -compression_level 5 "$work/muted.mp3"
-    measure "$run roomcast-rename" "$bin" speakers "$room" --rename "Ben=Ben $run"
+    if (( run % 2 )); then rename="Ben=Ben B"; else rename="Ben B=Ben"; fi
+    measure "$run roomcast-rename" "$bin" speakers "$room" --rename "$rename"
     measure "$run roomcast-clip" "$bin" clip "$room" --from $((900 + run)) --to $((930 + run)) --title "Clip $run"
 done

@@ -524,7 +524,9 @@ fn mix_settings(session: &Session) -> MixSettings {
             settings.stereo = c == 2;
         }
         settings.lufs = v.get("target_lufs").and_then(|l| l.as_f64());
-        if let Some(tp) = v.get("limiter_ceiling_dbtp").and_then(|l| l.as_f64()) {
+        // The ceiling asked for, not the limiter's (which sits a codec margin lower): reading
+        // that back would lower the ceiling by the margin at every edit.
+        if let Some(tp) = v.get("true_peak_dbtp").and_then(|l| l.as_f64()) {
             settings.true_peak = tp;
         }
         settings.artist = v.get("artist").and_then(|a| a.as_str()).map(str::to_string);

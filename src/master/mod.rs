@@ -151,7 +151,9 @@ pub struct MixReport {
     pub speakers: Vec<SpeakerLevel>,
     pub outputs: Vec<MasterOutput>,
     pub multitrack: Vec<OutputFile>,
-    /// What was asked beyond the defaults, so a later mix (after an edit) can ask the same.
+    /// What was asked, so a later mix (after an edit) can ask the same: the true-peak ceiling
+    /// (`limiter_ceiling_dbtp` is the limiter's, lower by the codec margin), the artist, bitrates.
+    pub true_peak_dbtp: f64,
     pub artist: Option<String>,
     pub mp3_kbps: Option<u32>,
     pub opus_kbps: Option<u32>,
@@ -387,6 +389,7 @@ pub fn mix(session: &Session, settings: &MixSettings, progress: &dyn Progress) -
         speakers,
         outputs: results,
         multitrack,
+        true_peak_dbtp: settings.true_peak,
         artist: settings.artist.clone(),
         mp3_kbps: settings.mp3_kbps,
         opus_kbps: settings.opus_kbps,
