@@ -5,9 +5,7 @@ use std::path::PathBuf;
 /// The user's data folder for roomcast: `$XDG_DATA_HOME/roomcast`, by default
 /// `~/.local/share/roomcast`. The library and the downloaded models live there.
 pub fn user_data_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    let base =
+        crate::env::path("XDG_DATA_HOME").or_else(|| crate::env::path("HOME").map(|h| h.join(".local/share")))?;
     Some(base.join("roomcast"))
 }

@@ -14,6 +14,7 @@
 pub mod app;
 pub mod audio;
 pub mod dirs;
+pub mod env;
 pub mod feed;
 pub mod import;
 pub mod library;

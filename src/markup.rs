@@ -20,8 +20,10 @@ fn escape(text: &str, apostrophe: &str, drop_controls: bool) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str(apostrophe),
-            // Control characters are not allowed in XML 1.0 at all.
+            // Control characters are not allowed in XML 1.0 at all, nor U+FFFE and U+FFFF: one
+            // of them makes the whole feed unreadable to every app.
             c if drop_controls && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
             c => out.push(c),
         }
     }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 /// roomcast's top-level modules, lowest layer first. A module may use any module of a lower layer;
 /// modules of one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
+    // The environment, read in one place.
+    &["env"],
     &["markup", "progress", "parallel", "dirs"],
     // The on-disk formats: a speaker's Ogg Opus track, and the session folder.
     &["track", "session"],

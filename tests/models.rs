@@ -147,6 +147,41 @@ fn silero_vad_is_rebuilt_from_the_silero_vad_package_byte_for_byte() {
 }
 
 #[test]
+fn an_empty_environment_variable_counts_as_unset() {
+    // `ROOMCAST_MODELS=` (set, empty) once meant "the current folder": the download landed
+    // wherever the command ran. Empty is unset, for every variable roomcast reads.
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let silero = std::fs::read(shared().join("models/ggml-silero-v6.2.0.bin")).unwrap();
+    let len = silero.len();
+    let hub = serve(silero, len);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .current_dir(&work)
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("ROOMCAST_MODEL_HUB", &hub)
+            .env("ROOMCAST_MODELS", "")
+            .env("ROOMCAST_MODEL", "")
+            .env("ROOMCAST_LIBRARY", "")
+            .env("ROOMCAST_TOKEN", "")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(run(&["--json", "models", "download", "silero-v6.2.0"]))).unwrap();
+    let kept = dir.path().join("data/roomcast/models/ggml-silero-v6.2.0.bin");
+    assert_eq!(PathBuf::from(report["path"].as_str().unwrap()), kept, "{report}");
+    assert!(files_in(&work).is_empty(), "nothing in the current folder: {:?}", files_in(&work));
+    // An empty library is the default library, an empty model the default model.
+    let rooms = ok(run(&["--json", "rooms"]));
+    assert_eq!(rooms.trim(), "[]");
+    assert!(dir.path().join("data/roomcast/library.db").is_file());
+    assert!(files_in(&work).is_empty(), "{:?}", files_in(&work));
+}
+
+#[test]
 fn a_download_that_is_not_the_official_file_is_not_kept() {
     // base.en: no PyPI package publishes its weights, so the hub is the only source.
     let model = "base.en";

@@ -288,6 +288,7 @@ fn the_publish_use_case_is_the_function_the_command_line_calls_steps_in_order() 
         skip_transcribe: true,
         model: "tiny.en".into(),
         language: "auto".into(),
+        room: None,
     };
     let mut steps = Vec::new();
     let report = roomcast::app::publish(&session, &options, &library, &roomcast::progress::Silent, &mut |step| {
@@ -312,4 +313,54 @@ fn the_publish_use_case_is_the_function_the_command_line_calls_steps_in_order() 
     assert_eq!(room.outputs.iter().filter(|o| o.kind == "master").count(), 1);
     let (lufs, _) = ebur128(&master.path);
     assert!((lufs + 16.0).abs() < 1.0, "{lufs} LUFS");
+}
+
+#[test]
+fn a_queued_job_publishes_the_room_it_was_queued_for_not_whatever_its_folder_holds_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lib, session, other) = (dir.path().join("lib"), dir.path().join("room"), dir.path().join("other"));
+    import_sample(&session);
+    ok(roomcast(&[
+        "import",
+        "--speaker",
+        &format!("Theo={}", sample("theo.opus").display()),
+        "--title",
+        "Another Room",
+        "--out",
+        other.to_str().unwrap(),
+    ]));
+    let l = lib.to_str().unwrap();
+    let queued: serde_json::Value = serde_json::from_str(&ok(roomcast(&[
+        "--library",
+        l,
+        "--json",
+        "publish",
+        session.to_str().unwrap(),
+        "--queue",
+        "--skip-transcribe",
+        "--format",
+        "mp3",
+    ])))
+    .unwrap();
+    let queued_room = queued["job"]["room"].as_str().unwrap().to_string();
+    // Before a worker gets to it, the folder is given another room's room.json.
+    std::fs::copy(other.join("room.json"), session.join("room.json")).unwrap();
+    let worker = roomcast(&["--library", l, "--json", "worker", "--once"]);
+    let report: serde_json::Value = serde_json::from_slice(&worker.stdout).unwrap();
+    assert_eq!((report["done"].as_u64(), report["failed"].as_u64()), (Some(0), Some(1)), "{report}");
+    let jobs: serde_json::Value = serde_json::from_str(&ok(roomcast(&["--library", l, "--json", "jobs"]))).unwrap();
+    let error = jobs[0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("not room '{queued_room}' that was queued")), "{error}");
+    let rooms = ok(roomcast(&["--library", l, "--json", "rooms"]));
+    assert_eq!(rooms.trim(), "[]", "nothing indexed under the wrong room: {rooms}");
+    assert!(!session.join("master.mp3").exists(), "nothing mastered either");
+}
+
+#[test]
+fn jobs_limit_zero_is_refused_not_answered_with_no_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = roomcast(&["--library", dir.path().to_str().unwrap(), "jobs", "--limit", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--limit") && err.contains('0'), "{err}");
 }

@@ -103,6 +103,48 @@ fn removing_a_room_whose_folder_holds_the_library_keeps_the_library() {
 }
 
 #[test]
+fn a_last_cue_padded_past_the_room_end_is_cut_at_it_and_one_starting_after_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("room");
+    import_sample(&session);
+    let lib = dir.path().join("lib");
+    let duration = room_json(&session)["duration"].as_f64().unwrap();
+    let clock = |t: f64| format!("00:{:02}:{:06.3}", (t / 60.0) as u64, t % 60.0);
+    let attach = |name: &str, text: String| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        roomcast(&[
+            "--library",
+            lib.to_str().unwrap(),
+            "--json",
+            "import-transcript",
+            session.to_str().unwrap(),
+            file.to_str().unwrap(),
+            "--replace",
+        ])
+    };
+    // As caption tools write them: the last cue rounded and padded 2.3 s past the room's end.
+    let vtt = format!(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Maya>welcome to room notes\n\n{} --> {}\n<v Theo>thanks for listening\n",
+        clock(duration - 0.6),
+        clock(duration + 2.3)
+    );
+    let report: serde_json::Value = serde_json::from_str(&ok(attach("padded.vtt", vtt))).unwrap();
+    assert_eq!(report["clamped"], 1, "{report}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
+    let last = doc["segments"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["text"], "thanks for listening");
+    assert!((last["end"].as_f64().unwrap() - duration).abs() < 0.002, "cut at the room's end: {last}");
+
+    let late = format!("WEBVTT\n\n{} --> {}\n<v Theo>after the end\n", clock(duration + 0.2), clock(duration + 1.0));
+    let out = attach("late.vtt", late);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("outside the room"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
 fn transcript_cues_outside_the_room_are_refused_and_thousands_of_speakers_attach_quickly() {
     let dir = tempfile::tempdir().unwrap();
     let session = dir.path().join("room");

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::library::{self, Access, Catalog, IndexReport, RoomSummary};
 use crate::master::{self, Format, MixSettings};
 use crate::progress::Progress;
-use crate::session::{self, Event, EventKind, Output, Room, Session};
+use crate::session::{self, Event, EventKind, Output, Room, Session, names};
 use crate::transcript::export::{self, ExportFormat};
 
 /// The longest soundbite Podcasting 2.0 apps take (`podcast:soundbite` is "usually 15-120 s"; Apple
@@ -83,6 +83,8 @@ pub struct EditReport {
     pub deleted: Vec<PathBuf>,
     pub index: IndexReport,
     pub outputs: Vec<Output>,
+    /// Static sites (`feed --out`) that still carry the room as it was.
+    pub stale_sites: Vec<super::feed::StaticSite>,
 }
 
 /// The staging folder an edit makes its files in, inside the session.
@@ -193,6 +195,7 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
     session::write_atomic(&staging.join(COMMIT), serde_json::to_string(&commit).context("commit")?.as_bytes())?;
     guard.keep();
     let (index, outputs, deleted) = roll_forward(&mut *lib, dir)?;
+    let stale_sites = super::feed::stale_sites(&*lib, &[&session.room.id]);
     Ok(EditReport {
         room: session.room.id.clone(),
         title: plan.room.title.clone(),
@@ -202,7 +205,29 @@ pub fn edit(library_dir: &Path, key: &str, change: &Change, progress: &dyn Progr
         deleted,
         index,
         outputs,
+        stale_sites,
     })
+}
+
+/// What a COMMIT file asks to delete, relative to the session, keeping only what an edit may
+/// delete: the file is read back from disk, where anyone who can write the session could have
+/// written it, so nothing it says can reach outside the session or beyond these. A track (and
+/// what `recover` kept of it), a stale multitrack export, a master of a format no longer mixed.
+pub fn commit_deletes(bytes: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    let commit: Commit = serde_json::from_slice(bytes)?;
+    Ok(commit
+        .delete
+        .into_iter()
+        .filter(|rel| {
+            session::is_track_path(rel)
+                || rel.strip_suffix(".orig").is_some_and(session::is_track_path)
+                || rel == session::MULTITRACK_DIR
+                || (rel.starts_with(session::MASTER_PREFIX)
+                    && !rel.contains('/')
+                    && !rel.contains('\\')
+                    && rel != session::MASTER_JSON)
+        })
+        .collect())
 }
 
 /// Takes the room's edit lock (one edit, publish or index of a session at a time), then finishes
@@ -214,6 +239,14 @@ pub fn lock_room(lib: &mut dyn Catalog, session_dir: &Path) -> Result<RoomLock> 
     Session::open(session_dir)?;
     // Publishing and indexing wait for an edit to finish; an edit says the room is busy.
     let lock = RoomLock::acquire(session_dir, true)?;
+    settle(lib, session_dir)?;
+    Ok(lock)
+}
+
+/// The room's lock, taken at once or not at all (`Busy`): for what must not wait behind an edit
+/// or a publish of the room (removing it). Settles an interrupted edit as [`lock_room`] does.
+pub fn try_lock_room(lib: &mut dyn Catalog, session_dir: &Path) -> Result<RoomLock> {
+    let lock = RoomLock::acquire(session_dir, false)?;
     settle(lib, session_dir)?;
     Ok(lock)
 }
@@ -237,7 +270,7 @@ fn settle(lib: &mut dyn Catalog, session_dir: &Path) -> Result<()> {
 /// removes the staging folder. Every step may be done again after a crash.
 fn roll_forward(lib: &mut dyn Catalog, dir: &Path) -> Result<(IndexReport, Vec<Output>, Vec<PathBuf>)> {
     let staging = dir.join(STAGING);
-    let commit: Commit = serde_json::from_slice(&fs::read(staging.join(COMMIT))?)
+    let deletes = commit_deletes(&fs::read(staging.join(COMMIT))?)
         .with_context(|| format!("{}: not a roomcast edit", staging.join(COMMIT).display()))?;
     let mut names: Vec<PathBuf> = fs::read_dir(&staging)
         .with_context(|| format!("{}: reading", staging.display()))?
@@ -261,16 +294,7 @@ fn roll_forward(lib: &mut dyn Catalog, dir: &Path) -> Result<(IndexReport, Vec<O
     // No redacted copies: no folder for them.
     let _ = fs::remove_dir(dir.join(session::REDACTED_TRACKS_DIR));
     let mut deleted = Vec::new();
-    for rel in &commit.delete {
-        // Only what an edit may delete (the list is read back from disk): a track (and what
-        // `recover` kept of it), a stale multitrack export, a master of a format no longer mixed.
-        let allowed = session::is_track_path(rel)
-            || rel.strip_suffix(".orig").is_some_and(session::is_track_path)
-            || rel == session::MULTITRACK_DIR
-            || (rel.starts_with(session::MASTER_PREFIX) && !rel.contains('/') && rel != session::MASTER_JSON);
-        if !allowed {
-            continue;
-        }
+    for rel in &deletes {
         let path = dir.join(rel);
         let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
         match removed {
@@ -311,8 +335,7 @@ fn speakers_named(room: &Room, name: &str) -> Result<Vec<usize>, EditError> {
     let by = |f: &dyn Fn(&session::Speaker) -> bool| -> Vec<usize> {
         room.speakers.iter().enumerate().filter(|(_, s)| f(s)).map(|(i, _)| i).collect()
     };
-    for found in [by(&|s| s.name == name), by(&|s| s.name.to_lowercase() == name.to_lowercase()), by(&|s| s.id == name)]
-    {
+    for found in [by(&|s| s.name == name), by(&|s| names::same_name(&s.name, name)), by(&|s| s.id == name)] {
         if !found.is_empty() {
             return Ok(found);
         }
@@ -358,10 +381,11 @@ fn plan(room: &Room, change: &Change, extent: f64) -> Result<Plan, EditError> {
     let remix;
     match change {
         Change::Rename { from, to, merge } => {
-            let to = to.trim();
-            if to.is_empty() {
-                return Err(EditError::Invalid("a speaker's new name cannot be empty".into()));
-            }
+            let to = names::speaker_name(to).map_err(|e| match e {
+                names::NameError::Empty { .. } => EditError::Invalid("a speaker's new name cannot be empty".into()),
+                e => EditError::Invalid(e.to_string()),
+            })?;
+            let to = to.as_str();
             let mut chosen: Vec<usize> = Vec::new();
             for name in from {
                 for i in speakers_named(room, name)? {
@@ -376,11 +400,8 @@ fn plan(room: &Room, change: &Change, extent: f64) -> Result<Plan, EditError> {
                 )));
             }
             // A name another speaker already has makes two people one: only when asked to.
-            let taken = room
-                .speakers
-                .iter()
-                .enumerate()
-                .find(|(i, s)| !chosen.contains(i) && s.name.to_lowercase() == to.to_lowercase());
+            let taken =
+                room.speakers.iter().enumerate().find(|(i, s)| !chosen.contains(i) && names::same_name(&s.name, to));
             if let Some((_, other)) = taken {
                 if !*merge {
                     return Err(EditError::NameTaken {
@@ -483,7 +504,7 @@ fn plan(room: &Room, change: &Change, extent: f64) -> Result<Plan, EditError> {
                     to - from
                 )));
             }
-            let title = nonempty(title, "--title")?;
+            let title = names::title(title, "a soundbite's title").map_err(|e| EditError::Invalid(e.to_string()))?;
             events.push(Event { t: *from, kind: EventKind::Soundbite { end: *to, title: title.clone() } });
             summary = format!("soundbite \"{title}\" {}-{}", secs(*from), secs(*to));
             remix = false;
@@ -496,21 +517,13 @@ fn plan(room: &Room, change: &Change, extent: f64) -> Result<Plan, EditError> {
                     room.duration
                 )));
             }
-            let title = nonempty(title, "the chapter title")?;
+            let title = names::title(title, "the chapter title").map_err(|e| EditError::Invalid(e.to_string()))?;
             events.push(Event { t: *at, kind: EventKind::Marker { title: title.clone() } });
             summary = format!("chapter \"{title}\" at {}", secs(*at));
             remix = true;
         }
     }
     Ok(Plan { room: new, events, delete, remix, summary })
-}
-
-fn nonempty(text: &str, what: &str) -> Result<String, EditError> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(EditError::Invalid(format!("{what} cannot be empty")));
-    }
-    Ok(t.to_string())
 }
 
 /// The settings the room's master was made with, as master.json tells them (formats, channels,
@@ -683,16 +696,40 @@ pub fn retentions(library_dir: &Path) -> Result<Vec<Retention>> {
     lib.rooms(true)?.iter().map(|r| retention(&*lib, r, now)).collect()
 }
 
+/// An expired room, and what `expire` did with it.
+#[derive(Debug, Serialize)]
+pub struct Expired {
+    #[serde(flatten)]
+    pub retention: Retention,
+    pub removed: bool,
+    /// Why it was not removed (another room's session inside its folder, an edit in progress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_removed: Option<String>,
+}
+
+/// What `expire` did: the expired rooms, and the static sites that still carry any of them.
+#[derive(Debug, Serialize)]
+pub struct ExpireReport {
+    pub rooms: Vec<Expired>,
+    pub stale_sites: Vec<super::feed::StaticSite>,
+}
+
 /// Removes every expired room from the library and deletes its session folder (as `remove`
-/// does). `dry_run`: only says which.
-pub fn expire(library_dir: &Path, dry_run: bool) -> Result<Vec<Retention>> {
+/// does). `dry_run`: only says which. A room that cannot be removed safely is kept, with the
+/// reason, and the others are removed.
+pub fn expire(library_dir: &Path, dry_run: bool) -> Result<ExpireReport> {
     let expired: Vec<Retention> = retentions(library_dir)?.into_iter().filter(|r| r.expired).collect();
-    if !dry_run {
-        for r in &expired {
-            super::library::remove(&r.room, false, library_dir)?;
-        }
+    let mut rooms = Vec::new();
+    for retention in expired {
+        let outcome =
+            if dry_run { Ok(()) } else { super::library::remove(&retention.room, false, library_dir).map(|_| ()) };
+        let not_removed = outcome.err().map(|e| format!("{e:#}"));
+        rooms.push(Expired { removed: !dry_run && not_removed.is_none(), not_removed, retention });
     }
-    Ok(expired)
+    let lib = library::open(library_dir, Access::Read)?;
+    let ids: Vec<&str> = rooms.iter().filter(|r| r.removed).map(|r| r.retention.room.as_str()).collect();
+    let stale_sites = super::feed::stale_sites(&*lib, &ids);
+    Ok(ExpireReport { rooms, stale_sites })
 }
 
 #[cfg(test)]

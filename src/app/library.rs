@@ -16,17 +16,41 @@ pub struct Removed {
     pub files_deleted: bool,
     /// The session folder holds the library itself, so its files were left alone.
     pub holds_library: bool,
+    /// Static sites (`feed --out`) that still carry the room's files.
+    pub stale_sites: Vec<super::feed::StaticSite>,
+}
+
+/// Why a room was not removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    /// Deleting the folder would delete another room's session with it.
+    #[error("{folder}: holds another room's session ({other}); nothing removed")]
+    HoldsAnotherSession { folder: PathBuf, other: PathBuf },
+    #[error("room '{room}' is still being recorded; nothing removed")]
+    Recording { room: String },
 }
 
 /// Takes a room out of the library and deletes its session folder, but only a folder that really
-/// is that room's session (room.json with the room's id): a stale path never costs other files.
+/// is that room's session (room.json with the room's id) and holds no other room's session: a
+/// stale path, or a session recorded inside another room's folder, never costs other files. A
+/// folder that would take another session with it is refused before anything changes.
 pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed> {
     let mut lib = library::open(library_dir, Access::Write)?;
     let r = lib.find_room(key, true)?;
-    let session = lib.remove_room(&r.id)?;
-    // Its retention goes with it: a room published again under the same id starts afresh.
-    lib.set_setting(&super::edit::room_keep_key(&r.id), None)?;
-    let is_that_session = Session::open(&session).is_ok_and(|s| s.room.id == r.id);
+    let session = r.session.clone();
+    let opened = Session::open(&session).ok().filter(|s| s.room.id == r.id);
+    let is_that_session = opened.is_some();
+    // The room's own lock: never removed under an edit or a publish of it.
+    let _lock = match &opened {
+        Some(s) => {
+            let lock = super::edit::try_lock_room(&mut *lib, &session)?;
+            if s.room.status == crate::session::RoomStatus::Recording {
+                return Err(RemoveError::Recording { room: r.id.clone() }.into());
+            }
+            Some(lock)
+        }
+        None => None,
+    };
     // A session folder that holds the library itself (a library made inside the room's folder)
     // is never deleted with the room: that would delete every other room's catalog too.
     let holds_library = match (session.canonicalize(), lib.dir().canonicalize()) {
@@ -34,10 +58,50 @@ pub fn remove(key: &str, keep_files: bool, library_dir: &Path) -> Result<Removed
         _ => true,
     };
     let files_deleted = !keep_files && is_that_session && !holds_library;
+    if files_deleted && let Some(other) = other_session_inside(&*lib, &r.id, &session)? {
+        return Err(RemoveError::HoldsAnotherSession { folder: session, other }.into());
+    }
+    lib.remove_room(&r.id)?;
+    // Its retention goes with it: a room published again under the same id starts afresh.
+    lib.set_setting(&super::edit::room_keep_key(&r.id), None)?;
     if files_deleted {
         std::fs::remove_dir_all(&session).with_context(|| format!("{}: removing the session", session.display()))?;
     }
-    Ok(Removed { room: r.id, title: r.title, session, files_deleted, holds_library: holds_library && is_that_session })
+    let stale_sites = super::feed::stale_sites(&*lib, &[&r.id]);
+    Ok(Removed {
+        room: r.id,
+        title: r.title,
+        session,
+        files_deleted,
+        holds_library: holds_library && is_that_session,
+        stale_sites,
+    })
+}
+
+/// A session inside `folder` that is not the room `id`'s own: a room.json anywhere below it (the
+/// folder's own aside), or a room of the library whose session lies below it.
+fn other_session_inside(lib: &dyn Catalog, id: &str, folder: &Path) -> Result<Option<PathBuf>> {
+    let top = folder.canonicalize().with_context(|| format!("{}: reading", folder.display()))?;
+    for other in lib.rooms(true)? {
+        if other.id != id && other.session.canonicalize().is_ok_and(|p| p.starts_with(&top)) {
+            return Ok(Some(other.session));
+        }
+    }
+    // Depth first, without following links (a link out of the session is not its content).
+    let mut dirs = vec![top.clone()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("{}: reading", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("{}: reading", dir.display()))?;
+            let kind = entry.file_type().with_context(|| format!("{}: reading", entry.path().display()))?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if dir != top && entry.file_name() == crate::session::ROOM_FILE {
+                return Ok(Some(dir));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A moment of a room to play, and the command that plays it.

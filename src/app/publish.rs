@@ -25,6 +25,19 @@ pub struct PublishOptions {
     pub model: String,
     /// A language code, or `auto` to detect it per speaker.
     pub language: String,
+    /// The room the session must hold (a queued job's, kept beside the options): a folder whose
+    /// room.json was replaced since is refused, not published as the wrong room.
+    #[serde(skip)]
+    pub room: Option<String>,
+}
+
+/// The session folder holds another room than the one asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("{session}: holds room '{found}', not room '{expected}' that was queued; nothing published")]
+pub struct WrongRoom {
+    pub session: PathBuf,
+    pub found: String,
+    pub expected: String,
 }
 
 impl Default for PublishOptions {
@@ -34,11 +47,9 @@ impl Default for PublishOptions {
         PublishOptions {
             formats: vec![Format::Mp3, Format::Opus],
             skip_transcribe: false,
-            model: std::env::var("ROOMCAST_MODEL")
-                .ok()
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| crate::transcript::models::DEFAULT_MODEL.to_string()),
+            model: crate::transcript::models::default_model(),
             language: "auto".into(),
+            room: None,
         }
     }
 }
@@ -90,6 +101,9 @@ pub fn publish(
     // publish half of one, nor mix from events an edit is changing.
     let _lock = super::edit::lock_room(&mut *lib, session_dir)?;
     let session = Session::open(session_dir)?;
+    if let Some(expected) = options.room.as_ref().filter(|r| **r != session.room.id) {
+        return Err(WrongRoom { session: session.dir, found: session.room.id, expected: expected.clone() }.into());
+    }
     let settings = MixSettings { formats: options.formats.clone(), ..Default::default() };
     let mastered = master::mix(&session, &settings, progress).with_context(|| step(1, "master"))?;
     on_step(PublishStep::Mastered(&mastered));
@@ -157,6 +171,8 @@ pub enum AttachError {
 pub struct Attached {
     pub doc: TranscriptDoc,
     pub index: IndexReport,
+    /// Cues that ran past the room's end, cut at it.
+    pub clamped: usize,
 }
 
 /// Attaches a transcript made elsewhere (WebVTT, SRT, Podcasting 2.0 or roomcast JSON) to a
@@ -182,10 +198,11 @@ pub fn attach_transcript(
     let _lock = super::edit::lock_room(&mut *lib, session_dir)?;
     // The room as it stands once any interrupted edit is settled.
     let session = Session::open(session_dir)?;
-    let mut doc = transcript::import::attach(&session.room, segments, add_speakers).with_context(|| name.clone())?;
+    let transcript::import::Attachment { mut doc, clamped } =
+        transcript::import::attach(&session.room, segments, add_speakers).with_context(|| name.clone())?;
     // What was redacted, or withdrawn, after the room stays out of a transcript attached later.
     crate::session::edits::apply(&mut doc, &session.room, &session.events()?);
     export::write(&doc, &session.dir, &ExportFormat::ALL)?;
     let index = lib.index_room(&session, Some(&doc), &session.outputs())?;
-    Ok(Attached { doc, index })
+    Ok(Attached { doc, index, clamped })
 }

@@ -12,6 +12,7 @@ use crate::live::janus::{Credentials, JanusForwardSource, JanusUrl, JanusWebrtcS
 use crate::live::{RtpSource, parse_rtp_url};
 use crate::record::{self, RecordObserver, RecordOptions, RecordReport, RoomSource, SessionPlace};
 use crate::rtp::ReceiverConfig;
+use crate::session::names;
 
 /// How Janus audio reaches roomcast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,18 +87,25 @@ pub async fn record(
     observer: &dyn RecordObserver,
 ) -> Result<RecordReport> {
     let source = source_for(&request.room)?;
+    // Names and the title the user gave go into every file of the room: checked before joining.
+    let title = names::title(&request.title, "the room's title")?;
+    let named = request
+        .names
+        .iter()
+        .map(|(ssrc, name)| Ok((*ssrc, names::speaker_name(name)?)))
+        .collect::<Result<Vec<_>, names::NameError>>()?;
     super::runtime::raise_open_file_limit();
     // Off the async threads: a PostgreSQL catalog's client blocks on a runtime of its own.
     let (out, dir) = (request.out.clone(), library_dir.to_path_buf());
     let place = tokio::task::spawn_blocking(move || session_place(out.as_deref(), &dir)).await??;
     let options = RecordOptions {
         out: place,
-        title: request.title,
+        title,
         max_duration: request.max_duration,
         until_empty: request.until_empty,
         empty_grace: Duration::from_secs(3),
         receiver: ReceiverConfig { reorder_window: request.reorder, ..Default::default() },
-        names: request.names,
+        names: named,
     };
     Ok(record::record(source, options, stop, observer).await?)
 }

@@ -24,7 +24,19 @@ pub fn token(given: Option<String>, file: Option<&Path>) -> Result<Option<String
 }
 
 /// Serves until Ctrl-C or SIGTERM; `on_ready` hears the address once it listens.
-pub fn serve(options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<()> {
+pub fn serve(mut options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    // The show's guid as the library keeps it; made from the feed's URL once that is known.
+    let feed_url = |base: &str| format!("{}/feed.xml", base.trim_end_matches('/'));
+    super::feed::keep_guid(&options.library, &mut options.show, options.base_url.as_deref().map(feed_url).as_deref());
+    let unkept = options.show.guid.is_none();
+    let library = options.library.clone();
+    let on_ready = move |addr: SocketAddr| {
+        if unkept {
+            let mut show = crate::feed::Show::default();
+            super::feed::keep_guid(&library, &mut show, Some(&feed_url(&format!("http://{addr}"))));
+        }
+        on_ready(addr)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -216,8 +216,9 @@ fn run_publish(
     progress: &dyn Progress,
     step: &mut dyn FnMut(&str),
 ) -> std::result::Result<(), String> {
-    let options: PublishOptions = serde_json::from_value(job.spec.clone())
+    let mut options: PublishOptions = serde_json::from_value(job.spec.clone())
         .map_err(|e| format!("job {}: unreadable publish options ({e})", job.id))?;
+    options.room = Some(job.room.clone());
     step("master");
     let session: PathBuf = job.session.clone();
     publish(&session, &options, library_location, progress, &mut |s| match s {

@@ -131,7 +131,20 @@ fn report(r: EditReport, json: bool) -> Result<()> {
         println!("  deleted {}", d.display());
     }
     println!("  indexed: {} segment(s), {} file(s) published", r.index.segments, r.outputs.len());
+    stale_sites(&r.stale_sites);
     Ok(())
+}
+
+/// The static sites that still show what changed, and the command that brings each up to date.
+pub fn stale_sites(sites: &[roomcast::app::feed::StaticSite]) {
+    for s in sites {
+        println!(
+            "  the static site in {} still has the old version: run roomcast feed --out {} --base-url {}",
+            s.dir.display(),
+            super::library::shell_quote(&s.dir.display().to_string()),
+            super::library::shell_quote(&s.base_url)
+        );
+    }
 }
 
 pub fn retention(a: RetentionArgs, lib: &Path, json: bool) -> Result<()> {
@@ -166,15 +179,29 @@ pub fn keeping(r: &Retention) -> String {
 }
 
 pub fn expire(dry_run: bool, lib: &Path, json: bool) -> Result<()> {
-    let gone = edit::expire(lib, dry_run)?;
+    let report = edit::expire(lib, dry_run)?;
+    let refused = report.rooms.iter().filter(|r| r.not_removed.is_some()).count();
     if json {
-        return print_json(&gone);
+        print_json(&report)?;
+    } else {
+        if report.rooms.is_empty() {
+            println!("No room has expired.");
+        }
+        for r in &report.rooms {
+            match &r.not_removed {
+                None => println!(
+                    "{} {}  ({})",
+                    if dry_run { "would remove" } else { "removed" },
+                    r.retention.room,
+                    keeping(&r.retention)
+                ),
+                Some(why) => println!("not removed {}: {why}", r.retention.room),
+            }
+        }
+        stale_sites(&report.stale_sites);
     }
-    if gone.is_empty() {
-        println!("No room has expired.");
-    }
-    for r in &gone {
-        println!("{} {}  ({})", if dry_run { "would remove" } else { "removed" }, r.room, keeping(r));
+    if refused > 0 {
+        anyhow::bail!("{refused} expired room(s) not removed (the reason is above)");
     }
     Ok(())
 }

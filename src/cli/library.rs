@@ -24,8 +24,9 @@ pub struct PublishArgs {
     #[arg(long)]
     skip_transcribe: bool,
     /// Whisper model: a name (tiny.en, base, ...) or a path to a ggml .bin file.
-    #[arg(long, default_value = roomcast::transcript::models::DEFAULT_MODEL, env = "ROOMCAST_MODEL")]
-    model: String,
+    /// [default: $ROOMCAST_MODEL, else tiny.en]
+    #[arg(long)]
+    model: Option<String>,
     /// Language code (en, de, ...), or auto to detect it per speaker.
     #[arg(long, default_value = "auto")]
     language: String,
@@ -104,8 +105,9 @@ pub fn publish(a: PublishArgs, dir: &Path, json: bool, progress: &TermProgress) 
     let options = app::PublishOptions {
         formats: super::master_formats(&a.format),
         skip_transcribe: a.skip_transcribe,
-        model: a.model,
+        model: a.model.unwrap_or_else(roomcast::transcript::models::default_model),
         language: a.language,
+        room: None,
     };
     if a.queue {
         let queued = app::worker::enqueue_publish(&a.session, &options, dir)?;
@@ -173,7 +175,9 @@ pub fn index(session: &Path, dir: &Path, json: bool) -> Result<()> {
 pub fn import_transcript(a: ImportTranscriptArgs, dir: &Path, json: bool) -> Result<()> {
     let attached = app::attach_transcript(&a.session, &a.file, a.add_speakers, a.replace, dir)?;
     if json {
-        return print_json(&attached.index);
+        let mut value = serde_json::to_value(&attached.index)?;
+        value["clamped"] = attached.clamped.into();
+        return print_json(&value);
     }
     println!(
         "Attached {} to '{}': {} segments from {} speakers; indexed",
@@ -182,6 +186,9 @@ pub fn import_transcript(a: ImportTranscriptArgs, dir: &Path, json: bool) -> Res
         attached.index.segments,
         attached.doc.speakers.len()
     );
+    if attached.clamped > 0 {
+        println!("  {} cue(s) ran past the room's end and were cut at it", attached.clamped);
+    }
     Ok(())
 }
 
@@ -204,7 +211,7 @@ pub fn search(a: SearchArgs, dir: &Path, json: bool) -> Result<()> {
         println!("No matches for {}.", query.text);
         return Ok(());
     }
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = std::io::stdout().is_terminal() && roomcast::env::var_os("NO_COLOR").is_none();
     for hit in &hits {
         print_hit(hit, colour);
     }
@@ -303,7 +310,7 @@ pub fn remove(room: &str, keep_files: bool, dir: &Path, json: bool) -> Result<()
     let r = app::library::remove(room, keep_files, dir)?;
     if json {
         return print_json(&serde_json::json!({"room": r.room, "session": r.session, "files_deleted": r.files_deleted,
-            "holds_library": r.holds_library}));
+            "holds_library": r.holds_library, "stale_sites": r.stale_sites}));
     }
     println!("Removed '{}' ({}) from the library.", r.title, r.room);
     if r.files_deleted {
@@ -313,6 +320,7 @@ pub fn remove(room: &str, keep_files: bool, dir: &Path, json: bool) -> Result<()
     } else if !keep_files {
         println!("  {} is no longer that room's session; left it alone", r.session.display());
     }
+    super::edit::stale_sites(&r.stale_sites);
     Ok(())
 }
 
@@ -340,7 +348,7 @@ pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
         s.to_string()
     } else {

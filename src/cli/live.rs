@@ -12,6 +12,7 @@ use roomcast::app::record::{JanusMedia, RecordRequest, RoomSpec};
 use roomcast::app::runtime::{runtime, stop_on_signals};
 use roomcast::app::speak::SpeakRequest;
 use roomcast::app::{self};
+use roomcast::env;
 use roomcast::live::janus::Credentials;
 use roomcast::record::recover::recover as recover_session;
 use roomcast::record::{self, RecordObserver};
@@ -32,13 +33,16 @@ pub struct RoomArgs {
     #[arg(long)]
     pin: Option<String>,
     /// Room secret (Janus: needed to forward or to add publishers in protected rooms).
-    #[arg(long, env = "ROOMCAST_ROOM_SECRET", hide_env_values = true)]
+    /// [default: $ROOMCAST_ROOM_SECRET]
+    #[arg(long)]
     secret: Option<String>,
     /// Janus VideoRoom admin key (needed for rtp_forward when the server locks it).
-    #[arg(long, env = "ROOMCAST_JANUS_ADMIN_KEY", hide_env_values = true)]
+    /// [default: $ROOMCAST_JANUS_ADMIN_KEY]
+    #[arg(long)]
     admin_key: Option<String>,
     /// Janus API token, when the server uses token authentication.
-    #[arg(long, env = "ROOMCAST_JANUS_TOKEN", hide_env_values = true)]
+    /// [default: $ROOMCAST_JANUS_TOKEN]
+    #[arg(long)]
     token: Option<String>,
 }
 
@@ -46,9 +50,9 @@ impl RoomArgs {
     fn credentials(&self) -> Credentials {
         Credentials {
             pin: self.pin.clone(),
-            secret: self.secret.clone(),
-            admin_key: self.admin_key.clone(),
-            token: self.token.clone(),
+            secret: self.secret.clone().or_else(|| env::var(env::ROOM_SECRET)),
+            admin_key: self.admin_key.clone().or_else(|| env::var(env::JANUS_ADMIN_KEY)),
+            token: self.token.clone().or_else(|| env::var(env::JANUS_TOKEN)),
         }
     }
 }
@@ -324,7 +328,7 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
         sample: a.sample,
         limit: a.limit,
         search: a.search,
-        model: std::env::var("ROOMCAST_MODEL").ok(),
+        model: roomcast::env::var(roomcast::env::MODEL),
     };
     let console = Console::new(json);
     let result = app::demo::demo(&request, library_dir, &console, &mut |start| {

@@ -44,8 +44,9 @@ struct Cli {
     /// Print the result as JSON on stdout, and no progress bar.
     #[arg(long, global = true)]
     json: bool,
-    /// The library folder, or a postgres:// URL for a PostgreSQL catalog [default: ~/.local/share/roomcast].
-    #[arg(long, global = true, env = "ROOMCAST_LIBRARY", value_name = "DIR")]
+    /// The library folder, or a postgres:// URL for a PostgreSQL catalog [default: $ROOMCAST_LIBRARY,
+    /// else ~/.local/share/roomcast].
+    #[arg(long, global = true, value_name = "DIR")]
     library: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -230,9 +231,9 @@ roomcast worker --until-idle          run what is queued, then stop")]
     Worker(jobs::WorkerArgs),
     /// The job queue: each job, its state, step, tries, worker and last error.
     Jobs {
-        /// At most this many jobs, newest first.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        /// At most this many jobs, newest first (1 or more).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+        limit: u64,
     },
     /// Rename or merge a room's speakers, or remove one who withdrew consent; without flags, list them.
     #[command(long_about = "Rename or merge a published room's speakers, or remove one who withdrew consent.\n\n\
@@ -297,8 +298,9 @@ struct TranscribeArgs {
     /// Session folder.
     session: PathBuf,
     /// Whisper model: a name (tiny.en, base, ...) or a path to a ggml .bin file.
-    #[arg(long, default_value = roomcast::transcript::models::DEFAULT_MODEL, env = "ROOMCAST_MODEL")]
-    model: String,
+    /// [default: $ROOMCAST_MODEL, else tiny.en]
+    #[arg(long)]
+    model: Option<String>,
     /// VAD model: a name or a path.
     #[arg(long, default_value = roomcast::transcript::models::DEFAULT_VAD)]
     vad_model: String,
@@ -495,7 +497,7 @@ pub fn main() -> ExitCode {
         Command::ImportTranscript(a) => library::import_transcript(a, &lib, cli.json),
         Command::Index { session } => library::index(&session, &lib, cli.json),
         Command::Worker(a) => jobs::worker(a, &lib, cli.json, &progress),
-        Command::Jobs { limit } => jobs::jobs(limit, &lib, cli.json),
+        Command::Jobs { limit } => jobs::jobs(usize::try_from(limit).unwrap_or(usize::MAX), &lib, cli.json),
         Command::Serve(a) => web::serve(a, &lib, cli.json),
         Command::Feed(a) => web::feed(a, &lib, cli.json),
         Command::Private { room, off } => web::private(&room, off, &lib, cli.json),
@@ -694,7 +696,7 @@ fn transcribe(a: TranscribeArgs, json: bool, progress: &TermProgress) -> Result<
     use roomcast::transcript::run;
     let session = Session::open(&a.session)?;
     let options = run::TranscribeOptions {
-        model: a.model,
+        model: a.model.unwrap_or_else(roomcast::transcript::models::default_model),
         vad_model: a.vad_model,
         language: Some(a.language).filter(|l| l != "auto"),
         threads: a.threads,

@@ -78,7 +78,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// A token every request must carry (Authorization: Bearer, or ?token= once in a link).
-    #[arg(long, env = "ROOMCAST_TOKEN", conflicts_with = "token_file")]
+    /// [default: $ROOMCAST_TOKEN]
+    #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
     /// Read the token from a file (its first line).
     #[arg(long, value_name = "FILE")]
@@ -92,7 +93,10 @@ pub fn serve(a: ServeArgs, library: &Path, json: bool) -> Result<()> {
         addr: a.addr,
         library: library.to_path_buf(),
         base_url: a.base_url,
-        token: app::serve::token(a.token, a.token_file.as_deref())?,
+        token: app::serve::token(
+            a.token.or_else(|| a.token_file.is_none().then(|| roomcast::env::var(roomcast::env::TOKEN)).flatten()),
+            a.token_file.as_deref(),
+        )?,
         show: a.show.show(library)?,
     };
     let shown = options.library.display().to_string();
@@ -126,7 +130,8 @@ pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
         eprintln!("roomcast: warning: {warning}");
     }
     if json {
-        return print_json(&serde_json::json!({"feed": site.feed, "episodes": site.episodes, "files": site.files}));
+        return print_json(&serde_json::json!({"feed": site.feed, "episodes": site.episodes, "files": site.files,
+            "removed": site.removed}));
     }
     println!(
         "Wrote {} with {} episode(s) and their files under {}",
@@ -134,6 +139,12 @@ pub fn feed(a: FeedArgs, library: &Path, json: bool) -> Result<()> {
         site.episodes,
         a.out.display()
     );
+    if !site.removed.is_empty() {
+        println!("  removed {} file(s) no longer in the feed:", site.removed.len());
+        for f in &site.removed {
+            println!("    {}", f.display());
+        }
+    }
     println!("  publish {} at {}/", a.out.display(), a.base_url.trim_end_matches('/'));
     Ok(())
 }
@@ -142,13 +153,17 @@ pub fn private(room: &str, off: bool, library: &Path, json: bool) -> Result<()> 
     let mut lib = library::open(library, Access::Write)?;
     let r = lib.find_room(room, true)?;
     lib.set_private(&r.id, !off)?;
+    // A room made public is missing from every site; one made private is still on those that
+    // carry it.
+    let stale = if off { app::feed::sites(&*lib) } else { app::feed::stale_sites(&*lib, &[&r.id]) };
     if json {
-        return print_json(&serde_json::json!({"room": r.id, "private": !off}));
+        return print_json(&serde_json::json!({"room": r.id, "private": !off, "stale_sites": stale}));
     }
     if off {
         println!("'{}' ({}) is public: listed, searchable and in the feed.", r.title, r.id);
     } else {
         println!("'{}' ({}) is private: only requests with the token see it; never in a static feed.", r.title, r.id);
     }
+    super::edit::stale_sites(&stale);
     Ok(())
 }

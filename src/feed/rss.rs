@@ -68,6 +68,8 @@ pub enum ShowError {
     Read { path: std::path::PathBuf, source: std::io::Error },
     #[error("{path}: not a show description: {reason}")]
     Invalid { path: std::path::PathBuf, reason: String },
+    #[error("{0}")]
+    Field(#[from] crate::session::names::NameError),
 }
 
 /// What the user says about the show beyond (or instead of) its JSON file.
@@ -91,8 +93,7 @@ impl Show {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ShowError::Read { path: path.to_path_buf(), source })?;
-                serde_json::from_str(&text)
-                    .map_err(|e| ShowError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?
+                Show::from_json(&text).map_err(|reason| ShowError::Invalid { path: path.to_path_buf(), reason })?
             }
             None => Show::default(),
         };
@@ -116,7 +117,44 @@ impl Show {
             }
         }
         show.explicit |= overrides.explicit;
-        Ok(show)
+        show.checked().map_err(|e| match file {
+            Some(path) => ShowError::Invalid { path: path.to_path_buf(), reason: e.to_string() },
+            None => e,
+        })
+    }
+
+    /// The show as show.json describes it, each field checked as [`Show::load`] checks it.
+    pub fn from_json(text: &str) -> Result<Show, String> {
+        let show: Show = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        show.checked().map_err(|e| e.to_string())
+    }
+
+    /// Every field one clean line of bounded length (the description keeps its line breaks):
+    /// they go into the feed every podcast app reads, where one bad character breaks the show.
+    fn checked(mut self) -> Result<Show, ShowError> {
+        use crate::session::names;
+        self.title = names::title(&self.title, "the show's title")?;
+        self.description = names::description(&self.description, "the show's description")?;
+        for (field, what) in [
+            (&mut self.author, "the show's author"),
+            (&mut self.category, "the show's category"),
+            (&mut self.language, "the show's language"),
+        ] {
+            if !field.trim().is_empty() {
+                *field = names::title(field, what)?;
+            }
+        }
+        for (field, what) in [
+            (&mut self.image, "the show's image URL"),
+            (&mut self.owner_email, "the owner's email"),
+            (&mut self.copyright, "the show's copyright"),
+            (&mut self.guid, "the show's guid"),
+        ] {
+            if let Some(v) = field.as_deref() {
+                *field = Some(names::title(v, what)?);
+            }
+        }
+        Ok(self)
     }
 }
 

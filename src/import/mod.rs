@@ -46,6 +46,8 @@ pub enum ImportError {
     Encode { path: PathBuf, source: EncodeError },
     #[error(transparent)]
     Session(#[from] SessionError),
+    #[error(transparent)]
+    Name(#[from] session::names::NameError),
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,13 @@ struct Done {
 pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportReport, ImportError> {
     let plans = plan_speakers(req)?;
     check_out(&req.out)?;
+    // Titles are checked before any work, as names are.
+    let given_title = req.title.as_deref().map(|t| session::names::title(t, "the room's title")).transpose()?;
+    let chapters = req
+        .chapters
+        .iter()
+        .map(|(t, title)| Ok((*t, session::names::title(title, "a chapter title")?)))
+        .collect::<Result<Vec<_>, ImportError>>()?;
 
     // Open every input before any work, so a bad file fails fast and names itself.
     let mut inputs = Vec::new();
@@ -162,7 +171,7 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
     fs::create_dir(tmp_dir.join(session::TRACKS_DIR))
         .map_err(|e| ImportError::OutNotWritable { path: req.out.clone(), source: e })?;
 
-    let title = req.title.clone().unwrap_or_else(|| out_name.clone());
+    let title = given_title.unwrap_or_else(|| session::names::sent_name(&out_name).unwrap_or_else(|| "room".into()));
     progress.begin("importing", total_ms);
     let done: Vec<Done> =
         crate::parallel::map(inputs, |input| run_input(input, &plans, &tmp_dir, req, &title, progress))?
@@ -222,8 +231,8 @@ pub fn import(req: &ImportRequest, progress: &dyn Progress) -> Result<ImportRepo
         events.push(Event { t: iv.start, kind: EventKind::Joined { speaker: s.id.clone() } });
         events.push(Event { t: iv.end.unwrap_or(duration), kind: EventKind::Left { speaker: s.id.clone() } });
     }
-    for (t, title) in &req.chapters {
-        events.push(Event { t: *t, kind: EventKind::Marker { title: title.clone() } });
+    for (t, title) in chapters {
+        events.push(Event { t, kind: EventKind::Marker { title } });
     }
     events.sort_by(|a, b| a.t.total_cmp(&b.t));
     for e in &events {
@@ -256,17 +265,21 @@ fn plan_speakers(req: &ImportRequest) -> Result<Vec<Plan>, ImportError> {
     if named.is_empty() {
         return Err(ImportError::NoSpeakers);
     }
-    for (i, (name, file, _)) in named.iter().enumerate() {
+    for i in 0..named.len() {
+        let (name, file, _) = &named[i];
         if name.trim().is_empty() {
             return Err(ImportError::EmptyName(format!("={}", file.display())));
         }
-        if named[..i].iter().any(|(n, _, _)| n == name) {
-            return Err(ImportError::DuplicateSpeaker(name.clone()));
+        let clean = session::names::speaker_name(name)?;
+        // Names that read the same (case, full-width letters, invisible characters) are one.
+        if named[..i].iter().any(|(n, _, _)| session::names::same_name(n, &clean)) {
+            return Err(ImportError::DuplicateSpeaker(clean));
         }
+        named[i].0 = clean;
     }
     let mut offsets = vec![0u64; named.len()];
     for (name, seconds) in &req.offsets {
-        let Some(i) = named.iter().position(|(n, _, _)| n == name) else {
+        let Some(i) = named.iter().position(|(n, _, _)| session::names::same_name(n, name)) else {
             let known = named.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>().join(", ");
             return Err(ImportError::UnknownOffsetSpeaker { name: name.clone(), known });
         };

@@ -103,11 +103,7 @@ pub use crate::dirs::user_data_dir;
 
 /// The library folder: the flag, else `$ROOMCAST_LIBRARY`, else the user data folder.
 pub fn default_dir() -> PathBuf {
-    std::env::var_os("ROOMCAST_LIBRARY")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(user_data_dir)
-        .unwrap_or_else(|| PathBuf::from("roomcast-library"))
+    crate::env::path(crate::env::LIBRARY).or_else(user_data_dir).unwrap_or_else(|| PathBuf::from("roomcast-library"))
 }
 
 /// A date from the user: YYYY-MM-DD (midnight UTC; with `end_of_day`, the next midnight, so

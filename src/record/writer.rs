@@ -125,6 +125,10 @@ impl LiveSession {
 
     fn joined(&mut self, key: SpeakerKey, name: &str, origin: &str, at: u64) -> session::Result<()> {
         let t = secs(at);
+        // A name the room sent goes into every file of the room: one line, bounded, whatever the
+        // peer chose.
+        let sent = session::names::sent_name(name);
+        let name = sent.as_deref().unwrap_or("speaker");
         if let Some(track) = self.tracks.get(&key) {
             // Back after leaving: a new presence interval on the same track.
             let id = track.speaker_id.clone();

@@ -17,6 +17,7 @@
 
 pub mod edits;
 pub mod events;
+pub mod names;
 pub mod transcript;
 
 use std::fs::{self, File};
@@ -198,6 +199,42 @@ pub const MAX_ROOM_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 pub fn plausible_start(t: &DateTime<Utc>) -> bool {
     use chrono::Datelike;
     (1900..=9999).contains(&t.year())
+}
+
+/// Opens `path` for reading only if it is a regular file inside the session folder `dir` once
+/// every link is followed: a session on shared storage is writable by whoever records into it,
+/// and a link planted there (`tracks/theo.opus -> /etc/passwd`) must not hand out the server's
+/// files. Returns the file and its real path. The check is made on the file actually opened
+/// (`/proc/self/fd`), so a link swapped in between a check and the open cannot slip through.
+pub fn open_inside(dir: &Path, path: &Path) -> Result<(File, PathBuf)> {
+    let outside = || SessionError::Io {
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::PermissionDenied, "not a regular file inside its session"),
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    let root = dir.canonicalize().map_err(io_err(dir))?;
+    // Looked at before opening too: opening a device or a pipe planted there can block or act.
+    let resolved = path.canonicalize().map_err(io_err(path))?;
+    if !resolved.starts_with(&root) || !fs::metadata(&resolved).map_err(io_err(path))?.is_file() {
+        return Err(outside());
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&resolved)
+        .map_err(io_err(path))?;
+    let real = opened_path(&file).or_else(|| path.canonicalize().ok()).ok_or_else(outside)?;
+    let regular = file.metadata().map_err(io_err(path))?.is_file();
+    if !regular || !real.starts_with(&root) {
+        return Err(outside());
+    }
+    Ok((file, real))
+}
+
+/// Where an open file really is, as the kernel knows it.
+fn opened_path(file: &File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so readers

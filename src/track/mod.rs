@@ -63,10 +63,8 @@ impl<W: Write> TrackWriter<W> {
     /// Writes the two header pages and flushes them, so even an empty recording is a valid file.
     pub fn new(mut out: W, head: &OpusHead, tags: &OpusTags, serial: u32) -> io::Result<Self> {
         out.write_all(&encode_page(FLAG_BOS, 0, serial, 0, &[&head.to_bytes()]))?;
-        let tags = tags.to_bytes();
-        if segments_for(tags.len()) > MAX_SEGMENTS {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "OpusTags too large for one page"));
-        }
+        // The comment header has a page of its own, so it must fit one: 255 lacing values.
+        let tags = tags.fitted(MAX_SEGMENTS * 255 - 1).to_bytes();
         out.write_all(&encode_page(0, 0, serial, 1, &[&tags]))?;
         out.flush()?;
         Ok(TrackWriter {

@@ -150,6 +150,44 @@ impl OpusTags {
         self.comments.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
+    /// These tags in at most `max_bytes`: as they are when they fit, else with every value cut
+    /// to the longest length that lets them fit (whole characters, marked with '…'), and as a
+    /// last resort without the comments at the end. Names and titles are bounded, but a room can
+    /// have many of them (a thousand speakers, chapters): a header that cannot be written would
+    /// cost the whole file.
+    pub fn fitted(&self, max_bytes: usize) -> OpusTags {
+        if self.to_bytes().len() <= max_bytes {
+            return self.clone();
+        }
+        let cut = |value: &str, limit: usize| -> String {
+            if value.len() <= limit {
+                return value.to_string();
+            }
+            let mut end = limit.saturating_sub('…'.len_utf8());
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &value[..end])
+        };
+        let mut limit = max_bytes;
+        while limit > 16 {
+            limit /= 2;
+            let tags = OpusTags {
+                vendor: cut(&self.vendor, limit.max(64)),
+                comments: self.comments.iter().map(|(k, v)| (k.clone(), cut(v, limit))).collect(),
+            };
+            if tags.to_bytes().len() <= max_bytes {
+                return tags;
+            }
+        }
+        let mut tags = OpusTags {
+            vendor: cut(&self.vendor, 64),
+            comments: self.comments.iter().map(|(k, v)| (k.clone(), cut(v, 16))).collect(),
+        };
+        while tags.to_bytes().len() > max_bytes && tags.comments.pop().is_some() {}
+        tags
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(b"OpusTags");
@@ -206,6 +244,22 @@ mod tests {
         assert_eq!(packet_samples(&[]), Err(PacketError::Empty));
         assert_eq!(packet_samples(&[0x03]), Err(PacketError::MissingFrameCount));
         assert_eq!(packet_samples(&[0x1b, 0x03]), Err(PacketError::TooLong(8640)));
+    }
+
+    #[test]
+    fn tags_always_fit_the_room_given_whatever_names_and_chapters() {
+        let max = 255 * 255 - 1;
+        let small = OpusTags::new("v").with("TITLE", "Room");
+        assert_eq!(small.fitted(max), small);
+        let mut many = OpusTags::new("roomcast").with("ARTIST", "é".repeat(60_000)).with("TITLE", "Room");
+        for i in 0..2000 {
+            many = many.with(&format!("CHAPTER{i:03}NAME"), "a chapter title ".repeat(20));
+        }
+        let fitted = many.fitted(max);
+        assert!(fitted.to_bytes().len() <= max);
+        assert_eq!(OpusTags::parse(&fitted.to_bytes()).unwrap(), fitted, "still valid comments");
+        assert!(fitted.get("ARTIST").unwrap().ends_with('…'));
+        assert_eq!(fitted.get("TITLE"), Some("Room"));
     }
 
     #[test]

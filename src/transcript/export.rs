@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Segment, Word};
-use crate::session;
+use crate::session::{self, names};
 
 /// Caption lines stay readable: at most about this many characters ...
 pub const CUE_CHARS: usize = 65;
@@ -78,17 +78,27 @@ fn clock(secs: f64, separator: char) -> String {
     format!("{:02}:{:02}:{:02}{separator}{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
 }
 
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Text for a WebVTT cue: one line (a line break would end the cue or open another), with the
+/// three characters WebVTT escapes escaped, which also leaves no "-->" (a timing line) in it.
+fn vtt_text(text: &str) -> String {
+    names::one_line(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Text for a SubRip cue: one line, and no "-->", which SRT readers take for a timing line.
+fn srt_text(text: &str) -> String {
+    let mut line = names::one_line(text);
+    while line.contains("-->") {
+        line = line.replace("-->", "->");
+    }
+    line
 }
 
 /// WebVTT with `<v Speaker>` voice tags.
 pub fn vtt(segments: &[Segment]) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for c in cues(segments) {
-        // Cue text may not contain "-->" or a raw '<'/'&'; a voice name may not contain '>'.
-        let name = escape_html(&c.name).replace("--&gt;", "-");
-        let text = escape_html(&c.text).replace("--&gt;", "-&gt;");
+        // A voice name ends at '>': escaped, it stays inside the tag.
+        let (name, text) = (vtt_text(&c.name), vtt_text(&c.text));
         let _ = write!(out, "{} --> {}\n<v {name}>{text}\n\n", clock(c.start, '.'), clock(c.end, '.'));
     }
     out
@@ -98,7 +108,8 @@ pub fn vtt(segments: &[Segment]) -> String {
 pub fn srt(segments: &[Segment]) -> String {
     let mut out = String::new();
     for (i, c) in cues(segments).iter().enumerate() {
-        let _ = write!(out, "{}\n{} --> {}\n{}: {}\n\n", i + 1, clock(c.start, ','), clock(c.end, ','), c.name, c.text);
+        let (name, text) = (srt_text(&c.name), srt_text(&c.text));
+        let _ = write!(out, "{}\n{} --> {}\n{name}: {text}\n\n", i + 1, clock(c.start, ','), clock(c.end, ','));
     }
     out
 }
@@ -165,14 +176,14 @@ fn short_clock(secs: f64) -> String {
 pub fn text(segments: &[Segment]) -> String {
     let mut out = String::new();
     for (name, start, t) in turns(segments) {
-        let _ = writeln!(out, "[{}] {name}: {t}\n", short_clock(start));
+        let _ = writeln!(out, "[{}] {}: {}\n", short_clock(start), names::one_line(&name), names::one_line(&t));
     }
     out
 }
 
 /// A standalone HTML page (no scripts, no external resources), every text escaped.
 pub fn html(title: &str, segments: &[Segment]) -> String {
-    let title = escape_html(title);
+    let title = crate::markup::escape_html(title);
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
          <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}}\
@@ -184,8 +195,8 @@ pub fn html(title: &str, segments: &[Segment]) -> String {
             out,
             "<p><span class=\"t\">{}</span><span class=\"s\">{}</span>: {}</p>",
             short_clock(start),
-            escape_html(&name),
-            escape_html(&t)
+            crate::markup::escape_html(&name),
+            crate::markup::escape_html(&t)
         );
     }
     out.push_str("</body>\n</html>\n");
@@ -229,14 +240,32 @@ mod tests {
     }
 
     #[test]
+    fn a_hostile_name_or_text_cannot_open_a_cue() {
+        let evil = "Ev>il\n\n00:00:00.000 --> 00:00:09.000\nINJECTED";
+        let segments = vec![seg(evil, 1.0, 2.0, "said\n\n00:00:03,000 --> 00:00:04,000\nmore")];
+        let v = vtt(&segments);
+        assert_eq!(v.matches(" --> ").count(), 1, "{v}");
+        assert!(
+            v.contains(
+                "<v Ev&gt;il 00:00:00.000 --&gt; 00:00:09.000 INJECTED>said 00:00:03,000 --&gt; 00:00:04,000 more\n"
+            ),
+            "{v}"
+        );
+        let s = srt(&segments);
+        assert_eq!(s.matches("-->").count(), 1, "{s}");
+        assert_eq!(s.lines().count(), 4, "{s}");
+        assert_eq!(text(&segments).lines().filter(|l| !l.is_empty()).count(), 1);
+    }
+
+    #[test]
     fn vtt_and_srt_carry_speakers_times_and_escaped_text() {
         let segments = vec![seg("Maya", 1.0, 2.5, "Tom & <Jerry> --> here"), seg("Théo", 3661.25, 3662.0, "Oui.")];
         let v = vtt(&segments);
         assert!(v.starts_with("WEBVTT\n\n"));
-        assert!(v.contains("00:00:01.000 --> 00:00:02.500\n<v Maya>Tom &amp; &lt;Jerry&gt; -&gt; here\n"), "{v}");
+        assert!(v.contains("00:00:01.000 --> 00:00:02.500\n<v Maya>Tom &amp; &lt;Jerry&gt; --&gt; here\n"), "{v}");
         assert!(v.contains("01:01:01.250 --> 01:01:02.000\n<v Théo>Oui.\n"), "{v}");
         let s = srt(&segments);
-        assert!(s.starts_with("1\n00:00:01,000 --> 00:00:02,500\nMaya: Tom & <Jerry> --> here\n\n2\n"), "{s}");
+        assert!(s.starts_with("1\n00:00:01,000 --> 00:00:02,500\nMaya: Tom & <Jerry> -> here\n\n2\n"), "{s}");
     }
 
     #[test]

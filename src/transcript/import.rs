@@ -22,10 +22,17 @@ pub enum TranscriptImportError {
     NoSpeaker { at: String },
     #[error("segment '{text}' at {start} s to {end} s is outside the room (0 to {duration:.3} s)")]
     OutsideRoom { text: String, start: f64, end: f64, duration: f64 },
+    #[error("speaker '{given}': {source}")]
+    BadName { given: String, source: crate::session::names::NameError },
 }
 
-/// How far a cue may run past the room's end (a caption tool rounding up its last cue).
-const ROOM_END_SLACK: f64 = 1.0;
+/// A transcript attached to a room, and what had to be adjusted to fit it.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub doc: TranscriptDoc,
+    /// Cues that ran past the room's end (tools round and pad their last cue), cut at it.
+    pub clamped: usize,
+}
 
 /// A segment as the foreign file gave it: a speaker's name, not an id.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,13 +261,16 @@ fn parse_cues(text: &str, style: CueStyle) -> Result<Vec<ForeignSegment>, Transc
     Ok(out)
 }
 
-/// Maps the foreign speakers' names onto the room's speakers (exact name, then any case, then id)
-/// and builds our transcript. Unknown names are an error unless `add_speakers`.
+/// Maps the foreign speakers' names onto the room's speakers (exact name, then as people read
+/// it: any case, full-width letters, invisible characters; then id) and builds our transcript.
+/// Unknown names are an error unless `add_speakers`. A cue that runs past the room's end is cut
+/// at it (counted); one that starts after it is refused.
 pub fn attach(
     room: &Room,
     segments: Vec<ForeignSegment>,
     add_speakers: bool,
-) -> Result<TranscriptDoc, TranscriptImportError> {
+) -> Result<Attachment, TranscriptImportError> {
+    use crate::session::names;
     let mut speakers: Vec<TranscriptSpeaker> = room
         .speakers
         .iter()
@@ -276,15 +286,16 @@ pub fn attach(
     let mut ids = crate::session::UniqueIds::default();
     for (i, k) in speakers.iter().enumerate() {
         by_name.entry(k.name.clone()).or_insert(i);
-        by_folded.entry(k.name.to_lowercase()).or_insert(i);
+        by_folded.entry(names::name_key(&k.name)).or_insert(i);
         by_id.entry(k.id.clone()).or_insert(i);
         ids.take(&k.id);
     }
-    for s in segments {
+    let mut clamped = 0;
+    for mut s in segments {
         let times = || [s.start, s.end].into_iter().chain(s.words.iter().flat_map(|w| [w.start, w.end]));
         let fits = times().all(|t| t.is_finite() && t >= 0.0);
-        let past_end = room.duration > 0.0 && times().any(|t| t > room.duration + ROOM_END_SLACK);
-        if !fits || past_end {
+        let starts_after_end = room.duration > 0.0 && s.start > room.duration;
+        if !fits || starts_after_end {
             let text: String = s.text.chars().take(40).collect();
             return Err(TranscriptImportError::OutsideRoom {
                 text,
@@ -293,18 +304,31 @@ pub fn attach(
                 duration: room.duration,
             });
         }
+        if room.duration > 0.0 && times().any(|t| t > room.duration) {
+            clamped += 1;
+            let end = room.duration;
+            s.end = s.end.min(end);
+            for w in &mut s.words {
+                (w.start, w.end) = (w.start.min(end), w.end.min(end));
+            }
+        }
         let found = by_name
             .get(&s.name)
-            .or_else(|| by_folded.get(&s.name.to_lowercase()))
+            .or_else(|| by_folded.get(&names::name_key(&s.name)))
             .or_else(|| by_id.get(&s.name))
             .map(|&i| speakers[i].clone());
         let speaker = match found {
             Some(k) => k,
             None if add_speakers => {
-                let k = TranscriptSpeaker { id: ids.allocate(&s.name), name: s.name.clone(), language: None };
+                let name = names::speaker_name(&s.name).map_err(|source| TranscriptImportError::BadName {
+                    given: names::one_line(&s.name).chars().take(40).collect(),
+                    source,
+                })?;
+                let k = TranscriptSpeaker { id: ids.allocate(&name), name, language: None };
                 let i = speakers.len();
                 by_name.entry(k.name.clone()).or_insert(i);
-                by_folded.entry(k.name.to_lowercase()).or_insert(i);
+                by_name.entry(s.name.clone()).or_insert(i);
+                by_folded.entry(names::name_key(&k.name)).or_insert(i);
                 by_id.entry(k.id.clone()).or_insert(i);
                 speakers.push(k.clone());
                 k
@@ -333,7 +357,7 @@ pub fn attach(
             known: quote(room.speakers.iter().map(|s| s.name.clone()).collect()),
         });
     }
-    Ok(TranscriptDoc {
+    let doc = TranscriptDoc {
         format: TRANSCRIPT_FORMAT.into(),
         version: TRANSCRIPT_VERSION,
         room: room.id.clone(),
@@ -341,7 +365,8 @@ pub fn attach(
         duration: room.duration,
         speakers,
         segments: merge(out),
-    })
+    };
+    Ok(Attachment { doc, clamped })
 }
 
 #[cfg(test)]

@@ -390,7 +390,15 @@ async fn room_page(
             s.track = None;
         }
     }
-    let (t, end) = params.ok().map(|Query(p)| (p.t, p.end)).unwrap_or_default();
+    // A link that says two things (`?t=5&t=6`) is an error, not a silent start at 0.
+    let (t, end) = match params {
+        Ok(Query(p)) => (p.t, p.end),
+        Err(e) => {
+            let reason = e.body_text();
+            let reason = reason.strip_prefix("Failed to deserialize query string: ").unwrap_or(&reason);
+            return error(StatusCode::BAD_REQUEST, &format!("not a link to a moment of this room: {reason}"));
+        }
+    };
     let start = match t.as_deref().map(str::trim) {
         None | Some("") => 0.0,
         Some(v) => match v.parse::<f64>() {
@@ -421,11 +429,18 @@ async fn room_page(
     Html(pages::room_page(&room, transcript.as_ref(), start, end, has_master, &chapters, &clips)).into_response()
 }
 
-/// Sends a file, or the byte range the request asks for (browsers seek with these).
-async fn send_file(path: &Path, mime: &str, headers: &HeaderMap, download: Option<&str>) -> Response {
-    let mut file = match tokio::fs::File::open(path).await {
-        Ok(f) => f,
-        Err(_) => {
+/// Sends a file of the session `session`, or the byte range the request asks for (browsers seek
+/// with these). Only a regular file inside the session is sent, whatever links lead there.
+async fn send_file(session: &Path, path: &Path, mime: &str, headers: &HeaderMap, download: Option<&str>) -> Response {
+    let (session_dir, wanted) = (session.to_path_buf(), path.to_path_buf());
+    let opened = tokio::task::spawn_blocking(move || session::open_inside(&session_dir, &wanted)).await;
+    let mut file = match opened {
+        Ok(Ok((f, _))) => tokio::fs::File::from_std(f),
+        Ok(Err(session::SessionError::Io { source, .. })) if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            tracing::warn!(path = %path.display(), "refused: not a regular file inside its session");
+            return error(StatusCode::NOT_FOUND, "no such file");
+        }
+        _ => {
             return error(StatusCode::NOT_FOUND, "the file is missing: it was moved or deleted since it was published");
         }
     };
@@ -480,7 +495,7 @@ async fn room_audio(
         Err(r) => return r,
     };
     match feed::master_of(&room) {
-        Some(path) => send_file(&path, feed::mime_of(&path), &headers, None).await,
+        Some(path) => send_file(&room.session, &path, feed::mime_of(&path), &headers, None).await,
         None => error(StatusCode::NOT_FOUND, "this room has no master file; run roomcast publish on its session"),
     }
 }
@@ -514,7 +529,7 @@ async fn room_track(
         );
     };
     let name = format!("{}-{}.opus", room.id, speaker);
-    send_file(&path, "audio/ogg; codecs=opus", &headers, Some(&name)).await
+    send_file(&room.session, &path, "audio/ogg; codecs=opus", &headers, Some(&name)).await
 }
 
 /// The file published as a speaker's track: their own track, or, when `roomcast redact` took
@@ -552,10 +567,10 @@ async fn room_file(
         Err(r) => return r,
     };
     match known {
-        Some((name, mime)) => send_file(&room.session.join(name), mime, &headers, None).await,
+        Some((name, mime)) => send_file(&room.session, &room.session.join(name), mime, &headers, None).await,
         // master.EXT: only the master the library recorded, under its own name.
         None => match feed::master_of(&room).filter(|m| m.file_name().is_some_and(|n| n == file.as_str())) {
-            Some(path) => send_file(&path, feed::mime_of(&path), &headers, None).await,
+            Some(path) => send_file(&room.session, &path, feed::mime_of(&path), &headers, None).await,
             None => error(StatusCode::NOT_FOUND, "this room has no such master file"),
         },
     }

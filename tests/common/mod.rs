@@ -2,6 +2,7 @@
 //! opusinfo) and small generated audio fixtures.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod live;
 pub mod pg;
 

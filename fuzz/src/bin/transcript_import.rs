@@ -10,9 +10,9 @@ fn main() {
     afl::fuzz!(|data: &[u8]| {
         let Ok(text) = std::str::from_utf8(data) else { return };
         let Ok(segments) = import::parse(text) else { return };
-        if let Ok(doc) = import::attach(&room, segments, true) {
-            for s in &doc.segments {
-                assert!(s.start >= 0.0 && s.end <= 601.0, "{} - {}", s.start, s.end);
+        if let Ok(attached) = import::attach(&room, segments, true) {
+            for s in &attached.doc.segments {
+                assert!(s.start >= 0.0 && s.end <= 600.0, "{} - {}", s.start, s.end);
             }
         }
     });

@@ -321,9 +321,6 @@ impl Catalog for PostgresCatalog {
     }
 
     fn rooms_dir(&self) -> PathBuf {
-        std::env::var_os("ROOMCAST_ROOMS_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.dir.join(super::ROOMS_DIR))
+        crate::env::path(crate::env::ROOMS_DIR).unwrap_or_else(|| self.dir.join(super::ROOMS_DIR))
     }
 }

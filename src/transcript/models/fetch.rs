@@ -13,13 +13,13 @@ use crate::progress::{Progress, Unit};
 
 /// Where PyPI is: $ROOMCAST_PYPI_URL (a mirror with the same JSON API), else pypi.org.
 pub fn pypi_base() -> String {
-    std::env::var("ROOMCAST_PYPI_URL").unwrap_or_else(|_| "https://pypi.org".into()).trim_end_matches('/').to_string()
+    crate::env::var(crate::env::PYPI_URL).unwrap_or_else(|| "https://pypi.org".into()).trim_end_matches('/').to_string()
 }
 
 /// Where the whisper.cpp model hub is: $ROOMCAST_MODEL_HUB, else Hugging Face.
 pub fn hub_base() -> String {
-    std::env::var("ROOMCAST_MODEL_HUB")
-        .unwrap_or_else(|_| "https://huggingface.co".into())
+    crate::env::var(crate::env::MODEL_HUB)
+        .unwrap_or_else(|| "https://huggingface.co".into())
         .trim_end_matches('/')
         .to_string()
 }

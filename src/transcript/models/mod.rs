@@ -129,11 +129,16 @@ pub fn info(name: &str) -> Option<&'static ModelInfo> {
     MODELS.iter().find(|m| m.name == name || m.file == name)
 }
 
+/// The whisper model to use when none is named: `$ROOMCAST_MODEL`, else [`DEFAULT_MODEL`].
+pub fn default_model() -> String {
+    crate::env::var(crate::env::MODEL).unwrap_or_else(|| DEFAULT_MODEL.to_string())
+}
+
 /// The folders searched for models, in order.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("ROOMCAST_MODELS") {
-        dirs.push(PathBuf::from(d));
+    if let Some(d) = crate::env::path(crate::env::MODELS) {
+        dirs.push(d);
     }
     dirs.push(PathBuf::from("models"));
     if let Some(d) = user_dir() {
@@ -148,7 +153,7 @@ fn user_dir() -> Option<PathBuf> {
 
 /// Where downloads go: `$ROOMCAST_MODELS` when set, else the user data folder.
 pub fn download_dir() -> PathBuf {
-    std::env::var_os("ROOMCAST_MODELS").map(PathBuf::from).or_else(user_dir).unwrap_or_else(|| PathBuf::from("models"))
+    crate::env::path(crate::env::MODELS).or_else(user_dir).unwrap_or_else(|| PathBuf::from("models"))
 }
 
 /// A model found on disk.
