@@ -684,6 +684,14 @@ fn a_real_browser_solos_mutes_and_skips_through_speakers_chapters_and_quotes() {
     let next_after = |t: f64| *turns.iter().find(|s| **s > t + 0.05).unwrap();
     let before = |t: f64| *turns.iter().rev().find(|s| **s < t - 1.0).unwrap();
 
+    // A screen reader says "Solo Maya" and "Mute Maya", and whether each is pressed.
+    let pressed = |when: &str| (seen["pressed"][when]["solo"].clone(), seen["pressed"][when]["mute"].clone());
+    let (on, off) = (Value::from("true"), Value::from("false"));
+    assert_eq!(pressed("before"), (off.clone(), off.clone()), "{seen}");
+    assert_eq!(pressed("muted"), (off.clone(), on.clone()), "Mute Maya is pressed: {seen}");
+    assert_eq!(pressed("unmuted"), (off.clone(), off.clone()), "and released: {seen}");
+    assert_eq!(pressed("soloed"), (on, off), "Solo Maya is pressed: {seen}");
+
     // Muted, Maya's lane is silent while she talks; Theo's sounds when he answers.
     let muted = &seen["muted"];
     assert_eq!(muted["mode"], "tracks", "muting moves to the speakers' tracks: {seen}");
