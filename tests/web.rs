@@ -1,7 +1,8 @@
 //! `roomcast serve` and `roomcast feed`: every route over real HTTP, range requests, escaping of
 //! hostile titles and transcripts, path traversal, the token, private rooms, the feed read by an
 //! independent XML parser with its enclosures, transcripts and chapters fetched and parsed, and a
-//! real browser (Debian's chromium driven by playwright-core) playing a room.
+//! real browser (Debian's chromium driven by playwright-core) playing a room, and a two-hour room
+//! with solo and mute within a phone's memory.
 
 mod common;
 
@@ -317,6 +318,12 @@ fn audio_is_served_with_range_requests_so_browsers_can_seek() {
     let past = request(&server.base, &path, &[("Range", &format!("bytes={}-", master.len() + 5))]);
     assert_eq!(past.status, 416);
     assert_eq!(past.headers["content-range"], format!("bytes */{}", master.len()));
+    // A speaker's track the same way, as Ogg Opus: the room page streams and seeks each one.
+    let track = std::fs::read(lib.notes_session.join("tracks/maya.opus")).unwrap();
+    let part = request(&server.base, &format!("/rooms/{}/tracks/maya", lib.notes), &[("Range", "bytes=100-199")]);
+    assert_eq!((part.status, part.headers["content-type"].as_str()), (206, "audio/ogg; codecs=opus"));
+    assert_eq!(part.headers["content-range"], format!("bytes 100-199/{}", track.len()));
+    assert_eq!(part.body, track[100..200]);
 }
 
 #[test]
@@ -684,6 +691,14 @@ fn a_real_browser_solos_mutes_and_skips_through_speakers_chapters_and_quotes() {
     let next_after = |t: f64| *turns.iter().find(|s| **s > t + 0.05).unwrap();
     let before = |t: f64| *turns.iter().rev().find(|s| **s < t - 1.0).unwrap();
 
+    // A screen reader says "Solo Maya" and "Mute Maya", and whether each is pressed.
+    let pressed = |when: &str| (seen["pressed"][when]["solo"].clone(), seen["pressed"][when]["mute"].clone());
+    let (on, off) = (Value::from("true"), Value::from("false"));
+    assert_eq!(pressed("before"), (off.clone(), off.clone()), "{seen}");
+    assert_eq!(pressed("muted"), (off.clone(), on.clone()), "Mute Maya is pressed: {seen}");
+    assert_eq!(pressed("unmuted"), (off.clone(), off.clone()), "and released: {seen}");
+    assert_eq!(pressed("soloed"), (on, off), "Solo Maya is pressed: {seen}");
+
     // Muted, Maya's lane is silent while she talks; Theo's sounds when he answers.
     let muted = &seen["muted"];
     assert_eq!(muted["mode"], "tracks", "muting moves to the speakers' tracks: {seen}");
@@ -738,4 +753,136 @@ fn a_real_browser_solos_mutes_and_skips_through_speakers_chapters_and_quotes() {
     let phone = &seen["phone"];
     assert!(num(&phone["scroll_width"]) <= num(&phone["inner_width"]), "no sideways scrolling at 375 px: {seen}");
     assert_eq!(phone["controls_visible"], true, "the controls fit a phone: {seen}");
+}
+
+/// The speakers of the long room, each with a tone of their own for 2 s in every 10 s, one after
+/// another (Ana from 0 s, Ben from 2.5 s, ...), and silence between.
+const LONG_SPEAKERS: [&str; 4] = ["Ana", "Ben", "Cleo", "Dev"];
+
+/// A published two-hour room of four speakers, made cheaply: ten seconds of each speaker encoded
+/// once and its Ogg packets repeated for two hours (stream copy), imported packet for packet.
+fn long_room(dir: &Path) -> (PathBuf, String) {
+    let mut speakers = Vec::new();
+    for (i, name) in LONG_SPEAKERS.iter().enumerate() {
+        let (ten, long) = (dir.join(format!("{name}-10s.opus")), dir.join(format!("{name}.opus")));
+        let tone = format!(
+            "sine=f={}:sample_rate=48000:duration=10,volume='if(between(t-{},0,2),0.3,0)':eval=frame,\
+             atrim=end_sample=479688",
+            200 + 110 * i,
+            2.5 * i as f64
+        );
+        // 479688 samples and the encoder's 312 of pre-skip make exactly 500 packets: the copies
+        // join without a gap or a granule out of place.
+        ok(tool("ffmpeg")
+            .args(["-v", "error", "-f", "lavfi", "-i", &tone, "-c:a", "libopus", "-b:a", "32k"])
+            .arg(&ten)
+            .output()
+            .unwrap());
+        ok(tool("ffmpeg")
+            .args(["-v", "error", "-stream_loop", "-1", "-i"])
+            .arg(&ten)
+            .args(["-t", "7200", "-c", "copy"])
+            .arg(&long)
+            .output()
+            .unwrap());
+        speakers.push(format!("{name}={}", long.display()));
+    }
+    let session = dir.join("long");
+    let mut import = Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    import.args(["import", "--out", session.to_str().unwrap(), "--title", "Two hours"]);
+    for s in &speakers {
+        import.args(["--speaker", s]);
+    }
+    ok(import.output().unwrap());
+    let library = dir.join("library");
+    rc(&library, &["publish", session.to_str().unwrap(), "--skip-transcribe", "--format", "mp3"]);
+    (library, room_id(&session))
+}
+
+#[test]
+fn a_two_hour_room_streams_its_tracks_within_a_phones_memory_and_in_sync_with_the_master() {
+    assert!(
+        repo().join("tests/browser/node_modules/playwright-core").is_dir() && Path::new("/usr/bin/chromium").is_file(),
+        "the browser test needs chromium and playwright-core: run scripts/test.sh (it installs both)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (library, room) = long_room(dir.path());
+    let server = serve(&library, &[]);
+    let artifacts = repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("room-long.png");
+    // 1:10:00 less 1.5 s: Ana's tone comes at 1:10:00, Ben's at 1:10:02.5.
+    let at = 4198.5;
+    let out = Command::new("node")
+        .current_dir(repo().join("tests/browser"))
+        .args(["long.mjs", &server.base, &room, "Ana", "Ben", &at.to_string(), shot.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("a number: {v} in {seen}"));
+    let mb = |v: &Value| num(v) / (1024.0 * 1024.0);
+
+    // What a phone runs out of: the renderer's resident memory, at its peak over the whole run.
+    let peak = mb(&seen["memory"]["peak"]);
+    eprintln!("renderer peak {peak:.0} MB, largest resident {:.0} MB", mb(&seen["memory"]["rss_max"]));
+    assert!(peak < 300.0, "a two-hour, four-speaker room took the renderer to {peak:.0} MB (limit 300 MB): {seen}");
+    assert_eq!(seen["failed"], Value::Null, "{seen}");
+    assert_eq!(seen["errors"], serde_json::json!([]), "no script errors: {seen}");
+    assert_eq!((seen["pressed"]["solo"].as_str(), seen["pressed"]["mute"].as_str()), (Some("true"), Some("true")));
+
+    let played = &seen["played"];
+    assert_eq!((played["mode"].as_str(), played["note"].as_str()), (Some("tracks"), Some("")), "{seen}");
+    assert!(num(&played["to"]) > at + 5.0, "it played on past 1:10:00: {seen}");
+    // Soloed Ana is heard past the first hour; muted Ben and the others are not.
+    assert!(num(&played["loudest"]["Ana"]) > 0.005, "Ana is heard at 1:10:00: {seen}");
+    for name in &LONG_SPEAKERS[1..] {
+        assert!(num(&played["loudest"][name]) < 0.001, "{name} is silent: {seen}");
+    }
+    // Every track keeps to the master's clock, checked several times as it plays.
+    let samples = played["drift"].as_array().unwrap();
+    assert!(samples.len() >= 10, "sampled while playing: {seen}");
+    let mut worst = 0.0f64;
+    for s in samples {
+        let master = num(&s["master"]);
+        let lanes = s["lanes"].as_array().unwrap();
+        assert_eq!(lanes.len(), LONG_SPEAKERS.len(), "{seen}");
+        for lane in lanes {
+            let tracks = lane["tracks"].as_array().unwrap();
+            assert_eq!(tracks.len(), 1, "one playing track per speaker: {seen}");
+            assert_eq!(tracks[0]["paused"], false, "{seen}");
+            worst = worst.max((num(&tracks[0]["t"]) - master).abs());
+        }
+    }
+    eprintln!("worst track drift from the master {:.1} ms over {} samples", worst * 1000.0, samples.len());
+    assert!(worst < 0.050, "every track within 50 ms of the master, worst {:.1} ms: {seen}", worst * 1000.0);
+
+    // The tracks came as Ogg Opus in byte ranges, which is what lets the browser stream and seek:
+    // each was read from the middle of the file for 1:10:00 (58 % of the room), not from its start.
+    let tracks = seen["tracks"].as_array().unwrap();
+    for t in tracks {
+        assert_eq!((num(&t["status"]), t["type"].as_str()), (206.0, Some("audio/ogg; codecs=opus")), "{seen}");
+        assert!(t["range"].as_str().is_some_and(|r| r.starts_with("bytes=")), "{seen}");
+    }
+    for name in LONG_SPEAKERS {
+        let speaker = name.to_lowercase();
+        let size =
+            std::fs::metadata(dir.path().join("long/tracks").join(format!("{speaker}.opus"))).unwrap().len() as f64;
+        let url = format!("/rooms/{room}/tracks/{speaker}");
+        let from = |t: &Value| t["range"].as_str()?.strip_prefix("bytes=")?.split('-').next()?.parse::<f64>().ok();
+        assert!(
+            tracks
+                .iter()
+                .filter(|t| t["url"] == url.as_str())
+                .filter_map(from)
+                .any(|b| b > 0.45 * size && b < 0.7 * size),
+            "{name}'s track was read from around 1:10:00 by a range request: {seen}"
+        );
+    }
+    assert!(std::fs::metadata(&shot).unwrap().len() > 5_000, "screenshot kept at {}", shot.display());
 }

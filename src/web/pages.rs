@@ -290,8 +290,8 @@ fn lanes(room: &RoomSummary, transcript: Option<&TranscriptDoc>) -> String {
         let _ = write!(
             out,
             "<div class=\"lane\" data-name=\"{name}\" data-tracks=\"{}\" data-gain=\"1\"><span class=\"name\">{name}</span>\
-             <button class=\"solo\" aria-pressed=\"false\" title=\"Solo {name}\">S</button>\
-             <button class=\"mute\" aria-pressed=\"false\" title=\"Mute {name}\">M</button>\
+             <button class=\"solo\" aria-pressed=\"false\" aria-label=\"Solo {name}\" title=\"Solo {name}\">S</button>\
+             <button class=\"mute\" aria-pressed=\"false\" aria-label=\"Mute {name}\" title=\"Mute {name}\">M</button>\
              <div class=\"bars\" title=\"{name}: click to go there\">",
             esc(&lane.tracks.join(" "))
         );

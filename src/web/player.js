@@ -2,9 +2,10 @@
 //
 // The master <audio id="player"> is the transport: play, pause, seek and the highlight always
 // follow its clock. With a speaker soloed or muted, the master goes quiet (it is routed through a
-// GainNode) and each speaker's own track, decoded whole with Web Audio, plays from the same
-// moment; the tracks all start at room time 0, so one offset lines them up. When a track cannot
-// be had, the master keeps playing and a note says why.
+// GainNode) and each speaker's own track, streamed by an <audio> element of its own through the
+// lane's gain, plays from the same moment, kept on the master's clock; the tracks all start at
+// room time 0, so one offset lines them up. When a track cannot be had, the master keeps playing
+// and a note says why.
 
 const player = document.getElementById('player');
 const deck = document.getElementById('deck');
@@ -104,7 +105,7 @@ const lanes = Array.from(lanesEl.querySelectorAll('.lane')).map(el => ({
   urls: el.dataset.tracks.split(' ').filter(Boolean),
   solo: false,
   muted: false,
-  buffers: [],
+  tracks: [],
   failed: false,
   gain: null,
   analyser: null,
@@ -116,7 +117,9 @@ function say(text) {
   note.hidden = !text;
 }
 // The Web Audio graph, made on the first solo or mute (a click, so the context may start): the
-// master through its own gain, each lane's tracks through the lane's gain and an analyser.
+// master through its own gain, each lane's tracks through the lane's gain and an analyser. A track
+// plays in an <audio> element of its own, streamed in byte ranges as the master is: decoding a
+// whole track up front would hold every sample of it at once (about 700 MB a speaker-hour).
 function graph() {
   if (audio) return audio;
   const Context = window.AudioContext || window.webkitAudioContext;
@@ -125,16 +128,37 @@ function graph() {
     const ctx = new Context();
     const master = ctx.createGain();
     ctx.createMediaElementSource(player).connect(master).connect(ctx.destination);
+    const loads = [];
     for (const l of lanes) {
       l.gain = ctx.createGain();
       l.analyser = ctx.createAnalyser();
       l.analyser.fftSize = 1024;
       l.gain.connect(l.analyser).connect(ctx.destination);
+      for (const url of l.urls) {
+        const el = document.createElement('audio');
+        el.hidden = true;
+        el.preload = 'metadata';
+        el.src = url;
+        l.el.append(el);
+        ctx.createMediaElementSource(el).connect(l.gain);
+        // lead: how far ahead of the master a seek should aim, learnt from the last one.
+        const track = { el, lead: 0.3, cuedAt: null, timer: null };
+        l.tracks.push(track);
+        loads.push(new Promise(loaded => {
+          el.addEventListener('loadedmetadata', loaded, { once: true });
+          el.addEventListener('error', loaded, { once: true });
+        }));
+        el.addEventListener('error', () => {
+          l.failed = true;
+          if (mode === 'tracks') mixChanged();
+        });
+        el.addEventListener('seeked', () => {
+          if (track.cuedAt !== null) track.lead = Math.min(3, Math.max(0.1, (1.5 * (performance.now() - track.cuedAt)) / 1000));
+          track.cuedAt = null;
+          followMaster();
+        });
+      }
     }
-    const loads = lanes.flatMap(l => l.urls.map(url => fetch(url)
-      .then(r => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.arrayBuffer(); })
-      .then(bytes => ctx.decodeAudioData(bytes))
-      .then(buffer => { l.buffers.push(buffer); }, () => { l.failed = true; })));
     audio = { ctx, master, ready: Promise.all(loads) };
   } catch (e) {
     audio = { error: String(e) };
@@ -143,6 +167,7 @@ function graph() {
 }
 const engaged = () => lanes.some(l => l.solo || l.muted);
 const audible = l => !l.muted && (l.solo || !lanes.some(o => o.solo));
+const allTracks = () => lanes.flatMap(l => l.tracks);
 function applyGains() {
   for (const l of lanes) {
     l.el.querySelector('.solo').setAttribute('aria-pressed', String(l.solo));
@@ -159,68 +184,93 @@ async function mixChanged() {
   if (a.error) return useMaster(`Solo and mute need Web Audio (${a.error}); playing the mix.`);
   applyGains();
   if (a.ctx.state === 'suspended') a.ctx.resume().catch(() => {});
-  if (mode === 'tracks') return;
-  say('Loading the speakers\u2019 tracks\u2026');
+  const missing = () => lanes.filter(l => l.failed || !l.urls.length).map(l => l.name);
+  if (mode === 'tracks' && !missing().length) return;
+  if (mode !== 'tracks') say('Loading the speakers\u2019 tracks\u2026');
   await a.ready;
-  if (!engaged() || mode === 'tracks') return;
-  const missing = lanes.filter(l => l.failed || !l.urls.length).map(l => l.name);
-  if (missing.length) return useMaster(`No playable track for ${missing.join(', ')}: playing the mix instead.`);
+  if (!engaged() || (mode === 'tracks' && !missing().length)) return;
+  if (missing().length) return useMaster(`No playable track for ${missing().join(', ')}: playing the mix instead.`);
   say('');
   mode = 'tracks';
   lanesEl.dataset.mode = mode;
-  a.master.gain.value = 0;
-  restart();
+  // From now on a track buffers ahead as it plays, as the master does.
+  for (const track of allTracks()) track.el.preload = 'auto';
+  handedOver = false;
+  followMaster();
 }
 function useMaster(why) {
   mode = 'master';
   lanesEl.dataset.mode = mode;
-  stop();
+  for (const track of allTracks()) track.el.pause();
   if (audio && audio.master) audio.master.gain.value = 1;
   say(why);
 }
 
-// The track sources playing now: where on the room clock they started, and when on the context's.
-let running = null;
-function stop() {
-  if (!running) return;
-  for (const s of running.sources) {
-    try { s.stop(); } catch (e) { /* never started */ }
-    s.disconnect();
-  }
-  running = null;
-}
-function restart() {
-  stop();
-  if (mode !== 'tracks' || player.paused || player.seeking) return;
-  const { ctx } = audio;
-  const at = now();
-  const rate = player.playbackRate;
-  const when = ctx.currentTime;
-  const sources = [];
-  for (const l of lanes) {
-    for (const buffer of l.buffers) {
-      if (at >= buffer.duration) continue;
-      const s = ctx.createBufferSource();
-      s.buffer = buffer;
-      s.playbackRate.value = rate;
-      s.connect(l.gain);
-      s.start(when, at);
-      sources.push(s);
-    }
-  }
-  running = { sources, at, when, rate };
-}
-// Keeps the tracks on the master's clock: stopped while it pauses, seeks or waits for data,
-// restarted where it is when they drift apart (a seek, a rate change, a stall).
+// Keeping the tracks on the master's clock. Within DEAD_BAND a track plays at the master's rate;
+// further off it catches up by playing up to NUDGE faster or slower (too little to hear in
+// speech); past SEEK_BEYOND (a seek, a stall) it seeks to where the master will be once the seek
+// is done, waits there, and starts as the master reaches it.
+const DEAD_BAND = 0.008;
+// A waiting track this little behind starts at once and catches up: seeking again would leave a gap.
+const LATE_START = 0.05;
+const SEEK_BEYOND = 0.15;
+const NUDGE = 0.05;
+// Switching to the tracks while playing, the master stays on until every track has started, so
+// that nothing goes silent while they seek.
+let handedOver = false;
 function followMaster() {
   if (mode !== 'tracks') return;
-  if (player.paused || player.seeking || player.readyState < 3) return stop();
-  if (!running) return restart();
-  const expected = running.at + (audio.ctx.currentTime - running.when) * running.rate;
-  if (Math.abs(expected - now()) > 0.25 || running.rate !== player.playbackRate) restart();
+  const rolling = !player.paused && !player.seeking && player.readyState >= 3;
+  const t = now();
+  let started = true;
+  for (const track of allTracks()) {
+    follow(track, t, rolling);
+    started &&= !track.el.paused || t >= track.el.duration;
+  }
+  if (!handedOver && (started || !rolling)) {
+    handedOver = true;
+    audio.master.gain.value = 0;
+  }
 }
-player.addEventListener('pause', stop);
-player.addEventListener('seeking', stop);
+function follow(track, t, rolling) {
+  const { el } = track;
+  const rate = player.playbackRate;
+  const drift = el.currentTime - t;
+  if (!rolling || t >= el.duration) {
+    if (!el.paused) el.pause();
+    // Stopped, a track waits where the master is, so that both start together.
+    if (!el.seeking && Math.abs(drift) > DEAD_BAND && t < el.duration) cue(track, t);
+    return;
+  }
+  if (el.seeking) return;
+  const ahead = t + track.lead * rate;
+  if (el.paused) {
+    if (drift < -LATE_START || drift > track.lead * rate + 1) cue(track, ahead);
+    else if (drift <= DEAD_BAND) start(track);
+    else if (!track.timer) track.timer = setTimeout(() => { track.timer = null; followMaster(); }, (drift / rate) * 1000);
+    return;
+  }
+  if (Math.abs(drift) > SEEK_BEYOND) {
+    el.pause();
+    cue(track, ahead);
+    return;
+  }
+  // In steps of half a percent: a rate changed on every frame would keep the decoder re-tuning.
+  const nudge = Math.abs(drift) < DEAD_BAND ? 0 : Math.round(Math.max(-NUDGE, Math.min(NUDGE, drift)) * 200) / 200;
+  el.playbackRate = rate * (1 - nudge);
+}
+function cue(track, at) {
+  clearTimeout(track.timer);
+  track.timer = null;
+  track.cuedAt = performance.now();
+  track.el.currentTime = at;
+}
+function start(track) {
+  track.el.playbackRate = player.playbackRate;
+  const p = track.el.play();
+  if (p) p.catch(() => {});
+}
+for (const ev of ['play', 'playing', 'pause', 'seeking', 'waiting', 'ratechange']) player.addEventListener(ev, followMaster);
 
 function level(l) {
   if (!l.analyser) return 0;
@@ -387,7 +437,7 @@ window.roomcastPlayer = {
       muted: l.muted,
       gain: l.gain ? l.gain.gain.value : audible(l) ? 1 : 0,
       level: level(l),
-      tracks: l.buffers.length,
+      tracks: l.tracks.filter(t => t.el.readyState >= 1).length,
     })),
   }),
 };

@@ -1,5 +1,5 @@
 // Drives Debian's chromium (headless) through the room page's multitrack player: mute and solo
-// (listening to each lane's analyser), the speaker-turn and chapter controls, the keys, search in
+// (found by their accessible names; listening to each lane's analyser), the speaker-turn and chapter controls, the keys, search in
 // the room, a shared quote link, a soundbite, and the page on a phone-sized screen. Prints one JSON
 // line of what it saw; tests/web.rs asserts on it.
 //
@@ -48,19 +48,29 @@ try {
   await open(page, room);
   seen.turns = await page.evaluate(() => window.roomcastPlayer.turns);
 
+  // The lane buttons are found by the names a screen reader says, and say whether they are on.
+  const muteMaya = page.getByRole('button', { name: 'Mute Maya', exact: true });
+  const soloMaya = page.getByRole('button', { name: 'Solo Maya', exact: true });
+  const pressed = async () => ({ solo: await soloMaya.getAttribute('aria-pressed', { timeout: 5000 }),
+    mute: await muteMaya.getAttribute('aria-pressed', { timeout: 5000 }) });
+  seen.pressed = { before: await pressed() };
+
   // Mute Maya: the page moves to the speakers' own tracks; Maya's lane is silent while she still
   // talks (to 7.1 s) and Theo's is not when he answers (from 8.5 s).
-  await page.click('.lane[data-name="Maya"] .mute');
+  await muteMaya.click({ timeout: 5000 });
+  seen.pressed.muted = await pressed();
   await page.waitForFunction(() => window.roomcastPlayer.mode === 'tracks', null, { timeout: 30000 });
   seen.muted = await listen(page, 5.5, 4000);
   seen.muted.lane_gain = await page.getAttribute('.lane[data-name="Maya"]', 'data-gain');
-  await page.click('.lane[data-name="Maya"] .mute');
+  await muteMaya.click();
+  seen.pressed.unmuted = await pressed();
   seen.unmuted_mode = (await state(page)).mode;
   // Solo Maya over the same stretch: only her lane sounds.
-  await page.click('.lane[data-name="Maya"] .solo');
+  await soloMaya.click();
+  seen.pressed.soloed = await pressed();
   await page.waitForFunction(() => window.roomcastPlayer.mode === 'tracks', null, { timeout: 30000 });
   seen.solo = await listen(page, 5.5, 4000);
-  await page.click('.lane[data-name="Maya"] .solo');
+  await soloMaya.click();
   seen.mode_after = (await state(page)).mode;
 
   // Speaker turns and chapters, by the buttons.
