@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod captions;
 pub mod dirs;
 pub mod env;
 pub mod feed;

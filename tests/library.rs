@@ -116,6 +116,7 @@ fn room(
             })
             .collect(),
         segments,
+        live_captions: false,
     };
     std::fs::write(dir.join("transcript.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
     dir

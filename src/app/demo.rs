@@ -157,7 +157,7 @@ pub fn demo(
         let signals = super::runtime::stop_on_signals();
         let (stop_tx, stop) = watch::channel(false);
         let mut signals_for_stop = signals.clone();
-        let recorder = record::record(Box::new(RtpSource { addr }), options, stop, observer);
+        let recorder = record::record(Box::new(RtpSource { addr }), options, Vec::new(), stop, observer);
         let speakers = async {
             // Give the recorder a moment to bind its port.
             tokio::time::sleep(Duration::from_millis(300)).await;

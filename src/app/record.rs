@@ -7,12 +7,16 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use tokio::sync::watch;
 
+use crate::captions::{CaptionSetup, Captions};
 use crate::library::{self, Access, Catalog};
 use crate::live::janus::{Credentials, JanusForwardSource, JanusUrl, JanusWebrtcSource};
 use crate::live::{RtpSource, parse_rtp_url};
-use crate::record::{self, RecordObserver, RecordOptions, RecordReport, RoomSource, SessionPlace};
+use crate::record::{self, RecordObserver, RecordOptions, RecordReport, RoomOutput, RoomSource, SessionPlace};
 use crate::rtp::ReceiverConfig;
 use crate::session::names;
+use crate::transcript::models::{self, ModelError};
+use crate::transcript::vad::Vad;
+use crate::transcript::whisper::Engine;
 
 /// How Janus audio reaches roomcast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +68,49 @@ pub struct RecordRequest {
     pub reorder: Duration,
     /// SSRC -> speaker name, for plain RTP senders that do not say their names.
     pub names: Vec<(u32, String)>,
+    /// Live captions: on, off, or on when a model is installed.
+    pub captions: Captioning,
+    /// The whisper model for captions (a name or a path); the default model when `None`.
+    pub model: Option<String>,
+}
+
+/// Whether a recording captions the room as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Captioning {
+    /// When a whisper model is installed (the default): said in the log when none is.
+    #[default]
+    IfInstalled,
+    /// Asked for: without a usable model, said in a line at the start (the room is still recorded).
+    On,
+    Off,
+}
+
+/// Loads what live captions need, or says in a line why they are off. `None`: no captions.
+fn caption_setup(request: &RecordRequest, observer: &dyn RecordObserver) -> Option<CaptionSetup> {
+    if request.captions == Captioning::Off {
+        return None;
+    }
+    let model = request.model.clone().unwrap_or_else(models::default_model);
+    let load = || -> Result<CaptionSetup> {
+        let whisper = models::locate(&model)?;
+        let vad = models::locate(models::DEFAULT_VAD)?;
+        let engine = Engine::load(&whisper.path, crate::parallel::cores() as i32)?;
+        let vad = Vad::load(&vad.path)?;
+        Ok(CaptionSetup { engine, vad, language: None })
+    };
+    match load() {
+        Ok(setup) => Some(setup),
+        Err(e) => {
+            let missing = e.downcast_ref::<ModelError>().is_some_and(|m| matches!(m, ModelError::Missing { .. }));
+            let line = format!("captions off: {e:#}; the room is still recorded");
+            if request.captions == Captioning::On || !missing {
+                observer.warning(&line);
+            } else {
+                tracing::info!("{line}");
+            }
+            None
+        }
+    }
 }
 
 /// Where a recording's session goes: the folder asked for, or the library's rooms/ folder (after
@@ -84,7 +131,7 @@ pub async fn record(
     request: RecordRequest,
     library_dir: &Path,
     stop: watch::Receiver<bool>,
-    observer: &dyn RecordObserver,
+    observer: &(dyn RecordObserver + Sync),
 ) -> Result<RecordReport> {
     let source = source_for(&request.room)?;
     // Names and the title the user gave go into every file of the room: checked before joining.
@@ -107,5 +154,125 @@ pub async fn record(
         receiver: ReceiverConfig { reorder_window: request.reorder, ..Default::default() },
         names: named,
     };
-    Ok(record::record(source, options, stop, observer).await?)
+    let mut outputs: Vec<Box<dyn RoomOutput>> = Vec::new();
+    if let Some(setup) = caption_setup(&request, observer) {
+        outputs.push(Box::new(Captions::new(setup)));
+    }
+    // A room recorded into the library is listed there while it is on, its captions searchable.
+    let into_library = request.out.is_none();
+    let indexer = into_library.then(|| LiveIndexer::start(library_dir));
+    let watched = Watched { inner: observer, indexer: indexer.as_ref() };
+    let recorded = record::record(source, options, outputs, stop, &watched).await;
+    if let Some(indexer) = indexer {
+        let done = tokio::task::spawn_blocking(move || indexer.stop()).await;
+        if let Ok(Err(e)) = done {
+            observer.warning(&format!("the library could not list the room: {e:#}"));
+        }
+    }
+    Ok(recorded?)
+}
+
+/// The caller's observer, and the library's live listing told where the session is.
+struct Watched<'a> {
+    inner: &'a (dyn RecordObserver + Sync),
+    indexer: Option<&'a LiveIndexer>,
+}
+
+impl RecordObserver for Watched<'_> {
+    fn ready(&self, at: &str) {
+        self.inner.ready(at)
+    }
+    fn status(&self, status: &record::LiveStatus) {
+        self.inner.status(status)
+    }
+    fn joined(&self, name: &str, at: f64) {
+        self.inner.joined(name, at)
+    }
+    fn left(&self, name: &str, at: f64) {
+        self.inner.left(name, at)
+    }
+    fn warning(&self, message: &str) {
+        self.inner.warning(message)
+    }
+    fn session(&self, dir: &Path) {
+        if let Some(i) = self.indexer {
+            i.watch(dir);
+        }
+        self.inner.session(dir)
+    }
+}
+
+/// Keeps a room being recorded into the library listed there, as live, with its final captions
+/// indexed as they come (every few seconds), on a thread of its own: the recorder never waits for
+/// the database. The library reads only the session's files, so a recorder on another machine
+/// sharing the storage would be listed the same way.
+struct LiveIndexer {
+    dir: std::sync::mpsc::Sender<PathBuf>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Result<()>>,
+}
+
+/// How often a live room's captions are indexed again.
+const LIVE_INDEX_EVERY: Duration = Duration::from_secs(3);
+
+impl LiveIndexer {
+    fn start(library_dir: &Path) -> LiveIndexer {
+        let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (library, stopping) = (library_dir.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || -> Result<()> {
+            use std::sync::atomic::Ordering;
+            // Until the recorder has made the folder (or stopped before it could).
+            let session_dir = loop {
+                match rx.recv_timeout(Duration::from_millis(200)) {
+                    Ok(dir) => break dir,
+                    Err(_) if stopping.load(Ordering::SeqCst) => return Ok(()),
+                    Err(_) => {}
+                }
+            };
+            let mut lib = library::open(&library, Access::Write)?;
+            let mut indexed = None;
+            loop {
+                let last = stopping.load(Ordering::SeqCst);
+                indexed = index_live(&mut *lib, &session_dir, indexed, last)?;
+                if last {
+                    return Ok(());
+                }
+                let until = std::time::Instant::now() + LIVE_INDEX_EVERY;
+                while std::time::Instant::now() < until && !stopping.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        LiveIndexer { dir: tx, stop, thread }
+    }
+
+    fn watch(&self, dir: &Path) {
+        let _ = self.dir.send(dir.to_path_buf());
+    }
+
+    /// Indexes the room once more as it ended, and stops.
+    fn stop(self) -> Result<()> {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().map_err(|_| anyhow::anyhow!("the live listing stopped"))?
+    }
+}
+
+/// Indexes the session as it stands (room.json, final captions) when anything changed since the
+/// last time (`indexed`: the captions' size and the room's status then), or always when `last`.
+fn index_live(
+    lib: &mut dyn Catalog,
+    session_dir: &Path,
+    indexed: Option<(u64, String)>,
+    last: bool,
+) -> Result<Option<(u64, String)>> {
+    let session = crate::session::Session::open(session_dir)?;
+    let size = std::fs::metadata(session.captions_path()).map(|m| m.len()).unwrap_or(0);
+    let now = (size, format!("{:?}:{}", session.room.status, session.room.speakers.len()));
+    if !last && indexed.as_ref() == Some(&now) {
+        return Ok(indexed);
+    }
+    let doc = session.caption_transcript()?;
+    lib.index_room(&session, doc.as_ref(), &session.outputs())?;
+    Ok(Some(now))
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use roomcast::app::demo::DemoRequest;
-use roomcast::app::record::{JanusMedia, RecordRequest, RoomSpec};
+use roomcast::app::record::{Captioning, JanusMedia, RecordRequest, RoomSpec};
 use roomcast::app::runtime::{runtime, stop_on_signals};
 use roomcast::app::speak::SpeakRequest;
 use roomcast::app::{self};
@@ -89,6 +89,17 @@ pub struct RecordArgs {
     /// Reorder window (jitter buffer) in milliseconds.
     #[arg(long, default_value_t = 200, value_name = "MS")]
     reorder_ms: u64,
+    /// Caption every speaker while the room is on (captions.jsonl in the session; the room page
+    /// shows them live). On by default when a whisper model is installed.
+    #[arg(long, conflicts_with = "no_captions")]
+    captions: bool,
+    /// No live captions.
+    #[arg(long)]
+    no_captions: bool,
+    /// Whisper model for live captions: a name (tiny.en, base, ...) or a path [default:
+    /// $ROOMCAST_MODEL, else tiny.en].
+    #[arg(long)]
+    model: Option<String>,
     #[command(flatten)]
     room_args: RoomArgs,
 }
@@ -188,14 +199,21 @@ impl RecordObserver for Console {
     }
     fn status(&self, s: &record::LiveStatus) {
         if self.tty {
-            eprint!(
-                "\r\x1b[K  {}  {} of {} speaker(s) in the room  {} packets  {} lost",
+            // One line, cut to the terminal's usual width so it never wraps.
+            let mut line = format!(
+                "  {}  {} of {} speaker(s) in the room  {} packets  {} lost",
                 clock(s.elapsed),
                 s.present,
                 s.speakers,
                 s.packets,
                 s.lost
             );
+            for o in &s.outputs {
+                line.push_str("  ");
+                line.push_str(o);
+            }
+            let line: String = line.chars().take(160).collect();
+            eprint!("\r\x1b[K{line}");
         }
     }
     fn joined(&self, name: &str, at: f64) {
@@ -231,6 +249,12 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
         until_empty: a.until_empty,
         reorder: Duration::from_millis(a.reorder_ms),
         names: a.speakers.clone(),
+        captions: match (a.captions, a.no_captions) {
+            (true, _) => Captioning::On,
+            (_, true) => Captioning::Off,
+            _ => Captioning::IfInstalled,
+        },
+        model: a.model.clone(),
     };
     let rt = runtime()?;
     let console = Console::new(json);
@@ -263,6 +287,21 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
         "  network: {} packets, {} lost, {} late, {} duplicate, {} malformed, {} not Opus",
         n.packets, n.lost, n.late, n.duplicates, n.malformed, n.unsupported
     );
+    if let Some(c) = report.outputs.get("captions") {
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        println!(
+            "  captions: {} final, {} partial ({} skipped), latency median {} ms, p90 {} ms; {}",
+            n("finals"),
+            n("partials"),
+            n("skipped_partials"),
+            c["latency_ms"]["median"].as_u64().unwrap_or(0),
+            c["latency_ms"]["p90"].as_u64().unwrap_or(0),
+            report.session.join(roomcast::session::CAPTIONS_FILE).display()
+        );
+        for note in c["notes"].as_array().into_iter().flatten() {
+            println!("  captions: {}", note.as_str().unwrap_or_default());
+        }
+    }
     match queued {
         Some(q) => println!("Queued: job {} publishes it; run `roomcast worker` to do it", q.job.id),
         None => println!("Next: roomcast mix {}", report.session.display()),

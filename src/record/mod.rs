@@ -2,7 +2,9 @@
 //! packets and events the live session writer puts on disk as they come.
 //!
 //! Sources sit behind one trait, so another room system plugs in by producing RTP datagrams (and,
-//! where it knows them, speaker names per SSRC and the end of the room).
+//! where it knows them, speaker names per SSRC and the end of the room). Outputs made while the
+//! room is on (live captions, a live mix) sit behind another ([`RoomOutput`]): the recorder hands
+//! each what it recorded, packet for packet, and they never hold it up.
 
 pub mod recover;
 pub mod writer;
@@ -57,6 +59,53 @@ pub enum SourceEvent {
     Ended(String),
     /// Something to tell the user; recording goes on.
     Warning(String),
+}
+
+/// What the recorder hands a [`RoomOutput`]: the session's speakers by their ids and names, and
+/// every packet exactly as recorded, all on the room clock (48 kHz samples).
+#[derive(Debug, Clone, Copy)]
+pub enum Heard<'a> {
+    Joined {
+        speaker: &'a str,
+        name: &'a str,
+        at: u64,
+    },
+    Renamed {
+        speaker: &'a str,
+        name: &'a str,
+    },
+    /// An Opus packet as sent, starting at room sample `pos`.
+    Packet {
+        speaker: &'a str,
+        pos: u64,
+        payload: &'a [u8],
+    },
+    Left {
+        speaker: &'a str,
+        at: u64,
+    },
+    /// The room clock now (every 100 ms): a speaker who sends nothing is silent up to here.
+    Tick {
+        now: u64,
+    },
+}
+
+/// Something made from the room while it is recorded (live captions, a live mix). `hear` runs on
+/// the recorder's loop, so it must hand the work elsewhere and return at once: an output never
+/// delays, drops or changes what the recorder writes.
+pub trait RoomOutput: Send {
+    /// Its name in reports (`captions`).
+    fn name(&self) -> &'static str;
+    /// The session folder exists (its files go there). An error turns this output off, said
+    /// once; the recording goes on.
+    fn start(&mut self, session: &session::Session) -> Result<(), String>;
+    fn hear(&mut self, heard: Heard);
+    /// A short line for the recorder's status line, if it has something to say.
+    fn status(&self) -> Option<String> {
+        None
+    }
+    /// The room ended at room sample `end`: finish, and say what was done (the `--json` report).
+    fn finish(self: Box<Self>, end: u64) -> serde_json::Value;
 }
 
 /// Datagrams the recorder wants sent (RTCP receiver reports), and where.
@@ -116,6 +165,9 @@ pub struct RecordReport {
     pub network: ReceiverStats,
     pub write_errors: u64,
     pub warnings: Vec<String>,
+    /// What each live output did, by its name.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub outputs: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Where a recording stands, reported about once a second.
@@ -126,6 +178,8 @@ pub struct LiveStatus {
     pub speakers: usize,
     pub packets: u64,
     pub lost: u64,
+    /// The live outputs' own lines (the newest caption, how far behind captions are).
+    pub outputs: Vec<String>,
 }
 
 /// Things the recorder reports while it runs (for `-v` logs and the terminal).
@@ -135,6 +189,8 @@ pub trait RecordObserver: Send {
     fn joined(&self, _name: &str, _at: f64) {}
     fn left(&self, _name: &str, _at: f64) {}
     fn warning(&self, _message: &str) {}
+    /// The session folder exists (the room is being recorded there).
+    fn session(&self, _dir: &std::path::Path) {}
 }
 
 pub struct Quiet;
@@ -148,6 +204,7 @@ fn room_samples(since: Duration) -> u64 {
 pub async fn record(
     source: Box<dyn RoomSource>,
     options: RecordOptions,
+    mut outputs: Vec<Box<dyn RoomOutput>>,
     mut stop: watch::Receiver<bool>,
     observer: &dyn RecordObserver,
 ) -> Result<RecordReport, RecordError> {
@@ -203,11 +260,21 @@ pub async fn record(
     let mut live = LiveSession::create(&out, id, options.title.clone(), url.clone(), started_at)?;
     // From here on the folder is the recording: keep it whatever happens.
     guard.keep();
+    observer.session(live.dir());
+    let mut warnings = Vec::new();
+    outputs.retain_mut(|o| match o.start(&live.session) {
+        Ok(()) => true,
+        Err(e) => {
+            let w = format!("{}: off ({e}); the room is still recorded", o.name());
+            observer.warning(&w);
+            warnings.push(w);
+            false
+        }
+    });
     let mut receiver = Receiver::new(options.receiver.clone(), crate::rtp::rand_ssrc());
     for (ssrc, name) in &options.names {
         receiver.set_name(*ssrc, name);
     }
-    let mut warnings = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_flush = Instant::now();
@@ -250,6 +317,10 @@ pub async fn record(
             _ = tick.tick() => {
                 let now = Instant::now();
                 receiver.handle_timeout(now.saturating_duration_since(start));
+                let room_now = room_samples(now.saturating_duration_since(start));
+                for o in outputs.iter_mut() {
+                    o.hear(Heard::Tick { now: room_now });
+                }
                 if now.duration_since(last_report) >= Duration::from_secs(5) {
                     last_report = now;
                     if let Some(rr) = receiver.receiver_report(now.saturating_duration_since(start)) {
@@ -266,6 +337,7 @@ pub async fn record(
                         speakers: live.speaker_count(),
                         packets: receiver.stats.packets,
                         lost: receiver.stats.lost,
+                        outputs: outputs.iter().filter_map(|o| o.status()).collect(),
                     });
                 }
                 if options.until_empty && live.speaker_count() > 0 && live.present() == 0 {
@@ -280,7 +352,7 @@ pub async fn record(
             _ = &mut max_duration => break "the time limit".to_string(),
             _ = stop.changed() => break "a stop signal".to_string(),
         }
-        drain(&mut receiver, &mut live, observer, &mut warnings)?;
+        drain(&mut receiver, &mut live, &mut outputs, observer, &mut warnings)?;
         if last_flush.elapsed() >= Duration::from_millis(500) {
             last_flush = Instant::now();
             live.flush();
@@ -290,7 +362,8 @@ pub async fn record(
     let _ = tokio::time::timeout(Duration::from_secs(5), &mut source_task).await;
     let end = start.elapsed();
     receiver.finish(end);
-    drain(&mut receiver, &mut live, observer, &mut warnings)?;
+    drain(&mut receiver, &mut live, &mut outputs, observer, &mut warnings)?;
+    let outputs = outputs.into_iter().map(|o| (o.name().to_string(), o.finish(room_samples(end)))).collect();
     let write_errors = live.stats.write_errors;
     let speakers = live.session.room.speakers.iter().map(|s| s.name.clone()).collect();
     let session = live.finish(room_samples(end), Utc::now())?;
@@ -303,16 +376,34 @@ pub async fn record(
         network: receiver.stats.clone(),
         write_errors,
         warnings,
+        outputs,
     })
 }
 
 fn drain(
     receiver: &mut Receiver,
     live: &mut LiveSession,
+    outputs: &mut [Box<dyn RoomOutput>],
     observer: &dyn RecordObserver,
     warnings: &mut Vec<String>,
 ) -> Result<(), RecordError> {
     while let Some(output) = receiver.poll_output() {
+        // Packets go to the outputs as they are handed to the writer; roster changes once the
+        // writer has given the speaker their id and (cleaned) name.
+        let after = match &output {
+            Output::Packet { speaker, pos, payload } => {
+                if let Some(id) = live.speaker_id(*speaker) {
+                    for o in outputs.iter_mut() {
+                        o.hear(Heard::Packet { speaker: id, pos: *pos, payload });
+                    }
+                }
+                None
+            }
+            Output::Joined { speaker, at, .. } => Some((*speaker, Some(*at), false)),
+            Output::Renamed { speaker, .. } => Some((*speaker, None, false)),
+            Output::Left { speaker, at } => Some((*speaker, Some(*at), true)),
+            _ => None,
+        };
         match &output {
             Output::Joined { name, at, .. } => observer.joined(name, *at as f64 / SAMPLE_RATE as f64),
             Output::Left { speaker, at } => {
@@ -326,6 +417,18 @@ fn drain(
             _ => {}
         }
         live.apply(output)?;
+        if let Some((key, at, left)) = after
+            && let Some((id, name)) = live.speaker(key)
+        {
+            let heard = match (at, left) {
+                (Some(at), true) => Heard::Left { speaker: id, at },
+                (Some(at), false) => Heard::Joined { speaker: id, name, at },
+                (None, _) => Heard::Renamed { speaker: id, name },
+            };
+            for o in outputs.iter_mut() {
+                o.hear(heard);
+            }
+        }
     }
     for problem in live.problems.drain(..) {
         observer.warning(&problem);

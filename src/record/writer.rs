@@ -87,6 +87,18 @@ impl LiveSession {
         &self.session.dir
     }
 
+    /// The session's id for the speaker behind `key`, once they have a track.
+    pub fn speaker_id(&self, key: SpeakerKey) -> Option<&str> {
+        self.tracks.get(&key).map(|t| t.speaker_id.as_str())
+    }
+
+    /// The id and display name of the speaker behind `key`.
+    pub fn speaker(&self, key: SpeakerKey) -> Option<(&str, &str)> {
+        let id = self.speaker_id(key)?;
+        let s = self.session.room.speakers.iter().find(|s| s.id == id)?;
+        Some((id, s.name.as_str()))
+    }
+
     pub fn speaker_count(&self) -> usize {
         self.tracks.len()
     }
@@ -104,7 +116,9 @@ impl LiveSession {
             Output::Renamed { speaker, name } => {
                 let Some(track) = self.tracks.get(&speaker) else { return Ok(()) };
                 let id = track.speaker_id.clone();
-                if let Some(s) = self.session.room.speakers.iter_mut().find(|s| s.id == id) {
+                if let (Some(s), Some(name)) =
+                    (self.session.room.speakers.iter_mut().find(|s| s.id == id), session::names::sent_name(&name))
+                {
                     s.name = name;
                 }
                 self.room_changed = true;
@@ -219,11 +233,6 @@ impl LiveSession {
     fn append(&mut self, event: Event) -> session::Result<()> {
         self.events.push(&event);
         Ok(())
-    }
-
-    /// The id of the track a receiver speaker writes to.
-    pub fn speaker_id(&self, key: SpeakerKey) -> Option<&str> {
-        self.tracks.get(&key).map(|t| t.speaker_id.as_str())
     }
 
     /// Hands every track's complete pages and the pending events to the OS. Called at least once a

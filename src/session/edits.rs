@@ -145,6 +145,7 @@ mod tests {
                 seg("ana", vec![word(1.0, "the"), word(1.5, "secret"), word(2.0, "plan"), word(2.5, "works")]),
                 seg("ben", vec![word(1.6, "really"), word(2.1, "now")]),
             ],
+            live_captions: false,
         }
     }
 

@@ -11,10 +11,12 @@
 //!   redacted-tracks/<id>.opus  a redacted speaker's track as published (`roomcast redact`)
 //!   transcript.json    the transcript (roomcast's own format), the source of every export:
 //!   transcript.vtt|srt|podcast.json|txt|html
+//!   captions.jsonl     live captions, appended while the room is recorded
 //! ```
 //!
 //! Every name in that folder is spelled here, and only here.
 
+pub mod captions;
 pub mod edits;
 pub mod events;
 pub mod names;
@@ -27,6 +29,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use transcript::{TranscriptDoc, TranscriptSpeaker};
 
 pub use events::{Event, EventKind};
 
@@ -50,6 +53,8 @@ pub const TRANSCRIPT_SRT: &str = "transcript.srt";
 pub const TRANSCRIPT_PODCAST_JSON: &str = "transcript.podcast.json";
 pub const TRANSCRIPT_TXT: &str = "transcript.txt";
 pub const TRANSCRIPT_HTML: &str = "transcript.html";
+/// The live captions, appended while the room is recorded.
+pub const CAPTIONS_FILE: &str = "captions.jsonl";
 /// Every transcript file's name starts with this.
 pub const TRANSCRIPT_PREFIX: &str = "transcript.";
 
@@ -384,6 +389,45 @@ impl Session {
 
     pub fn events_path(&self) -> PathBuf {
         self.dir.join(EVENTS_FILE)
+    }
+
+    pub fn captions_path(&self) -> PathBuf {
+        self.dir.join(CAPTIONS_FILE)
+    }
+
+    /// The room's live captions as far as they were written (torn and garbage lines skipped).
+    pub fn captions(&self) -> Result<captions::CaptionRead> {
+        captions::read_from(&self.captions_path(), 0)
+    }
+
+    /// The final live captions as a transcript document (marked as live captions), for a room
+    /// no model has transcribed yet. `None` without any.
+    pub fn caption_transcript(&self) -> Result<Option<TranscriptDoc>> {
+        let read = self.captions()?;
+        let segments = captions::final_segments(&read.lines);
+        if segments.is_empty() {
+            return Ok(None);
+        }
+        let mut speakers: Vec<TranscriptSpeaker> = Vec::new();
+        for s in &segments {
+            if !speakers.iter().any(|k| k.id == s.speaker) {
+                let language = read.lines.iter().find_map(|l| match l {
+                    captions::CaptionLine::Final(c) if c.speaker == s.speaker => c.language.clone(),
+                    _ => None,
+                });
+                speakers.push(TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language });
+            }
+        }
+        Ok(Some(TranscriptDoc {
+            format: transcript::TRANSCRIPT_FORMAT.into(),
+            version: transcript::TRANSCRIPT_VERSION,
+            room: self.room.id.clone(),
+            title: self.room.title.clone(),
+            duration: self.room.duration,
+            speakers,
+            segments,
+            live_captions: true,
+        }))
     }
 
     pub fn append_event(&self, event: &Event) -> Result<()> {

@@ -61,6 +61,10 @@ pub struct TranscriptDoc {
     pub duration: f64,
     pub speakers: Vec<TranscriptSpeaker>,
     pub segments: Vec<Segment>,
+    /// The segments are the live captions of the room, not a transcript made after it (no model
+    /// has transcribed the room yet): the library marks them so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live_captions: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

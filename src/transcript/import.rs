@@ -365,6 +365,7 @@ pub fn attach(
         duration: room.duration,
         speakers,
         segments: merge(out),
+        live_captions: false,
     };
     Ok(Attachment { doc, clamped })
 }

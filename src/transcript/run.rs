@@ -229,5 +229,6 @@ pub fn document(session: &Session, segments: Vec<Segment>, report: &TranscribeRe
             })
             .collect(),
         segments,
+        live_captions: false,
     }
 }

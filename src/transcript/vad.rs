@@ -16,6 +16,8 @@ pub enum VadError {
 
 /// whisper.cpp's VAD works on 16 kHz audio.
 pub const VAD_RATE: u32 = 16_000;
+/// Silero's frame: one speech probability per 512 samples (32 ms at 16 kHz).
+pub const VAD_FRAME: usize = 512;
 
 pub struct Vad {
     ctx: WhisperVadContext,
@@ -36,6 +38,16 @@ impl Vad {
         let ctx =
             WhisperVadContext::new(&path, ctx_params).map_err(|e| VadError::Load { path, reason: e.to_string() })?;
         Ok(Vad { ctx, params: WhisperVadParams::default() })
+    }
+
+    /// Silero's speech probability for each frame of [`VAD_FRAME`] samples of `samples` (16 kHz
+    /// mono), for callers that decide for themselves where speech starts and ends (live captions).
+    pub fn probabilities(&mut self, samples: &[f32]) -> Result<Vec<f32>, VadError> {
+        if samples.len() < VAD_FRAME {
+            return Ok(Vec::new());
+        }
+        self.ctx.detect_speech(samples).map_err(|e| VadError::Detect(e.to_string()))?;
+        Ok(self.ctx.probabilities().to_vec())
     }
 
     /// Speech regions in `samples` (16 kHz mono), in seconds from its start.
