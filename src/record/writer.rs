@@ -36,6 +36,8 @@ pub struct WriteStats {
 
 pub struct LiveSession {
     pub session: Session,
+    /// Says "being recorded" to whoever looks at the folder, until this is dropped.
+    _recording: session::Recording,
     events: EventLog,
     /// room.json is rewritten (atomically, with fsync) at the next flush rather than per change: a
     /// thousand speakers joining at once must not mean a thousand rewrites of a growing file.
@@ -70,8 +72,10 @@ impl LiveSession {
         let room = Room::new(id, title, source, started_at);
         let session = Session::create(dir, room)?;
         let events = EventLog::open(&session.events_path())?;
+        let recording = session::Recording::hold(dir)?;
         Ok(LiveSession {
             session,
+            _recording: recording,
             events,
             room_changed: false,
             tracks: HashMap::new(),

@@ -206,6 +206,33 @@ pub fn plausible_start(t: &DateTime<Utc>) -> bool {
     (1900..=9999).contains(&t.year())
 }
 
+/// Held by a recorder while it writes the session: a shared lock on the session folder, so
+/// readers (the web, another machine on the same storage) can tell a room being recorded from one
+/// whose recorder died (room.json still says `recording`). The kernel lets go when the process
+/// ends, however it ends.
+pub struct Recording(#[allow(dead_code)] File);
+
+impl Recording {
+    pub fn hold(dir: &Path) -> Result<Recording> {
+        use std::os::fd::AsRawFd;
+        let file = File::open(dir).map_err(io_err(dir))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
+            return Err(io_err(dir)(io::Error::last_os_error()));
+        }
+        Ok(Recording(file))
+    }
+}
+
+/// A recorder is writing the session in `dir` now (it holds [`Recording`]).
+pub fn being_recorded(dir: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = File::open(dir) else { return false };
+    // SAFETY: flock on a descriptor this function owns; an exclusive lock it gets is let go when
+    // the file closes at the end of this function.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
+}
+
 /// Opens `path` for reading only if it is a regular file inside the session folder `dir` once
 /// every link is followed: a session on shared storage is writable by whoever records into it,
 /// and a link planted there (`tracks/theo.opus -> /etc/passwd`) must not hand out the server's
