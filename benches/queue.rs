@@ -52,7 +52,7 @@ fn p50_p99_max(v: &[f64]) -> String {
 }
 
 fn backend(location: &Path) -> &'static str {
-    if library::postgres::is_url(location) { "PostgreSQL" } else { "SQLite" }
+    if library::postgres::is_connection_string(location) { "PostgreSQL" } else { "SQLite" }
 }
 
 /// One claimed job, as its thread timed it.

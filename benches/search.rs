@@ -68,7 +68,7 @@ struct Row {
 
 /// Runs every query type on the library at `location`, prints its table and returns its rows.
 fn run(location: &Path, rooms: &Path, spec: &serde_json::Value, binary: &Path) -> Vec<Row> {
-    let postgres = library::postgres::is_url(location);
+    let postgres = library::postgres::is_connection_string(location);
     let lib = library::open(location, Access::Read).expect("library opens");
     println!("{}:\n", if postgres { "PostgreSQL" } else { "SQLite" });
     if postgres {
@@ -175,7 +175,7 @@ fn main() {
         .iter()
         .map(|l| {
             let location = PathBuf::from(l);
-            let name = if library::postgres::is_url(&location) { "PostgreSQL" } else { "SQLite" };
+            let name = if library::postgres::is_connection_string(&location) { "PostgreSQL" } else { "SQLite" };
             (name, run(&location, &rooms, &spec, &binary))
         })
         .collect();

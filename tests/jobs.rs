@@ -13,7 +13,7 @@ use roomcast::library::{self, Access, SearchQuery};
 use serde_json::Value;
 
 use common::live::free_udp_port;
-use common::pg::Server;
+use common::pg::{Relay, Server};
 use common::{ok, shared};
 
 /// A library (PostgreSQL or SQLite) and the folders around it; every command runs with the real
@@ -381,12 +381,31 @@ fn a_lost_database_connection_is_retried_then_reported_in_one_line() {
     let env = Env { dir: tempfile::tempdir().unwrap(), library: url.clone() };
     let session = env.import("Stew", "Ana", "librispeech_test_clean/1089-134686-0000.flac");
     ok(env.rc(&["import-transcript", session.to_str().unwrap(), &stew_vtt(&env)]));
-    let lib = library::open(Path::new(&url), Access::Read).unwrap();
+    // Through a relay (a pooler, a load balancer) whose timing the test holds in its hands.
+    let relay = Relay::start(&server, Duration::from_secs(1));
+    let lib = library::open(Path::new(&relay.url("lib")), Access::Read).unwrap();
     let q = SearchQuery { text: "stew".into(), limit: 10, include_private: true, ..Default::default() };
     assert_eq!(lib.search(&q).unwrap().len(), 1);
-    // The server drops every connection (a restart, a failover, a proxy's idle timeout).
-    server.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'lib'");
+    // The server ends every session while it is idle (a restart, a failover, an administrator):
+    // its "terminating connection" (57P01) waits for the next statement.
+    server.terminate("datname = 'lib'");
     assert_eq!(lib.search(&q).unwrap().len(), 1, "connected again, and the search answered");
+    // The same, but the server's last words are still on their way when the next search starts:
+    // they arrive as the answer to its first statement, before the connection's end does. (The
+    // race that once returned "terminating connection due to administrator command".)
+    relay.hold();
+    server.terminate("datname = 'lib'");
+    let sent = relay.bytes_from_clients();
+    let searching = std::thread::spawn(move || {
+        let hits = lib.search(&q).map(|h| h.len());
+        (lib, q, hits)
+    });
+    while relay.bytes_from_clients() == sent {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    relay.release();
+    let (lib, q, hits) = searching.join().unwrap();
+    assert_eq!(hits.unwrap(), 1, "connected again, and the search was redone");
     // The server is gone for good: tried again for a while, then one line saying so.
     server.stop();
     let started = Instant::now();
@@ -400,6 +419,7 @@ fn a_lost_database_connection_is_retried_then_reported_in_one_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("postgresql:///lib"), "names the library: {stderr}");
+    assert_eq!(stderr.matches("error connecting to server").count(), 1, "says it once: {stderr}");
 }
 
 /// A WebVTT transcript of the stew clip, for rooms that need words without transcribing.

@@ -916,6 +916,7 @@ mod postgres {
         }
         let err = fails(rc(Path::new(&url), &["rooms"]));
         assert!(err.contains(&url) && err.contains("error connecting to server"), "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "the reason is said once: {err}");
         assert!(!nowhere.exists());
         // A password in the URL is never shown.
         let secret = "postgresql://someone:hunter2@127.0.0.1:1/roomcast?connect_timeout=2";

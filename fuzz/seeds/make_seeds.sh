@@ -26,4 +26,14 @@ open("transcript_import/a.json", "w").write(json.dumps(d))
 for i, q in enumerate(["podcast", '"quiet guest"', "maya OR theo", "NEAR(guest room, 3)", "pod*", "welcome NOT guest",
                        "speaker:x", "(loud OR quiet) AND NOT guest", "don't stop", "text:caf\u00e9 NEAR(\"a b\" c*)"]):
     open("search_query/q%d" % i, "w").write(q)
+for i, c in enumerate(["postgres://postgres@localhost:5432/lib?host=/var/run/postgresql",
+                       "postgresql://alice:s3cr%40t@[::1]:5433,db2.internal:5434/lib?sslmode=verify-full"
+                       "&sslrootcert=/etc/roomcast/ca.pem&connect_timeout=10",
+                       "postgresql://%2Fvar%2Frun%2Fpostgresql/lib?application_name=roomcast"
+                       "&options=-c%20statement_timeout%3D5000&ssl=true",
+                       "host=/var/run/postgresql port=5432 dbname=lib user=roomcast",
+                       "host='/tmp/socket dir' password='it\\'s a \\\\ secret' dbname = lib sslmode=require",
+                       "host=h1,h2 hostaddr=10.0.0.1,10.0.0.2 port=5432,5433 target_session_attrs=read-write"
+                       " load_balance_hosts=random"]):
+    open("pg_connection/c%d" % i, "w").write(c)
 PY

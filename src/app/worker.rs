@@ -226,5 +226,5 @@ fn run_publish(
         PublishStep::Transcribed { .. } | PublishStep::NotTranscribed { .. } => step("index"),
     })
     .map(|_| ())
-    .map_err(|e| error_line(&format!("{e:#}")))
+    .map_err(|e| error_line(&super::message(&e)))
 }

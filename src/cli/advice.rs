@@ -38,8 +38,8 @@ pub fn advice(error: &anyhow::Error) -> &'static str {
         })
     });
     match library {
-        Some(LibraryError::NotALibrary { path, .. }) if roomcast::library::postgres::is_url(path) => {
-            "; --library takes postgres://USER@HOST/DB or postgresql:///DB?host=SOCKET_DIR"
+        Some(LibraryError::BadConnectionString { .. }) => {
+            "; --library takes what psql does: postgres://USER@HOST/DB, postgresql:///DB?host=SOCKET_DIR or 'host=SOCKET_DIR dbname=DB'"
         }
         Some(LibraryError::NotALibrary { .. }) => "; choose a new or empty folder with --library",
         Some(LibraryError::UnknownRoom(_)) => " (see `roomcast rooms`)",

@@ -44,8 +44,8 @@ struct Cli {
     /// Print the result as JSON on stdout, and no progress bar.
     #[arg(long, global = true)]
     json: bool,
-    /// The library folder, or a postgres:// URL for a PostgreSQL catalog [default: $ROOMCAST_LIBRARY,
-    /// else ~/.local/share/roomcast].
+    /// The library folder, or a PostgreSQL connection string as psql takes it (postgres://... or
+    /// host=... dbname=...) [default: $ROOMCAST_LIBRARY, else ~/.local/share/roomcast].
     #[arg(long, global = true, value_name = "DIR")]
     library: Option<PathBuf>,
     #[command(subcommand)]
@@ -521,8 +521,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, naming the file or value and what is wrong.
-            let msg = format!("{e:#}{}", advice::advice(&e)).replace('\n', " ");
+            // One line, naming the file or value and what is wrong, each cause once.
+            let msg = format!("{}{}", roomcast::app::message(&e), advice::advice(&e));
             eprintln!("roomcast: error: {msg}");
             ExitCode::FAILURE
         }

@@ -8,11 +8,12 @@
 //!
 //! The catalog sits behind one trait, `Catalog`, in the library's own types; `open` is the one way
 //! to get one. SQLite in the library folder is its first implementation; PostgreSQL (`postgres`,
-//! when the library is given as a `postgres://` URL) its second. Sessions kept elsewhere
-//! stay where they are; the catalog remembers their folder. Every write is one transaction, so a
-//! failed publish or index leaves the library as it was, and searches go on while a room is being
-//! indexed. What users type to search is roomcast's own language (`query`), which each backend
-//! compiles, so a query means the same whatever holds the library.
+//! when the library is given as a connection string, `postgres://...` or `host=... dbname=...`)
+//! its second. Sessions kept elsewhere stay where they are; the catalog remembers their folder.
+//! Every write is one transaction, so a failed publish or index leaves the library as it was, and
+//! searches go on while a room is being indexed. What users type to search is roomcast's own
+//! language (`query`), which each backend compiles, so a query means the same whatever holds the
+//! library.
 
 pub mod catalog;
 pub mod index;
@@ -46,6 +47,10 @@ pub enum LibraryError {
     NotALibrary { path: PathBuf, reason: String },
     #[error("{0}: not a roomcast library database")]
     ForeignDatabase(PathBuf),
+    /// A PostgreSQL connection string that does not parse, or asks for what roomcast cannot do.
+    /// `name` has its password hidden; `reason` never quotes a value.
+    #[error("{name}: cannot use this PostgreSQL connection string: {reason}")]
+    BadConnectionString { name: PathBuf, reason: String },
     #[error(
         "{path}: made by a newer roomcast (library schema {found}; this roomcast knows up to {known}); upgrade roomcast"
     )]
@@ -81,10 +86,11 @@ pub enum Access {
 }
 
 /// Opens the catalog of the library at `location`, creating it there when it is new or empty and
-/// `access` allows: a folder (SQLite, in that folder), or a `postgres://` or `postgresql://` URL
-/// (PostgreSQL, that database; local files under the user data folder, see `postgres`).
+/// `access` allows: a folder (SQLite, in that folder), or a PostgreSQL connection string, as a
+/// `postgres://` or `postgresql://` URI or `keyword=value` pairs (PostgreSQL, that database; local
+/// files under the user data folder, see `postgres`).
 pub fn open(location: &Path, access: Access) -> Result<Box<dyn Catalog>> {
-    if postgres::is_url(location) {
+    if postgres::is_connection_string(location) {
         let url = location.to_str().unwrap_or_default();
         return Ok(Box::new(PostgresCatalog::open(url, access)?));
     }

@@ -180,9 +180,141 @@ impl Server {
         &self.base
     }
 
+    /// The server's port (that of its socket too).
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(5432)
+    }
+
+    /// The rows of `sql` in the database at `url` once there are some: polls for up to 10 s, for
+    /// what the server does in the background (a session starting to wait, one ending).
+    pub fn rows_soon(&self, url: &str, sql: &str) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let rows = self.rows(url, sql);
+            if !rows.is_empty() {
+                return rows;
+            }
+            assert!(std::time::Instant::now() < deadline, "no rows from {sql} after 10 s\n{}", self.log());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Ends the sessions `which` (a condition on pg_stat_activity) as an administrator or a
+    /// failover would, and returns once the server shows them gone: `pg_terminate_backend` only
+    /// signals them, and a session still ending could answer a statement with the error itself.
+    pub fn terminate(&self, which: &str) {
+        let url = self.url("postgres");
+        let mine = "pid <> pg_backend_pid()";
+        self.rows(&url, &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {which} AND {mine}"));
+        self.rows_soon(
+            &url,
+            &format!("SELECT 1 WHERE NOT EXISTS (SELECT FROM pg_stat_activity WHERE {which} AND {mine})"),
+        );
+    }
+
+    /// psql of the same PostgreSQL, for what libpq itself makes of a connection string (as the
+    /// test's own user: it reads the test's folders).
+    pub fn psql(&self) -> Command {
+        Command::new(self.bin.join("psql"))
+    }
+
     /// The server's log, for a failing test's message.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.base.join("log")).unwrap_or_default()
+    }
+}
+
+/// A relay to a server on a unix socket of its own, as a connection pooler or a load balancer in
+/// front of PostgreSQL, with its timing in the test's hands: while held, what the server sends
+/// waits in the relay (still on its way to the client); the end of the server's side of a
+/// connection is passed on `lag` after its last bytes. So a test can have a client send its next
+/// statement before it reads the server's last words ("terminating connection"), which then read
+/// as the answer to that statement while the connection still looks open.
+pub struct Relay {
+    dir: tempfile::TempDir,
+    port: u16,
+    state: std::sync::Arc<RelayState>,
+}
+
+#[derive(Default)]
+struct RelayState {
+    held: std::sync::Mutex<bool>,
+    released: std::sync::Condvar,
+    /// Bytes the clients sent, all connections together.
+    from_clients: AtomicUsize,
+}
+
+impl RelayState {
+    fn wait_released(&self) {
+        let mut held = self.held.lock().unwrap();
+        while *held {
+            held = self.released.wait(held).unwrap();
+        }
+    }
+}
+
+impl Relay {
+    pub fn start(server: &Server, lag: std::time::Duration) -> Relay {
+        use std::io::{Read, Write};
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let dir = tempfile::Builder::new().prefix("roomcast-relay-").tempdir().unwrap();
+        let port = server.port();
+        let socket = format!(".s.PGSQL.{port}");
+        let listener = UnixListener::bind(dir.path().join(&socket)).unwrap();
+        let upstream = server.base.join(&socket);
+        let state = std::sync::Arc::new(RelayState::default());
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let (Ok(client), Ok(server)) = (client, UnixStream::connect(&upstream)) else { continue };
+                let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let counted = shared.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n @ 1..) = from_client.read(&mut buf) {
+                        counted.from_clients.fetch_add(n, Ordering::SeqCst);
+                        // The server may be gone; the client's bytes are still counted.
+                        let _ = to_server.write_all(&buf[..n]);
+                    }
+                    let _ = to_server.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut from_server, mut to_client, gate) = (server, client, shared.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    while let Ok(n @ 1..) = from_server.read(&mut buf) {
+                        gate.wait_released();
+                        if to_client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    gate.wait_released();
+                    std::thread::sleep(lag);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        Relay { dir, port, state }
+    }
+
+    /// The URL of database `name` through the relay.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgresql:///{name}?host={}&port={}&user=postgres", self.dir.path().display(), self.port)
+    }
+
+    /// From now on, what the server sends waits in the relay.
+    pub fn hold(&self) {
+        *self.state.held.lock().unwrap() = true;
+    }
+
+    /// Passes on what waited, and what comes after.
+    pub fn release(&self) {
+        *self.state.held.lock().unwrap() = false;
+        self.state.released.notify_all();
+    }
+
+    /// How many bytes the clients have sent so far.
+    pub fn bytes_from_clients(&self) -> usize {
+        self.state.from_clients.load(Ordering::SeqCst)
     }
 }
 

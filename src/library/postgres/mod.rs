@@ -1,21 +1,22 @@
 //! The PostgreSQL catalog: the library's rooms, speakers, segments, outputs and full-text index in a
 //! PostgreSQL database, for when several machines share one library.
 //!
-//! `library::open` picks it when the library location is a `postgres://` or `postgresql://` URL
-//! (the connection string libpq and `tokio-postgres` read: user, host or socket folder, database).
+//! `library::open` picks it when the library location is a PostgreSQL connection string, in either
+//! form libpq reads (`conninfo`): a `postgres://` or `postgresql://` URI, or `keyword=value` pairs.
 //! Files stay local: `dir()` is the user data folder (created when writing), and sessions recorded
 //! into the library go to `$ROOMCAST_ROOMS_DIR`, else that folder's `rooms/`.
 //!
 //! One connection per catalog (the sync `postgres` client; `library::pool` keeps several for a
 //! server), with TLS as the URL's `sslmode` asks (`connect`). A connection lost mid-way (the
-//! server restarted, a proxy dropped it) is sought again for about 15 s and the operation redone
-//! once: every operation is a transaction, so one that failed left nothing behind. The job queue
-//! lives here too (`jobs`).
+//! server restarted or failed over, an administrator ended the session, a proxy dropped it) is
+//! sought again for about 15 s and the operation redone once: every operation is a transaction, so
+//! one that failed left nothing behind. The job queue lives here too (`jobs`).
 //!
 //! Every write is one transaction; searches and listings read one snapshot (repeatable read). The
 //! schema is versioned (`schema`) and upgraded in place on opening.
 
 mod connect;
+pub mod conninfo;
 mod jobs;
 mod rooms;
 pub mod schema;
@@ -33,15 +34,17 @@ use super::{Access, Catalog, Hit, IndexReport, LibraryError, Output, Result, Roo
 use crate::session::Session;
 use crate::transcript::TranscriptDoc;
 
+pub use conninfo::{ConnInfo, ConnInfoError};
 pub use search::{lexemes, tsquery};
 
-/// Whether a library location names a PostgreSQL database rather than a folder.
-pub fn is_url(location: &Path) -> bool {
-    location.to_str().is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+/// Whether a library location names a PostgreSQL database rather than a folder (see
+/// `conninfo::is_connection_string`).
+pub fn is_connection_string(location: &Path) -> bool {
+    location.to_str().is_some_and(conninfo::is_connection_string)
 }
 
 pub struct PostgresCatalog {
-    /// The URL with any password hidden: what errors name.
+    /// The connection string with any password hidden: what errors name.
     name: PathBuf,
     dir: PathBuf,
     connector: connect::Connector,
@@ -51,21 +54,25 @@ pub struct PostgresCatalog {
 }
 
 impl PostgresCatalog {
-    /// Opens the catalog in the database at `url`, creating its tables when the database is new
-    /// (holds no tables). Local files go under the user data folder.
-    pub fn open(url: &str, access: Access) -> Result<PostgresCatalog> {
+    /// Opens the catalog in the database that connection string `conn` names, creating its tables
+    /// when the database is new (holds no tables). Local files go under the user data folder.
+    pub fn open(conn: &str, access: Access) -> Result<PostgresCatalog> {
         let dir = crate::dirs::user_data_dir().unwrap_or_else(|| PathBuf::from("roomcast-library"));
-        Self::open_with_dir(url, dir, access)
+        Self::open_with_dir(conn, dir, access)
     }
 
     /// As `open`, with `dir` as the local folder (`dir()`).
-    pub fn open_with_dir(url: &str, dir: PathBuf, access: Access) -> Result<PostgresCatalog> {
-        let name = PathBuf::from(redacted(url));
-        let connector = connect::Connector::from_url(url).map_err(|reason| LibraryError::NotALibrary {
-            path: name.clone(),
-            reason: format!("not a PostgreSQL URL: {reason}"),
-        })?;
-        let client = connector.connect().map_err(|e| classify(&name, e))?;
+    pub fn open_with_dir(conn: &str, dir: PathBuf, access: Access) -> Result<PostgresCatalog> {
+        let name = PathBuf::from(conninfo::redact(conn));
+        let unusable = |reason: String| LibraryError::BadConnectionString { name: name.clone(), reason };
+        let info = ConnInfo::parse(conn).map_err(|e| unusable(e.to_string()))?;
+        let connector = connect::Connector::new(&info).map_err(unusable)?;
+        let client = match connector.connect() {
+            // A server starting up or shutting down (a failover) answers "not now": wait for it as
+            // for a lost connection. A server that is not there is said at once.
+            Err(e) if is_lost(&e) => connect_again(&connector, &name, &classify(&name, e))?,
+            result => result.map_err(|e| classify(&name, e))?,
+        };
         let mut catalog = PostgresCatalog { name, dir, connector, client: RefCell::new(client) };
         catalog.migrate()?;
         if access == Access::Write {
@@ -149,7 +156,7 @@ impl PostgresCatalog {
         Ok(row.get(0))
     }
 
-    /// The database's URL, any password hidden.
+    /// The database's connection string, any password hidden.
     pub fn name(&self) -> &Path {
         &self.name
     }
@@ -158,7 +165,7 @@ impl PostgresCatalog {
     /// more. Every operation is one transaction, so the failed run left nothing behind.
     fn retrying<T>(&self, mut op: impl FnMut(&Self) -> Result<T>) -> Result<T> {
         match op(self) {
-            Err(e) if self.client.borrow().is_closed() => {
+            Err(e) if was_lost(&e) || self.client.borrow().is_closed() => {
                 self.reconnect(&e)?;
                 op(self)
             }
@@ -168,7 +175,7 @@ impl PostgresCatalog {
 
     fn retrying_mut<T>(&mut self, mut op: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
         match op(self) {
-            Err(e) if self.client.get_mut().is_closed() => {
+            Err(e) if was_lost(&e) || self.client.get_mut().is_closed() => {
                 self.reconnect(&e)?;
                 op(self)
             }
@@ -176,43 +183,65 @@ impl PostgresCatalog {
         }
     }
 
-    /// Connects again after `lost`, waiting a little longer before each try. When every try
-    /// fails: one line saying so, with the last reason.
+    /// Connects again after `lost`, in place of the lost connection.
     fn reconnect(&self, lost: &LibraryError) -> Result<()> {
-        let mut last = String::new();
-        for wait in connect::RECONNECT_WAITS_MS {
-            std::thread::sleep(Duration::from_millis(*wait));
-            match self.connector.connect() {
-                Ok(client) => {
-                    tracing::warn!("{}: connection lost ({lost}); connected again", self.name.display());
-                    *self.client.borrow_mut() = client;
-                    return Ok(());
-                }
-                Err(e) => last = one_line(&with_causes(&e)),
-            }
-        }
-        let secs = connect::RECONNECT_WAITS_MS.iter().sum::<u64>() as f64 / 1000.0;
-        Err(LibraryError::Storage {
-            path: self.name.clone(),
-            source: format!(
-                "lost the connection to PostgreSQL and could not connect again ({} tries over {secs:.0} s): {last}",
-                connect::RECONNECT_WAITS_MS.len()
-            )
-            .into(),
-        })
+        *self.client.borrow_mut() = connect_again(&self.connector, &self.name, lost)?;
+        Ok(())
     }
 }
 
-/// The URL with its password (if any) replaced, fit to show in messages.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+/// Connects again after `lost`, waiting a little longer before each try. When every try fails:
+/// one line saying so, with the last reason.
+fn connect_again(connector: &connect::Connector, name: &Path, lost: &LibraryError) -> Result<Client> {
+    let mut last = String::new();
+    for wait in connect::RECONNECT_WAITS_MS {
+        std::thread::sleep(Duration::from_millis(*wait));
+        match connector.connect() {
+            Ok(client) => {
+                tracing::warn!("{}: connection lost ({lost}); connected again", name.display());
+                return Ok(client);
+            }
+            Err(e) => last = one_line(&describe(&e)),
         }
-        Ok(_) => url.to_string(),
-        Err(_) => "postgres://(unreadable URL)".to_string(),
     }
+    let secs = connect::RECONNECT_WAITS_MS.iter().sum::<u64>() as f64 / 1000.0;
+    Err(LibraryError::Storage {
+        path: name.to_path_buf(),
+        source: format!(
+            "lost the connection to PostgreSQL and could not connect again ({} tries over {secs:.0} s): {last}",
+            connect::RECONNECT_WAITS_MS.len()
+        )
+        .into(),
+    })
+}
+
+/// Whether `e` means the connection is gone, so that connecting again and redoing the operation
+/// is the cure: the server ended the session (`pg_terminate_backend`, a shutdown: 57P01), crashed
+/// (57P02) or cannot take connections yet (57P03, a standby being promoted); or the socket broke
+/// or closed (the client then counts itself closed: `retrying` asks it too). The server's error
+/// often arrives as the answer to the next statement, before the client has read that the socket
+/// closed, so the code is what tells.
+fn is_lost(e: &postgres::Error) -> bool {
+    let ended = e.code().is_some_and(|c| {
+        *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN || *c == SqlState::CANNOT_CONNECT_NOW
+    });
+    ended || e.is_closed()
+}
+
+/// Why a connection was lost: what `classify` puts in a `Storage` error for `retrying` to find.
+#[derive(Debug)]
+struct ConnectionLost(String);
+
+impl std::fmt::Display for ConnectionLost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectionLost {}
+
+fn was_lost(e: &LibraryError) -> bool {
+    matches!(e, LibraryError::Storage { source, .. } if source.is::<ConnectionLost>())
 }
 
 /// A message on one line: the server's details and hints come on lines of their own.
@@ -243,11 +272,18 @@ fn classify(name: &Path, e: postgres::Error) -> LibraryError {
     {
         return LibraryError::ReadOnly(name.to_path_buf());
     }
-    let text = match e.as_db_error() {
+    let text = one_line(&describe(&e));
+    let source: Box<dyn std::error::Error + Send + Sync> =
+        if is_lost(&e) { Box::new(ConnectionLost(text)) } else { text.into() };
+    LibraryError::Storage { path: name.to_path_buf(), source }
+}
+
+/// The server's own message where there is one, else the client's error and its causes.
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {}", db.message()),
-        None => with_causes(&e),
-    };
-    LibraryError::Storage { path: name.to_path_buf(), source: one_line(&text).into() }
+        None => with_causes(e),
+    }
 }
 
 impl Catalog for PostgresCatalog {
