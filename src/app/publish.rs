@@ -145,7 +145,11 @@ pub fn publish(
 
 /// Indexes a session as it stands: its metadata, the transcript it holds, the outputs in its folder.
 pub fn index_session(lib: &mut dyn Catalog, session: &Session) -> Result<(IndexReport, Vec<Output>)> {
-    let transcript = session.transcript()?;
+    // A room no model transcribed yet is found by its live captions (marked as such).
+    let transcript = match session.transcript()? {
+        Some(doc) => Some(doc),
+        None => session.caption_transcript()?,
+    };
     let outputs = session.outputs();
     let report = lib.index_room(session, transcript.as_ref(), &outputs)?;
     Ok((report, outputs))

@@ -223,11 +223,12 @@ pub(super) fn print_hit(hit: &Hit, colour: bool) {
         if colour { ("\x1b[1;33m", "\x1b[0m", "\x1b[2m", "\x1b[0m") } else { ("[", "]", "", "") };
     let snippet = hit.snippet.replace(search::MATCH_START, on).replace(search::MATCH_END, off);
     println!(
-        "{} · {} · {} · {}",
+        "{} · {} · {} · {}{}",
         hit.title,
         hit.started_at.get(..10).unwrap_or(&hit.started_at),
         hit.name,
-        hms(hit.at)
+        hms(hit.at),
+        if hit.live_caption { " · live caption" } else { "" }
     );
     println!("    {snippet}");
     let file = hit.replay.as_ref().map(|p| format!(" ({} at {:.1} s)", p.display(), hit.at)).unwrap_or_default();
@@ -265,8 +266,13 @@ pub fn rooms(dir: &Path, json: bool) -> Result<()> {
         let mut kinds: Vec<String> =
             r.outputs.iter().filter_map(|o| o.path.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
         kinds.sort();
+        let live = match (r.status.as_str(), r.live_captions) {
+            ("recording", _) => "  LIVE",
+            (_, true) => "  (live captions, not transcribed yet)",
+            _ => "",
+        };
         println!(
-            "{}  {}  {:>8}  {}{}\n    speakers: {}\n    outputs: {}\n    {}",
+            "{}  {}  {:>8}  {}{}{live}\n    speakers: {}\n    outputs: {}\n    {}",
             r.id,
             r.started_at.get(..16).unwrap_or(&r.started_at).replace('T', " "),
             hms(r.duration),

@@ -27,6 +27,8 @@ pub struct RoomSummary {
     pub speakers: Vec<SpeakerSummary>,
     pub segments: u64,
     pub outputs: Vec<Output>,
+    /// Its words are the live captions made while it was recorded (no transcript yet).
+    pub live_captions: bool,
 }
 
 impl RoomSummary {

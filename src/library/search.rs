@@ -41,6 +41,8 @@ pub struct Hit {
     pub score: f64,
     /// The file to replay the moment from, if the library knows one.
     pub replay: Option<PathBuf>,
+    /// The words are a live caption (the room was not transcribed after it yet).
+    pub live_caption: bool,
 }
 
 /// The snippet as plain text and where its matches are, in characters (Unicode scalar values):
@@ -68,7 +70,7 @@ impl Serialize for Hit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let (snippet, matches) = split_snippet(&self.snippet);
-        let mut h = serializer.serialize_struct("Hit", 12)?;
+        let mut h = serializer.serialize_struct("Hit", 13)?;
         h.serialize_field("room", &self.room)?;
         h.serialize_field("title", &self.title)?;
         h.serialize_field("started_at", &self.started_at)?;
@@ -81,6 +83,7 @@ impl Serialize for Hit {
         h.serialize_field("matches", &matches)?;
         h.serialize_field("score", &self.score)?;
         h.serialize_field("replay", &self.replay)?;
+        h.serialize_field("live_caption", &self.live_caption)?;
         h.end()
     }
 }

@@ -445,7 +445,7 @@ impl Session {
                 speakers.push(TranscriptSpeaker { id: s.speaker.clone(), name: s.name.clone(), language });
             }
         }
-        Ok(Some(TranscriptDoc {
+        let mut doc = TranscriptDoc {
             format: transcript::TRANSCRIPT_FORMAT.into(),
             version: transcript::TRANSCRIPT_VERSION,
             room: self.room.id.clone(),
@@ -454,7 +454,11 @@ impl Session {
             speakers,
             segments,
             live_captions: true,
-        }))
+        };
+        // What was redacted or withdrawn after the room is out of its captions too, wherever
+        // they are shown or indexed.
+        edits::apply(&mut doc, &self.room, &self.events()?);
+        Ok(Some(doc))
     }
 
     pub fn append_event(&self, event: &Event) -> Result<()> {

@@ -6,6 +6,7 @@
 //! speakers' tracks) or fixed names inside its session folder. With a token, every request must
 //! carry it (header, cookie or `?token=`); private rooms are listed, searched and fed only then.
 
+pub mod live;
 pub mod pages;
 pub mod range;
 
@@ -118,6 +119,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/search", get(search_page))
         .route("/api/search", get(search_api))
         .route("/api/rooms", get(rooms_api))
+        .route("/api/rooms/{id}", get(room_api))
+        .route("/rooms/{id}/live", get(room_live))
         .route("/feed.xml", get(feed_xml))
         .route("/cover.png", get(cover_png))
         .route("/rooms/{id}", get(room_page))
@@ -259,6 +262,8 @@ fn room_json(r: &RoomSummary) -> serde_json::Value {
         "started_at": r.started_at,
         "duration": r.duration,
         "private": r.private,
+        "status": r.status,
+        "live": r.status == "recording",
         "url": format!("/rooms/{id}"),
         "speakers": r.speakers.iter().map(|s| serde_json::json!({
             "id": s.id,
@@ -273,6 +278,33 @@ fn room_json(r: &RoomSummary) -> serde_json::Value {
 async fn rooms_api(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
     match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
         Ok(rooms) => axum::Json(rooms.iter().map(room_json).collect::<Vec<_>>()).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn room_api(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    match find(&app, id, auth).await {
+        Ok(room) => axum::Json(room_json(&room)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn room_live(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    params: Result<Query<live::LiveParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return error(StatusCode::BAD_REQUEST, "not a query this address takes (since=N, format=json)");
+    };
+    match find(&app, id, auth).await {
+        Ok(room) => live::live(room, headers, params).await,
         Err(r) => r,
     }
 }
@@ -358,10 +390,12 @@ async fn find(app: &Arc<App>, id: String, auth: Authorized) -> Result<RoomSummar
 /// The room's transcript for its page. One that cannot be read is said in the log, and the page
 /// still plays the room.
 fn read_transcript(session: &Path) -> Option<TranscriptDoc> {
-    session::read_transcript(&session.join(session::TRANSCRIPT_JSON))
+    let doc = session::read_transcript(&session.join(session::TRANSCRIPT_JSON))
         .inspect_err(|e| tracing::warn!("{e}; the room's page shows no transcript"))
         .ok()
-        .flatten()
+        .flatten();
+    // Until the room is transcribed, its live captions stand in (marked as such on the page).
+    doc.or_else(|| session::Session::open(session).and_then(|s| s.caption_transcript()).ok().flatten())
 }
 
 #[derive(Debug, Deserialize)]
@@ -381,6 +415,18 @@ async fn room_page(
         Ok(r) => r,
         Err(r) => return r,
     };
+    // A room being recorded: its live page (captions as they come), until it is over.
+    if room.status == "recording" {
+        let dir = room.session.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            live::is_live(&dir).then(|| session::captions::read_from(&dir.join(session::CAPTIONS_FILE), 0))
+        })
+        .await;
+        if let Ok(Some(read)) = read {
+            let lines = read.map(|r| r.lines).unwrap_or_default();
+            return Html(pages::live_page(&room, &lines)).into_response();
+        }
+    }
     // A redacted speaker's track is offered and played only as its redacted copy; without one
     // (an edit from before copies were made) the page neither offers nor plays it, and their lane
     // falls back to the master, which has the redaction.

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::feed;
 use crate::library::{Hit, RoomSummary, search};
 use crate::session;
+use crate::session::captions::{Caption, CaptionLine};
 use crate::transcript::TranscriptDoc;
 
 pub use crate::markup::escape_html as esc;
@@ -38,7 +39,7 @@ button{font:inherit;padding:.15em .5em}.transport,.find{display:flex;flex-wrap:w
 #chapters ol,#soundbites ul{margin:0;padding-left:1.4em}\
 #transcript .hit{background:#cde}#transcript .hit.cur{outline:2px solid #36c}#transcript .quoted{box-shadow:inset 0 -3px #d33}\
 #quote{position:fixed;left:0;right:0;bottom:0;margin:0;padding:.5em 1em;background:#222;color:#fff;overflow-wrap:anywhere}\
-#quote a{color:#fff}";
+#quote a{color:#fff}.live{background:#d33;color:#fff;border-radius:3px;padding:0 .4em;font-size:.8em;vertical-align:middle;margin-left:.4em}#live-lanes{display:grid;grid-template-columns:auto minmax(0,1fr);gap:.2em .6em;margin:.6em 0}.live-lane{display:contents}.live-lane .who,#captions .who{font-weight:600;margin-right:.4em}#captions .t{color:#777;font-variant-numeric:tabular-nums;margin-right:.4em}#captions p{margin:.4em 0}.partial{color:#888;font-style:italic}";
 
 /// The page around `body`. `query`: the search box's current text.
 pub fn layout(title: &str, query: &str, body: &str) -> String {
@@ -73,9 +74,10 @@ pub fn room_list(rooms: &[RoomSummary]) -> String {
     }
     for r in rooms {
         let names: Vec<String> = r.speakers.iter().map(|s| esc(&s.name)).collect();
+        let live = if r.status == "recording" { "<span class=\"live\">LIVE</span>" } else { "" };
         let _ = writeln!(
             body,
-            "<div class=\"room\"><h2><a href=\"/rooms/{}\">{}</a></h2><div class=\"muted\">{} · {} · {}</div></div>",
+            "<div class=\"room\"><h2><a href=\"/rooms/{}\">{}</a>{live}</h2><div class=\"muted\">{} · {} · {}</div></div>",
             url_value(&r.id),
             esc(&r.title),
             esc(r.started_at.get(..10).unwrap_or(&r.started_at)),
@@ -118,12 +120,13 @@ pub fn search_results(query: &str, filters: &Filters, hits: &[Hit]) -> String {
         let _ = writeln!(
             body,
             "<div class=\"hit\"><a class=\"go\" href=\"/rooms/{}?t={at}\">{} · {}</a>\
-             <div class=\"muted\">{} · {}</div><div>{}</div></div>",
+             <div class=\"muted\">{} · {}{}</div><div>{}</div></div>",
             url_value(&h.room),
             esc(&h.title),
             hms(h.at),
             esc(h.started_at.get(..10).unwrap_or(&h.started_at)),
             esc(&h.name),
+            if h.live_caption { " · <span class=\"live-caption\">live caption</span>" } else { "" },
             marked(&h.snippet)
         );
     }
@@ -184,7 +187,7 @@ pub fn room_page(
     for (file, label) in
         [(session::TRANSCRIPT_VTT, "WebVTT"), (session::TRANSCRIPT_SRT, "SRT"), (session::TRANSCRIPT_JSON, "JSON")]
     {
-        if transcript.is_some() {
+        if transcript.is_some_and(|t| !t.live_captions) {
             links.push(format!("<a href=\"/rooms/{id}/{file}\">{label}</a>"));
         }
     }
@@ -199,6 +202,12 @@ pub fn room_page(
     match transcript {
         None => body.push_str("<p class=\"muted\">No transcript yet.</p>\n"),
         Some(doc) => {
+            if doc.live_captions {
+                body.push_str(
+                    "<p class=\"muted\" id=\"live-captions-note\">These are the live captions made while the room \
+                     was on; the transcript replaces them once the room is published.</p>\n",
+                );
+            }
             for s in &doc.segments {
                 let _ = write!(
                     body,
@@ -244,6 +253,69 @@ pub fn room_page(
     let _ = write!(body, "<script>const START = {};\nconst END = {end};\n{SCRIPT}</script>\n", finite(start));
     layout(&room.title, "", &body)
 }
+
+/// A room while it is being recorded: a LIVE badge, a lane per speaker showing what they are
+/// saying, and the captions so far (`lines`: what captions.jsonl holds now), which the page's
+/// script keeps up to date from the caption stream.
+pub fn live_page(room: &RoomSummary, lines: &[CaptionLine]) -> String {
+    let mut body = format!(
+        "<h1>{}<span class=\"live\" id=\"live-badge\" role=\"status\">LIVE</span></h1>\n         <p class=\"muted\">Started {} · live captions, a few seconds behind the room</p>\n         <p id=\"live-state\" class=\"error\" hidden></p>\n<div id=\"live-lanes\" aria-label=\"Speakers\">\n",
+        esc(&room.title),
+        esc(room.started_at.get(..16).unwrap_or(&room.started_at)).replace('T', " "),
+    );
+    // Each utterance as its latest line says: final, or what it is so far.
+    let mut latest: Vec<&Caption> = Vec::new();
+    let mut finals = std::collections::HashSet::new();
+    for line in lines {
+        if let CaptionLine::Partial(c) | CaptionLine::Final(c) = line {
+            if finals.contains(&c.utterance) {
+                continue;
+            }
+            if matches!(line, CaptionLine::Final(_)) {
+                finals.insert(c.utterance);
+            }
+            match latest.iter_mut().find(|l| l.utterance == c.utterance) {
+                Some(l) => *l = c,
+                None => latest.push(c),
+            }
+        }
+    }
+    for s in &room.speakers {
+        let now = latest.iter().rev().find(|c| c.speaker == s.id);
+        let (text, partial) = now.map_or(("", false), |c| (c.text.as_str(), !finals.contains(&c.utterance)));
+        let _ = writeln!(
+            body,
+            "<div class=\"live-lane\" data-speaker=\"{}\"><span class=\"who\">{}</span><span class=\"now{}\">{}</span></div>",
+            esc(&s.id),
+            esc(&s.name),
+            if partial { " partial" } else { "" },
+            esc(text)
+        );
+    }
+    body.push_str("</div>\n<h2>Captions</h2>\n<div id=\"captions\" aria-live=\"polite\">\n");
+    for c in &latest {
+        if c.text.trim().is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            body,
+            "<p class=\"{}\" data-u=\"{}\" data-speaker=\"{}\"><span class=\"who\">{}</span><span class=\"t\">{}</span><span class=\"text\">{}</span></p>",
+            if finals.contains(&c.utterance) { "final" } else { "partial" },
+            c.utterance,
+            esc(&c.speaker),
+            esc(&c.name),
+            hms(c.start),
+            esc(&c.text)
+        );
+    }
+    body.push_str("</div>\n");
+    let since = lines.last().map_or("null".to_string(), |l| l.seq().to_string());
+    let room_id = serde_json::to_string(&room.id).unwrap_or_default().replace('<', "\\u003c");
+    let _ = write!(body, "<script>const ROOM = {room_id};\nconst SINCE = {since};\n{LIVE_SCRIPT}</script>\n");
+    layout(&room.title, "", &body)
+}
+
+const LIVE_SCRIPT: &str = include_str!("live.js");
 
 /// One lane of the player: a display name, the tracks of every speaker who has it (speakers
 /// merged under one name play together), and the spans they talk in.
@@ -391,6 +463,7 @@ mod tests {
             ],
             segments: 0,
             outputs: Vec::new(),
+            live_captions: false,
         };
         let html = lanes(&room, None);
         assert_eq!(html.matches("class=\"lane\"").count(), 2, "{html}");

@@ -31,8 +31,8 @@ impl PostgresCatalog {
         tx.execute("DELETE FROM rooms WHERE id = $1", &[&room.id]).map_err(db)?;
         let status = status_name(room.status);
         tx.execute(
-            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private, captions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &room.id,
                 &room.title,
@@ -43,6 +43,7 @@ impl PostgresCatalog {
                 &session_dir.to_string_lossy().as_ref(),
                 &timestamp(chrono::Utc::now()),
                 &private.unwrap_or(false),
+                &transcript.is_some_and(|t| t.live_captions),
             ],
         )
         .map_err(db)?;
@@ -187,7 +188,7 @@ pub(super) fn room_in(c: &mut impl GenericClient, name: &Path, id: &str) -> Resu
     let row = c
         .query_opt(
             "SELECT id, title, started_at, duration, status, session, private,
-                    (SELECT count(*) FROM segments WHERE room_id = rooms.id)
+                    (SELECT count(*) FROM segments WHERE room_id = rooms.id), captions
              FROM rooms WHERE id = $1",
             &[&id],
         )
@@ -202,6 +203,7 @@ pub(super) fn room_in(c: &mut impl GenericClient, name: &Path, id: &str) -> Resu
         session: PathBuf::from(row.get::<_, String>(5)),
         private: row.get(6),
         segments: row.get::<_, i64>(7) as u64,
+        live_captions: row.get(8),
         speakers: Vec::new(),
         outputs: Vec::new(),
     };

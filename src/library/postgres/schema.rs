@@ -96,6 +96,11 @@ pub const MIGRATIONS: &[&str] = &[
         value  text NOT NULL
     );
     "#,
+    // 4: a room's words are its live captions (made while it was recorded), not a transcript
+    //    made after it: search and the web mark them so until the room is transcribed.
+    r#"
+    ALTER TABLE rooms ADD COLUMN captions boolean NOT NULL DEFAULT false;
+    "#,
 ];
 
 /// The version this roomcast writes.

@@ -300,7 +300,7 @@ impl PostgresCatalog {
         let mut details: HashMap<i64, postgres::Row> = tx
             .query(
                 "SELECT s.id, s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id),
-                        s.start, s.\"end\", s.text, s.words
+                        s.start, s.\"end\", s.text, s.words, r.captions
                  FROM segments s JOIN rooms r ON r.id = s.room_id
                  LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
                  WHERE s.id = ANY($1)",
@@ -350,6 +350,7 @@ impl PostgresCatalog {
                 score,
                 snippet,
                 replay: None,
+                live_caption: r.get(10),
             };
             let timed = unpack_words(r.get::<_, Option<&str>>(9));
             if let Some(at) = first_match_time(&highlighted, &timed) {

@@ -30,8 +30,8 @@ impl SqliteCatalog {
         tx.execute("DELETE FROM rooms WHERE id = ?1", [&room.id]).map_err(db)?;
         let status = status_name(room.status);
         tx.execute(
-            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO rooms (id, title, started_at, duration, source, status, session, indexed_at, private, captions)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 room.id,
                 room.title,
@@ -41,7 +41,8 @@ impl SqliteCatalog {
                 status,
                 session_dir.to_string_lossy(),
                 timestamp(chrono::Utc::now()),
-                private.unwrap_or(false)
+                private.unwrap_or(false),
+                transcript.is_some_and(|t| t.live_captions)
             ],
         )
         .map_err(db)?;

@@ -32,7 +32,7 @@ impl SqliteCatalog {
             .conn
             .query_row(
                 "SELECT id, title, started_at, duration, status, session, private,
-                        (SELECT count(*) FROM segments WHERE room_id = rooms.id)
+                        (SELECT count(*) FROM segments WHERE room_id = rooms.id), captions
                  FROM rooms WHERE id = ?1",
                 [id],
                 |r| {
@@ -45,6 +45,7 @@ impl SqliteCatalog {
                         session: PathBuf::from(r.get::<_, String>(5)?),
                         private: r.get(6)?,
                         segments: r.get::<_, i64>(7)? as u64,
+                        live_captions: r.get(8)?,
                         speakers: Vec::new(),
                         outputs: Vec::new(),
                     })

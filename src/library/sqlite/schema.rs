@@ -113,6 +113,11 @@ pub const MIGRATIONS: &[&str] = &[
         value  TEXT NOT NULL
     );
     "#,
+    // 6: a room's words are its live captions (made while it was recorded), not a transcript
+    //    made after it: search and the web mark them so until the room is transcribed.
+    r#"
+    ALTER TABLE rooms ADD COLUMN captions INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The version this roomcast writes.

@@ -91,7 +91,8 @@ impl SqliteCatalog {
         let mut detail = self
             .conn
             .prepare_cached(
-                "SELECT s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id), s.start, s.end
+                "SELECT s.room_id, r.title, r.started_at, s.speaker_id, COALESCE(sp.name, s.speaker_id), s.start, s.end,
+                        r.captions
                  FROM segments s JOIN rooms r ON r.id = s.room_id
                  LEFT JOIN speakers sp ON sp.room_id = s.room_id AND sp.id = s.speaker_id
                  WHERE s.id = ?1",
@@ -128,6 +129,7 @@ impl SqliteCatalog {
                         score,
                         snippet: String::new(),
                         replay: None,
+                        live_caption: r.get(7)?,
                     })
                 })
                 .map_err(|e| self.db_err(e))?;
