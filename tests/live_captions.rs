@@ -153,7 +153,17 @@ fn a_live_room_is_captioned_per_speaker_as_it_happens_then_its_transcript_replac
     let mut record = Command::new(env!("CARGO_BIN_EXE_roomcast"));
     with_models(&mut record, &lib);
     let recorder = record
-        .args(["--json", "record", &url, "--captions", "--until-empty", "--max-duration", "60", "--title", "Live Notes"])
+        .args([
+            "--json",
+            "record",
+            &url,
+            "--captions",
+            "--until-empty",
+            "--max-duration",
+            "60",
+            "--title",
+            "Live Notes",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -211,7 +221,10 @@ fn a_live_room_is_captioned_per_speaker_as_it_happens_then_its_transcript_replac
     for name in &names {
         let during: Vec<&&Value> = finals
             .iter()
-            .filter(|e| e["data"]["name"] == *name && e["arrived"].as_f64().unwrap() < sent + truth["duration"].as_f64().unwrap())
+            .filter(|e| {
+                e["data"]["name"] == *name
+                    && e["arrived"].as_f64().unwrap() < sent + truth["duration"].as_f64().unwrap()
+            })
             .collect();
         assert!(!during.is_empty(), "{name}: no final caption arrived while the room was on: {seen:?}");
     }
@@ -254,8 +267,7 @@ fn a_live_room_is_captioned_per_speaker_as_it_happens_then_its_transcript_replac
     let word = final_words.first().cloned().expect("a final caption's word");
     let hits: Value = serde_json::from_slice(&rc(&lib, &["--json", "search", &word]).stdout).unwrap();
     assert!(hits.as_array().unwrap().iter().all(|h| h["live_caption"] == false), "{hits}");
-    let doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(session.join("transcript.json")).unwrap()).unwrap();
     let page = get(&server.base, &format!("/rooms/{room_id}")).text();
     assert!(!page.contains("live-captions-note") && page.contains("id=\"player\""), "the normal player");
     assert_eq!(page.matches("class=\"seg").count(), doc["segments"].as_array().unwrap().len(), "each segment once");

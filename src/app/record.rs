@@ -85,6 +85,10 @@ pub enum Captioning {
     Off,
 }
 
+/// The shortest encoder context a live caption gets (seconds): an utterance is often only a few
+/// seconds long, and whisper repeats itself on those with a context cut to match.
+const LIVE_MIN_CONTEXT: f64 = 10.0;
+
 /// Loads what live captions need, or says in a line why they are off. `None`: no captions.
 fn caption_setup(request: &RecordRequest, observer: &dyn RecordObserver) -> Option<CaptionSetup> {
     if request.captions == Captioning::Off {
@@ -94,7 +98,7 @@ fn caption_setup(request: &RecordRequest, observer: &dyn RecordObserver) -> Opti
     let load = || -> Result<CaptionSetup> {
         let whisper = models::locate(&model)?;
         let vad = models::locate(models::DEFAULT_VAD)?;
-        let engine = Engine::load(&whisper.path, crate::parallel::cores() as i32)?;
+        let engine = Engine::load(&whisper.path, crate::parallel::cores() as i32)?.with_min_context(LIVE_MIN_CONTEXT);
         let vad = Vad::load(&vad.path)?;
         Ok(CaptionSetup { engine, vad, language: None })
     };

@@ -29,9 +29,11 @@ mod tests {
     #[test]
     fn a_short_window_gets_a_short_encoder_context_with_a_margin() {
         // 4 s of audio: 7 s with the margin, 350 frames, rounded up to 384.
-        assert_eq!(super::audio_context(4 * 16_000, 1500), 384);
+        assert_eq!(super::audio_context(4 * 16_000, 1500, 0.0), 384);
         // A full window keeps the model's context.
-        assert_eq!(super::audio_context(29 * 16_000, 1500), 1500);
+        assert_eq!(super::audio_context(29 * 16_000, 1500, 0.0), 1500);
+        // Live captions' floor: 2 s of audio still gets 10 s of context (500 frames, to 512).
+        assert_eq!(super::audio_context(2 * 16_000, 1500, 10.0), 512);
     }
 }
 
@@ -66,6 +68,8 @@ pub struct WindowResult {
 pub struct Engine {
     ctx: WhisperContext,
     threads: i32,
+    /// The shortest encoder context a window gets, in seconds of audio.
+    min_context: f64,
     hparams: Hparams,
     /// The file has weights (whisper.cpp's stand-in test models have none).
     has_weights: bool,
@@ -96,10 +100,10 @@ fn alignment_heads(h: &Hparams) -> DtwMode<'static> {
 /// Seconds of silence-or-speech margin a shortened encoder context keeps past the audio.
 const CONTEXT_MARGIN: f64 = 3.0;
 
-/// The encoder context for `samples` of 16 kHz audio: 50 frames a second, with the margin, in
-/// multiples of 64 (whisper.cpp's), at most the model's own.
-fn audio_context(samples: usize, model_ctx: i32) -> i32 {
-    let seconds = samples as f64 / 16_000.0 + CONTEXT_MARGIN;
+/// The encoder context for `samples` of 16 kHz audio: 50 frames a second, with the margin (and at
+/// least `min_seconds`), in multiples of 64 (whisper.cpp's), at most the model's own.
+fn audio_context(samples: usize, model_ctx: i32, min_seconds: f64) -> i32 {
+    let seconds = (samples as f64 / 16_000.0 + CONTEXT_MARGIN).max(min_seconds);
     let frames = (seconds * 50.0 / 64.0).ceil() as i32 * 64;
     frames.min(model_ctx)
 }
@@ -121,7 +125,22 @@ impl Engine {
             .map_err(|e| WhisperFailure::Load { path: path.clone(), reason: e.to_string() })?;
         // Which of the CPU's vector paths whisper.cpp uses (AVX2, F16C, FMA, ...): with -v.
         tracing::info!("whisper.cpp: {}", whisper_rs::print_system_info().trim());
-        Ok(Engine { ctx, threads: threads.max(1), hparams: inspected.hparams, has_weights: inspected.tensors > 0 })
+        Ok(Engine {
+            ctx,
+            threads: threads.max(1),
+            min_context: 0.0,
+            hparams: inspected.hparams,
+            has_weights: inspected.tensors > 0,
+        })
+    }
+
+    /// Gives every window an encoder context of at least `seconds`: a window of a few seconds
+    /// with its context cut to its length plus the margin makes whisper repeat itself ("And so
+    /// my fellow Americans. And so my fellow Americans." for 2.3 s of JFK); live captions, whose
+    /// windows are single short utterances, ask for 10 s.
+    pub fn with_min_context(mut self, seconds: f64) -> Self {
+        self.min_context = seconds;
+        self
     }
 
     pub fn is_multilingual(&self) -> bool {
@@ -197,7 +216,7 @@ impl Engine {
         // The encoder's cost is per context frame, 30 s of them whatever the window holds: a short
         // window (a short clip, a speaker's last few words) gets a context its length plus a few
         // seconds (shorter margins cost accuracy; BENCHMARKS.md, "Transcription speed").
-        let ctx = audio_context(audio.len(), self.hparams.n_audio_ctx);
+        let ctx = audio_context(audio.len(), self.hparams.n_audio_ctx, self.min_context);
         if ctx < self.hparams.n_audio_ctx {
             params.set_audio_ctx(ctx);
         }

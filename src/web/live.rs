@@ -34,7 +34,8 @@ pub struct LiveParams {
 
 /// Whether the room is being recorded now: room.json says so and a recorder holds the session.
 pub fn is_live(session_dir: &std::path::Path) -> bool {
-    Session::open(session_dir).is_ok_and(|s| s.room.status == RoomStatus::Recording) && session::being_recorded(session_dir)
+    Session::open(session_dir).is_ok_and(|s| s.room.status == RoomStatus::Recording)
+        && session::being_recorded(session_dir)
 }
 
 fn bad(status: StatusCode, message: &str) -> Response {
@@ -44,17 +45,17 @@ fn bad(status: StatusCode, message: &str) -> Response {
 /// `/rooms/ID/live`: the room's captions from `since` (or `Last-Event-ID`) on, as SSE when the
 /// client accepts `text/event-stream`, else JSON.
 pub async fn live(room: RoomSummary, headers: HeaderMap, params: LiveParams) -> Response {
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(params.since.clone());
+    let resume =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string).or(params.since.clone());
     let after: Option<u64> = match resume.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(v) => match v.parse::<u64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                return bad(StatusCode::BAD_REQUEST, &format!("Last-Event-ID '{v}': not a caption number (0, 1, 2, ...)"));
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Last-Event-ID '{v}': not a caption number (0, 1, 2, ...)"),
+                );
             }
         },
     };
@@ -66,7 +67,10 @@ pub async fn live(room: RoomSummary, headers: HeaderMap, params: LiveParams) -> 
     .await
     .unwrap_or(false);
     let wants_stream = params.format.as_deref() != Some("json")
-        && headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
+        && headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/event-stream"));
     if !live && wants_stream {
         return bad(StatusCode::NOT_FOUND, &format!("room '{}' is not live (it is {})", room.id, room.status));
     }
@@ -84,8 +88,10 @@ pub async fn live(room: RoomSummary, headers: HeaderMap, params: LiveParams) -> 
             return bad(StatusCode::NOT_FOUND, &format!("room '{}' is not live (it is {})", room.id, room.status));
         }
         let lines: Vec<CaptionLine> = read.lines.into_iter().filter(|l| after.is_none_or(|a| l.seq() > a)).collect();
-        return axum::Json(serde_json::json!({"room": room.id, "live": live, "status": room.status, "captions": lines}))
-            .into_response();
+        return axum::Json(
+            serde_json::json!({"room": room.id, "live": live, "status": room.status, "captions": lines}),
+        )
+        .into_response();
     }
     let stream = futures_util::stream::unfold(Tail::new(path, dir, room.id.clone(), after), |mut tail| async move {
         let event = tail.next().await?;
