@@ -20,6 +20,7 @@ pub mod feed;
 pub mod import;
 pub mod library;
 pub mod live;
+pub mod livemix;
 pub mod markup;
 pub mod master;
 pub mod parallel;

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     // The stages: the recorder, file import, mastering, transcription.
     &["record", "import", "master", "transcript"],
     // Room sources (feed the recorder), and the catalog of published rooms.
-    &["live", "library", "captions"],
+    &["live", "library", "captions", "livemix"],
     &["feed"],
     &["web"],
     // The use cases.

@@ -78,10 +78,9 @@ fn session_in(lib: &Path) -> PathBuf {
     let rooms = lib.join("rooms");
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Some(dir) = std::fs::read_dir(&rooms).ok().and_then(|mut d| d.next()).and_then(|e| e.ok()) {
-            if dir.path().join("room.json").is_file() {
-                return dir.path();
-            }
+        let first = std::fs::read_dir(&rooms).ok().and_then(|mut d| d.next()).and_then(|e| e.ok());
+        if let Some(dir) = first.filter(|d| d.path().join("room.json").is_file()) {
+            return dir.path();
         }
         std::thread::sleep(Duration::from_millis(50));
     }

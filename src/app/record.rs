@@ -72,6 +72,9 @@ pub struct RecordRequest {
     pub captions: Captioning,
     /// The whisper model for captions (a name or a path); the default model when `None`.
     pub model: Option<String>,
+    /// A live mix for listeners (HLS and a continuous stream through `serve`): `None` makes one
+    /// when the room is recorded into the library.
+    pub live_mix: Option<bool>,
 }
 
 /// Whether a recording captions the room as it goes.
@@ -162,8 +165,12 @@ pub async fn record(
     if let Some(setup) = caption_setup(&request, observer) {
         outputs.push(Box::new(Captions::new(setup)));
     }
-    // A room recorded into the library is listed there while it is on, its captions searchable.
+    // A room recorded into the library is listed there while it is on, its captions searchable,
+    // and (unless asked not to) mixed live for listeners.
     let into_library = request.out.is_none();
+    if request.live_mix.unwrap_or(into_library) {
+        outputs.push(Box::new(crate::livemix::LiveMix::new()));
+    }
     let indexer = into_library.then(|| LiveIndexer::start(library_dir));
     let watched = Watched { inner: observer, indexer: indexer.as_ref() };
     let recorded = record::record(source, options, outputs, stop, &watched).await;

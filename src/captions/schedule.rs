@@ -72,7 +72,7 @@ impl Scheduler {
     }
 
     /// The next job: the oldest final, else the partial asked for longest ago.
-    pub fn next(&mut self) -> Option<Job> {
+    pub fn next_job(&mut self) -> Option<Job> {
         if let Some(f) = self.finals.pop_front() {
             return Some(Job::Final(f));
         }
@@ -114,10 +114,10 @@ mod tests {
         s.partial_due(partial("theo", 2, 4.0));
         s.final_due(fin("theo", 2, 6.0));
         s.final_due(fin("priya", 3, 6.5));
-        assert!(matches!(s.next(), Some(Job::Final(f)) if f.utterance == 2));
-        assert!(matches!(s.next(), Some(Job::Final(f)) if f.utterance == 3));
-        assert!(matches!(s.next(), Some(Job::Partial(p)) if p.speaker == "maya"));
-        assert_eq!(s.next(), None);
+        assert!(matches!(s.next_job(), Some(Job::Final(f)) if f.utterance == 2));
+        assert!(matches!(s.next_job(), Some(Job::Final(f)) if f.utterance == 3));
+        assert!(matches!(s.next_job(), Some(Job::Partial(p)) if p.speaker == "maya"));
+        assert_eq!(s.next_job(), None);
     }
 
     #[test]
@@ -127,7 +127,7 @@ mod tests {
         s.partial_due(partial("theo", 2, 3.0));
         s.partial_due(partial("maya", 1, 4.0));
         assert_eq!(s.skipped_partials, 1);
-        let Some(Job::Partial(p)) = s.next() else { panic!("a partial") };
+        let Some(Job::Partial(p)) = s.next_job() else { panic!("a partial") };
         assert_eq!((p.speaker.as_str(), p.asked), ("maya", 2.0), "keeps its place in line");
     }
 

@@ -215,7 +215,7 @@ impl Worker {
                 run.finish(end, &mut state, &mut log);
                 break;
             }
-            if let Some(job) = run.schedule.next() {
+            if let Some(job) = run.schedule.next_job() {
                 run.execute(job, &mut state, &mut log);
             }
             run.publish_status();
@@ -500,7 +500,7 @@ impl Run<'_> {
                 self.decided(&s, d);
             }
         }
-        while let Some(job) = self.schedule.next() {
+        while let Some(job) = self.schedule.next_job() {
             if let Job::Final(_) = job {
                 self.execute(job, state, log);
             }

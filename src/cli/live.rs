@@ -96,6 +96,13 @@ pub struct RecordArgs {
     /// No live captions.
     #[arg(long)]
     no_captions: bool,
+    /// Mix the room live for listeners outside it (HLS and a continuous MP3 stream through
+    /// `roomcast serve`, announced in the feed). On by default when recording into the library.
+    #[arg(long, conflicts_with = "no_live_mix")]
+    live_mix: bool,
+    /// No live mix.
+    #[arg(long)]
+    no_live_mix: bool,
     /// Whisper model for live captions: a name (tiny.en, base, ...) or a path [default:
     /// $ROOMCAST_MODEL, else tiny.en].
     #[arg(long)]
@@ -255,6 +262,11 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
             _ => Captioning::IfInstalled,
         },
         model: a.model.clone(),
+        live_mix: match (a.live_mix, a.no_live_mix) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
     };
     let rt = runtime()?;
     let console = Console::new(json);
@@ -287,6 +299,15 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
         "  network: {} packets, {} lost, {} late, {} duplicate, {} malformed, {} not Opus",
         n.packets, n.lost, n.late, n.duplicates, n.malformed, n.unsupported
     );
+    if let Some(m) = report.outputs.get("live_mix") {
+        println!(
+            "  live mix: {} segment(s), {:.0} s, {} s behind the room; {}",
+            m["segments"].as_u64().unwrap_or(0),
+            m["seconds"].as_f64().unwrap_or(0.0),
+            m["delay_seconds"].as_f64().unwrap_or(0.0),
+            report.session.join(roomcast::session::live::LIVE_DIR).display()
+        );
+    }
     if let Some(c) = report.outputs.get("captions") {
         let n = |k: &str| c[k].as_u64().unwrap_or(0);
         println!(

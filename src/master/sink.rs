@@ -89,13 +89,23 @@ fn lame_err(e: &dyn std::fmt::Display) -> MasterError {
 /// balance), with the LAME tag that records encoder delay and padding so decoders trim them and the
 /// MP3 decodes to exactly the room's length.
 pub fn lame(stereo: bool, kbps: u32) -> Result<mp3lame_encoder::Encoder, MasterError> {
+    lame_encoder(stereo, kbps, true)
+}
+
+/// A LAME encoder for a stream with no end (the live mix): no LAME tag, which would be a frame of
+/// silence-with-metadata at the start of what listeners hear, and whose counts are unknown anyway.
+pub fn lame_stream(stereo: bool, kbps: u32) -> Result<mp3lame_encoder::Encoder, MasterError> {
+    lame_encoder(stereo, kbps, false)
+}
+
+fn lame_encoder(stereo: bool, kbps: u32, tag: bool) -> Result<mp3lame_encoder::Encoder, MasterError> {
     let mut b = Builder::new().ok_or_else(|| lame_err(&"LAME failed to initialise"))?;
     b.set_num_channels(if stereo { 2 } else { 1 }).map_err(|e| lame_err(&e))?;
     b.set_sample_rate(48_000).map_err(|e| lame_err(&e))?;
     b.set_brate(lame_bitrate(kbps)?).map_err(|e| lame_err(&e))?;
     b.set_mode(if stereo { Mode::JointStereo } else { Mode::Mono }).map_err(|e| lame_err(&e))?;
     b.set_quality(Quality::Good).map_err(|e| lame_err(&e))?;
-    b.set_to_write_vbr_tag(true).map_err(|e| lame_err(&e))?;
+    b.set_to_write_vbr_tag(tag).map_err(|e| lame_err(&e))?;
     b.build().map_err(|e| lame_err(&e))
 }
 

@@ -19,6 +19,7 @@
 pub mod captions;
 pub mod edits;
 pub mod events;
+pub mod live;
 pub mod names;
 pub mod transcript;
 
