@@ -146,6 +146,7 @@ pub fn demo(
         empty_grace: Duration::from_secs(3),
         receiver: ReceiverConfig::default(),
         names: Vec::new(),
+        id: None,
     };
     let rt = super::runtime::runtime()?;
     on_start(&DemoStart {

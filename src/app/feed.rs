@@ -27,11 +27,15 @@ pub struct StaticSite {
 pub fn write_feed(library_dir: &Path, show: &Show, out: &Path, base_url: &str) -> Result<site::SiteReport> {
     let lib = library::open(library_dir, Access::Read)?;
     let rooms = lib.rooms(false)?;
+    let scheduled = crate::feed::live::scheduled_in(&*lib);
     drop(lib);
     let mut show = show.clone();
     let feed_url = format!("{}/{}", base_url.trim_end_matches('/'), site::FEED_FILE);
     keep_guid(library_dir, &mut show, Some(&feed_url));
-    let report = site::write(&rooms, &show, out, base_url)?;
+    let base = base_url.trim_end_matches('/');
+    let url = |id: &str, name: &str| format!("{base}/rooms/{}/{name}", crate::markup::url_value(id));
+    let live = crate::feed::live_items(&rooms, &scheduled, base, &url);
+    let report = site::write_with_live(&rooms, &show, out, base_url, &live)?;
     remember(library_dir, out, base_url);
     Ok(report)
 }

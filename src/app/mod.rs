@@ -18,6 +18,7 @@ pub mod models;
 pub mod publish;
 pub mod record;
 pub mod runtime;
+pub mod schedule;
 pub mod serve;
 pub mod speak;
 pub mod transcribe;

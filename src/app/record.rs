@@ -75,6 +75,11 @@ pub struct RecordRequest {
     /// A live mix for listeners (HLS and a continuous stream through `serve`): `None` makes one
     /// when the room is recorded into the library.
     pub live_mix: Option<bool>,
+    /// A room planned with `roomcast schedule`: recorded under its id (the guid the feed
+    /// announced), taken off the planned list.
+    pub scheduled: Option<String>,
+    /// The title is the default one (nobody gave it): a planned room's title is used instead.
+    pub title_is_default: bool,
 }
 
 /// Whether a recording captions the room as it goes.
@@ -152,6 +157,21 @@ pub async fn record(
     // Off the async threads: a PostgreSQL catalog's client blocks on a runtime of its own.
     let (out, dir) = (request.out.clone(), library_dir.to_path_buf());
     let place = tokio::task::spawn_blocking(move || session_place(out.as_deref(), &dir)).await??;
+    let planned = match &request.scheduled {
+        Some(_) if request.out.is_some() => {
+            anyhow::bail!("--scheduled records into the library (where the feed announced it): leave out --out")
+        }
+        Some(id) => {
+            let (id, dir) = (id.clone(), library_dir.to_path_buf());
+            Some(tokio::task::spawn_blocking(move || super::schedule::take(&dir, &id)).await??)
+        }
+        None => None,
+    };
+    // A planned room keeps the title it was announced with unless another is given.
+    let title = match &planned {
+        Some(p) if request.title_is_default => p.title.clone(),
+        _ => title,
+    };
     let options = RecordOptions {
         out: place,
         title,
@@ -160,6 +180,7 @@ pub async fn record(
         empty_grace: Duration::from_secs(3),
         receiver: ReceiverConfig { reorder_window: request.reorder, ..Default::default() },
         names: named,
+        id: planned.map(|p| p.id),
     };
     let mut outputs: Vec<Box<dyn RoomOutput>> = Vec::new();
     if let Some(setup) = caption_setup(&request, observer) {

@@ -64,9 +64,14 @@ pub struct RecordArgs {
     /// Session folder to create [default: LIBRARY/rooms/<date>-<title>, in the library].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Title of the recording.
-    #[arg(long, default_value = "Live room")]
-    title: String,
+    /// Title of the recording [default: the planned room's title with --scheduled, else "Live
+    /// room"].
+    #[arg(long)]
+    title: Option<String>,
+    /// Record a room planned with `roomcast schedule`: it keeps the id and feed guid the feed
+    /// announced (its `pending` live item turns `live`).
+    #[arg(long, value_name = "ID")]
+    scheduled: Option<String>,
     /// Stop after this long: SECONDS, mm:ss or h:mm:ss.
     #[arg(long, value_name = "DURATION", value_parser = args::time)]
     max_duration: Option<f64>,
@@ -251,7 +256,9 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
             credentials: a.room_args.credentials(),
         },
         out: a.out.clone(),
-        title: a.title.clone(),
+        title: a.title.clone().unwrap_or_else(|| "Live room".into()),
+        title_is_default: a.title.is_none(),
+        scheduled: a.scheduled.clone(),
         max_duration: a.max_duration.map(Duration::from_secs_f64),
         until_empty: a.until_empty,
         reorder: Duration::from_millis(a.reorder_ms),
@@ -441,5 +448,56 @@ pub fn demo(a: DemoArgs, library_dir: &Path, json: bool) -> Result<()> {
     println!("Listen to the master, or open the tracks in any DAW: they line up on the room clock.");
     let exe = std::env::args().next().unwrap_or_else(|| "roomcast".into());
     println!("Search your rooms with: {exe} search WORDS   ({exe} search --help; {exe} serve for a browser)");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ScheduleArgs {
+    /// The room's title.
+    #[arg(long, required_unless_present_any = ["list", "cancel"])]
+    title: Option<String>,
+    /// When it starts: RFC 3339, or "YYYY-MM-DD HH:MM" in local time.
+    #[arg(long, value_name = "TIME", required_unless_present_any = ["list", "cancel"])]
+    at: Option<String>,
+    /// List the planned rooms.
+    #[arg(long, conflicts_with_all = ["title", "at", "cancel"])]
+    list: bool,
+    /// Take a planned room off the feed.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["title", "at"])]
+    cancel: Option<String>,
+}
+
+pub fn schedule(a: ScheduleArgs, library_dir: &Path, json: bool) -> Result<()> {
+    use roomcast::app::schedule;
+    if a.list {
+        let rooms = schedule::scheduled(library_dir)?;
+        if json {
+            println!("{}", serde_json::to_string(&rooms)?);
+        } else if rooms.is_empty() {
+            println!("no rooms planned");
+        } else {
+            for r in rooms {
+                println!("{}  {}  {}", r.at, r.id, r.title);
+            }
+        }
+        return Ok(());
+    }
+    if let Some(id) = a.cancel {
+        let room = schedule::take(library_dir, &id)?;
+        if json {
+            println!("{}", serde_json::json!({"cancelled": room}));
+        } else {
+            println!("cancelled {} ({}): no longer announced in the feed", room.id, room.title);
+        }
+        return Ok(());
+    }
+    let (Some(title), Some(at)) = (a.title, a.at) else { anyhow::bail!("--title and --at are needed to plan a room") };
+    let room = schedule::schedule(library_dir, &title, &at, chrono::Utc::now())?;
+    if json {
+        println!("{}", serde_json::to_string(&room)?);
+    } else {
+        println!("planned {} for {}: the feed announces it as pending", room.id, room.at);
+        println!("  record it with: roomcast record ROOM --scheduled {}", room.id);
+    }
     Ok(())
 }

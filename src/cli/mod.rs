@@ -86,6 +86,16 @@ by their display names, follows them joining and leaving\n\n\
 Examples:\n  roomcast record rtp://0.0.0.0:5004 --title \"Standup\" --max-duration 30:00\n  \
 roomcast record janus://127.0.0.1:8088/1234 --admin-key KEY --until-empty --out standup")]
     Record(live::RecordArgs),
+    /// Plan a room: the feed announces it (podcast:liveItem, pending) until it is recorded.
+    #[command(long_about = "Plan a room ahead.\n\n\
+The feed (serve's /feed.xml and feed --out) announces it as a podcast:liveItem with status \
+\"pending\" and the guid the room will keep. Record it with `roomcast record ... --scheduled ID`: \
+the item turns \"live\" (with the live mix as its enclosure), then \"ended\", and once published it \
+is an episode under the same guid. Times: RFC 3339 (2026-12-08T18:00:00Z) or \
+\"YYYY-MM-DD HH:MM\" in local time.\n\n\
+Examples:\n  roomcast schedule --title \"Friday AMA\" --at \"2026-12-11 18:00\"\n  \
+roomcast schedule --list\n  roomcast schedule --cancel 20261211-180000-friday-ama")]
+    Schedule(live::ScheduleArgs),
     /// Speak a file into a room in real time (demos, tests, load generation).
     #[command(long_about = "Speak a file into a room in real time, as a live speaker would.\n\n\
 The file is sent as 20 ms Opus frames over RTP with the RFC 6464 audio-level extension (Ogg Opus \
@@ -512,6 +522,7 @@ pub fn main() -> ExitCode {
         Command::Info { session } => info(&session, cli.json),
         Command::Record(a) => live::record(a, &lib, cli.json),
         Command::Speak(a) => live::speak(a, cli.json),
+        Command::Schedule(a) => live::schedule(a, &lib, cli.json),
         Command::Recover { session } => live::recover(&session, cli.json),
         Command::Demo(a) => live::demo(a, &lib, cli.json),
         Command::Models { action } => models(action, cli.json, &progress),

@@ -4,12 +4,14 @@
 
 pub mod cover;
 pub mod episodes;
+pub mod live;
 pub mod rss;
 pub mod site;
 
 pub use cover::{COVER_FILE, COVER_SIZE, CoverError, cover_png};
 pub use episodes::{CHAPTERS_FILE, episodes, master_of, mime_of, session_chapters, session_soundbites};
+pub use live::{LiveItem, LiveStatus, ScheduledRoom, live_items};
 pub use rss::{
     Chapter, Episode, FeedUrls, Show, ShowOverrides, Soundbite, Transcript, chapters_json, chapters_of, escape_xml,
-    podcast_guid, rss, soundbites_of,
+    podcast_guid, rss, rss_with_live, soundbites_of,
 };

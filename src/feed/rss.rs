@@ -231,6 +231,11 @@ fn duration(secs: f64) -> String {
 
 /// The feed.
 pub fn rss(show: &Show, urls: &FeedUrls, episodes: &[Episode]) -> String {
+    rss_with_live(show, urls, &[], episodes)
+}
+
+/// The feed with rooms that are not episodes yet (`podcast:liveItem`) before the episodes.
+pub fn rss_with_live(show: &Show, urls: &FeedUrls, live: &[super::LiveItem], episodes: &[Episode]) -> String {
     let e = escape_xml;
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -276,6 +281,7 @@ pub fn rss(show: &Show, urls: &FeedUrls, episodes: &[Episode]) -> String {
             e(email)
         ));
     }
+    out.push_str(&super::live::live_items_xml(live));
     for ep in episodes {
         out.push_str("  <item>\n");
         out.push_str(&format!("    <title>{}</title>\n", e(&ep.title)));

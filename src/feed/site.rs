@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CHAPTERS_FILE, COVER_FILE, CoverError, FeedUrls, Show, chapters_json, cover_png, episodes, master_of, rss,
+    CHAPTERS_FILE, COVER_FILE, CoverError, FeedUrls, Show, chapters_json, cover_png, episodes, master_of,
     session_chapters,
 };
 use crate::library::RoomSummary;
@@ -54,6 +54,18 @@ pub enum SiteError {
 /// rooms no longer in the feed (made private, removed, expired, a withdrawn speaker's) are
 /// deleted, and nothing else in the folder is touched.
 pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> Result<SiteReport, SiteError> {
+    write_with_live(rooms, show, out, base_url, &[])
+}
+
+/// The site, with rooms that are not episodes yet announced as `podcast:liveItem` (their streams
+/// are `roomcast serve`'s, under the same base URL: a static host passes `/rooms/ID/live*` on).
+pub fn write_with_live(
+    rooms: &[RoomSummary],
+    show: &Show,
+    out: &Path,
+    base_url: &str,
+    live: &[super::LiveItem],
+) -> Result<SiteReport, SiteError> {
     let base = base_url.trim_end_matches('/').to_string();
     std::fs::create_dir_all(out).map_err(io(out))?;
     let before = read_manifest(out);
@@ -120,7 +132,7 @@ pub fn write(rooms: &[RoomSummary], show: &Show, out: &Path, base_url: &str) -> 
         feed: format!("{base}/{FEED_FILE}"),
         cover: format!("{base}/{COVER_FILE}"),
     };
-    let xml = rss(show, &urls, &episodes);
+    let xml = super::rss_with_live(show, &urls, live, &episodes);
     let feed = out.join(FEED_FILE);
     session::write_atomic(&feed, xml.as_bytes())?;
     let now: BTreeSet<String> =

@@ -153,6 +153,9 @@ pub struct RecordOptions {
     pub receiver: ReceiverConfig,
     /// `SSRC -> name` given on the command line.
     pub names: Vec<(u32, String)>,
+    /// The room's id when it was planned ahead (its feed guid is already announced); else it is
+    /// made from the start time and title.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,7 +246,7 @@ pub async fn record(
 
     let start = Instant::now();
     let started_at = Utc::now();
-    let id = session::room_id(&started_at, &options.title);
+    let id = options.id.clone().unwrap_or_else(|| session::room_id(&started_at, &options.title));
     // A session recorded into a folder of rooms is named by its room id, known only now.
     let out = match &options.out {
         SessionPlace::At(dir) => dir.clone(),

@@ -6,6 +6,7 @@
 //! speakers' tracks) or fixed names inside its session folder. With a token, every request must
 //! carry it (header, cookie or `?token=`); private rooms are listed, searched and fed only then.
 
+pub mod listen;
 pub mod live;
 pub mod pages;
 pub mod range;
@@ -50,6 +51,8 @@ struct App {
     /// The show's cover art, drawn from its title on the first request (the title does not change
     /// while the server runs).
     cover: tokio::sync::OnceCell<axum::body::Bytes>,
+    /// Who listens to which live room.
+    live_rooms: listen::LiveRooms,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,9 +106,12 @@ pub async fn serve(
         token: options.token,
         show: options.show,
         cover: tokio::sync::OnceCell::new(),
+        live_rooms: listen::LiveRooms::default(),
     });
     ready(addr);
-    let served = axum::serve(listener, router(app.clone())).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, router(app.clone()).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
     // The catalogs are closed off the async threads too (a PostgreSQL client's runtime cannot be
     // dropped on them).
     let _ = tokio::task::spawn_blocking(move || drop(app)).await;
@@ -121,6 +127,9 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/rooms", get(rooms_api))
         .route("/api/rooms/{id}", get(room_api))
         .route("/rooms/{id}/live", get(room_live))
+        .route("/rooms/{id}/live.m3u8", get(live_playlist))
+        .route("/rooms/{id}/live.mp3", get(live_stream))
+        .route("/rooms/{id}/live/{segment}", get(live_segment))
         .route("/feed.xml", get(feed_xml))
         .route("/cover.png", get(cover_png))
         .route("/rooms/{id}", get(room_page))
@@ -309,6 +318,59 @@ async fn room_live(
     }
 }
 
+/// `/rooms/ID/live.m3u8`: the live mix as HLS.
+async fn live_playlist(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+    request: Request,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    // An HLS client is one connection (players keep theirs open between fetches).
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    // Players fetch segments without cookies: with a token, the playlist's links carry it (the
+    // client presented it to get here).
+    let suffix = app.token.as_ref().map(|t| format!("?token={}", pages::url_value(t))).unwrap_or_default();
+    listen::playlist(&app.live_rooms, &room.id, &room.status, room.session.clone(), client, &suffix).await
+}
+
+/// `/rooms/ID/live/seg-N.mp3`: one segment of the live mix.
+async fn live_segment(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath((id, segment)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match listen::segment_path(&room.session, &segment) {
+        Some(path) if path.is_file() => send_file(&room.session, &path, "audio/mpeg", &headers, None).await,
+        _ => error(StatusCode::NOT_FOUND, &format!("room '{}' has no live segment '{segment}'", room.id)),
+    }
+}
+
+/// `/rooms/ID/live.mp3`: the live mix as one continuous MP3 stream.
+async fn live_stream(
+    State(app): State<Arc<App>>,
+    axum::Extension(auth): axum::Extension<Authorized>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    let room = match find(&app, id, auth).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    listen::stream(&app.live_rooms, &room.id, &room.status, room.session.clone()).await
+}
+
 #[derive(Debug, Deserialize, Default)]
 struct SearchParams {
     #[serde(default)]
@@ -419,12 +481,15 @@ async fn room_page(
     if room.status == "recording" {
         let dir = room.session.clone();
         let read = tokio::task::spawn_blocking(move || {
-            live::is_live(&dir).then(|| session::captions::read_from(&dir.join(session::CAPTIONS_FILE), 0))
+            live::is_live(&dir).then(|| {
+                let listen = session::live::read_info(&dir).is_some_and(|i| !i.ended);
+                (session::captions::read_from(&dir.join(session::CAPTIONS_FILE), 0), listen)
+            })
         })
         .await;
-        if let Ok(Some(read)) = read {
+        if let Ok(Some((read, listen))) = read {
             let lines = read.map(|r| r.lines).unwrap_or_default();
-            return Html(pages::live_page(&room, &lines)).into_response();
+            return Html(pages::live_page(&room, &lines, listen)).into_response();
         }
     }
     // A redacted speaker's track is offered and played only as its redacted copy; without one
@@ -636,7 +701,9 @@ async fn room_chapters(
 }
 
 async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Extension<Authorized>) -> Response {
-    let rooms = match with_library(&app, move |lib| lib.rooms(private_ok(&auth))).await {
+    let listed =
+        with_library(&app, move |lib| Ok((lib.rooms(private_ok(&auth))?, feed::live::scheduled_in(lib)))).await;
+    let (rooms, scheduled) = match listed {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -644,13 +711,22 @@ async fn feed_xml(State(app): State<Arc<App>>, axum::Extension(auth): axum::Exte
     // Podcast apps cannot send headers: with a token, the feed's links carry it. Whoever can read
     // this feed presented the token already.
     let suffix = app.token.as_ref().map(|t| format!("?token={}", pages::url_value(t))).unwrap_or_default();
-    let url_of = |r: &RoomSummary, name: &str| format!("{base}/rooms/{}/{name}{suffix}", pages::url_value(&r.id));
     let urls = feed::FeedUrls {
         link: format!("{base}/"),
         feed: format!("{base}/feed.xml"),
         cover: format!("{base}/{}{suffix}", feed::COVER_FILE),
     };
-    let xml = feed::rss(&app.show, &urls, &feed::episodes(&rooms, &base, &url_of));
+    // Off the async threads: live items look at session folders.
+    let made = tokio::task::spawn_blocking(move || {
+        let url = |id: &str, name: &str| format!("{base}/rooms/{}/{name}{suffix}", pages::url_value(id));
+        let live = feed::live_items(&rooms, &scheduled, &base, &url);
+        (live, feed::episodes(&rooms, &base, &|r: &RoomSummary, name: &str| url(&r.id, name)))
+    })
+    .await;
+    let Ok((live, episodes)) = made else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the feed could not be made");
+    };
+    let xml = feed::rss_with_live(&app.show, &urls, &live, &episodes);
     ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], xml).into_response()
 }
 

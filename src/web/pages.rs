@@ -257,12 +257,24 @@ pub fn room_page(
 /// A room while it is being recorded: a LIVE badge, a lane per speaker showing what they are
 /// saying, and the captions so far (`lines`: what captions.jsonl holds now), which the page's
 /// script keeps up to date from the caption stream.
-pub fn live_page(room: &RoomSummary, lines: &[CaptionLine]) -> String {
+/// `listen`: the room is mixed live, so the page plays the live stream.
+pub fn live_page(room: &RoomSummary, lines: &[CaptionLine], listen: bool) -> String {
     let mut body = format!(
         "<h1>{}<span class=\"live\" id=\"live-badge\" role=\"status\">LIVE</span></h1>\n         <p class=\"muted\">Started {} · live captions, a few seconds behind the room</p>\n         <p id=\"live-state\" class=\"error\" hidden></p>\n<div id=\"live-lanes\" aria-label=\"Speakers\">\n",
         esc(&room.title),
         esc(room.started_at.get(..16).unwrap_or(&room.started_at)).replace('T', " "),
     );
+    if listen {
+        // preload none: nothing is fetched until the listener presses play, so a page left open
+        // is not a listener.
+        let _ = writeln!(
+            body,
+            "<p class=\"listen\"><audio id=\"live-player\" controls preload=\"none\" src=\"/rooms/{}/live.mp3\"></audio> \
+             <a href=\"/rooms/{}/live.m3u8\">HLS</a></p>",
+            url_value(&room.id),
+            url_value(&room.id)
+        );
+    }
     // Each utterance as its latest line says: final, or what it is so far.
     let mut latest: Vec<&Caption> = Vec::new();
     let mut finals = std::collections::HashSet::new();
