@@ -177,7 +177,8 @@ fn transcript_cues_outside_the_room_are_refused_and_thousands_of_speakers_attach
     let mut vtt = String::from("WEBVTT\n");
     for i in 0..3_000 {
         let (s, e) = (i as f64 * 0.01, i as f64 * 0.01 + 0.01);
-        let name = "Guest".to_string() + &"!".repeat(i % 50) + &"?".repeat(i / 50);
+        // Unique, under the 100-character limit on names, and all slugging to "guest".
+        let name = "Guest".to_string() + &"!".repeat(i % 50) + &"?".repeat(i / 50 % 25) + &".".repeat(i / 1250);
         vtt.push_str(&format!(
             "\n00:{:02}:{:06.3} --> 00:{:02}:{:06.3}\n<v {name}>hello\n",
             (s / 60.0) as u32,

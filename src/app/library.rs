@@ -157,3 +157,45 @@ fn player_command(player: &str, file: &Path, at: f64) -> Vec<String> {
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
+
+/// A room as `roomcast rooms` lists it: the catalog's summary and how long it is kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedRoom {
+    #[serde(flatten)]
+    pub room: library::RoomSummary,
+    pub retention: super::edit::Retention,
+}
+
+impl ListedRoom {
+    /// The speakers' display names, each once (one person on two devices is one name).
+    pub fn people(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for s in &self.room.speakers {
+            if !names.contains(&s.name.as_str()) {
+                names.push(&s.name);
+            }
+        }
+        names
+    }
+}
+
+/// Every room of the library (private ones too), with its retention; and the library's folder.
+pub fn rooms(library_dir: &Path) -> Result<(PathBuf, Vec<ListedRoom>)> {
+    let lib = library::open(library_dir, Access::Read)?;
+    let now = chrono::Utc::now();
+    let rooms = lib.rooms(true)?;
+    let listed = rooms
+        .into_iter()
+        .map(|room| Ok(ListedRoom { retention: super::edit::retention(&*lib, &room, now)?, room }))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((lib.dir().to_path_buf(), listed))
+}
+
+/// A word as a POSIX shell reads it back (quoted only when it needs to be).
+pub fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}

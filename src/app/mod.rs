@@ -9,6 +9,7 @@
 //!                    ->  session (the folder contract), track, rtp, audio
 //! ```
 
+pub mod advice;
 pub mod demo;
 pub mod edit;
 pub mod feed;

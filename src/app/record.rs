@@ -308,3 +308,33 @@ fn index_live(
     lib.index_room(&session, doc.as_ref(), &session.outputs())?;
     Ok(Some(now))
 }
+
+/// One line per live output of a finished recording (its live mix, its captions), for people.
+pub fn output_summaries(report: &RecordReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(m) = report.outputs.get("live_mix") {
+        lines.push(format!(
+            "live mix: {} segment(s), {:.0} s, {} s behind the room; {}",
+            m["segments"].as_u64().unwrap_or(0),
+            m["seconds"].as_f64().unwrap_or(0.0),
+            m["delay_seconds"].as_f64().unwrap_or(0.0),
+            report.session.join(crate::session::live::LIVE_DIR).display()
+        ));
+    }
+    if let Some(c) = report.outputs.get("captions") {
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        lines.push(format!(
+            "captions: {} final, {} partial ({} skipped), latency median {} ms, p90 {} ms; {}",
+            n("finals"),
+            n("partials"),
+            n("skipped_partials"),
+            c["latency_ms"]["median"].as_u64().unwrap_or(0),
+            c["latency_ms"]["p90"].as_u64().unwrap_or(0),
+            report.session.join(crate::session::CAPTIONS_FILE).display()
+        ));
+        for note in c["notes"].as_array().into_iter().flatten() {
+            lines.push(format!("captions: {}", note.as_str().unwrap_or_default()));
+        }
+    }
+    lines
+}

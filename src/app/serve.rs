@@ -32,8 +32,14 @@ pub fn serve(mut options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> Re
     let library = options.library.clone();
     let on_ready = move |addr: SocketAddr| {
         if unkept {
-            let mut show = crate::feed::Show::default();
-            super::feed::keep_guid(&library, &mut show, Some(&feed_url(&format!("http://{addr}"))));
+            // On a thread of its own: this runs inside the event loop, where a PostgreSQL
+            // client (which blocks on a runtime of its own) cannot be opened.
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut show = crate::feed::Show::default();
+                    super::feed::keep_guid(&library, &mut show, Some(&feed_url(&format!("http://{addr}"))));
+                });
+            });
         }
         on_ready(addr)
     };

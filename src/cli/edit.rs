@@ -141,8 +141,8 @@ pub fn stale_sites(sites: &[roomcast::app::feed::StaticSite]) {
         println!(
             "  the static site in {} still has the old version: run roomcast feed --out {} --base-url {}",
             s.dir.display(),
-            super::library::shell_quote(&s.dir.display().to_string()),
-            super::library::shell_quote(&s.base_url)
+            roomcast::app::library::shell_quote(&s.dir.display().to_string()),
+            roomcast::app::library::shell_quote(&s.base_url)
         );
     }
 }

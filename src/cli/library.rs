@@ -236,33 +236,15 @@ pub(super) fn print_hit(hit: &Hit, colour: bool) {
 }
 
 pub fn rooms(dir: &Path, json: bool) -> Result<()> {
-    let lib = open(dir, Access::Read)?;
-    let rooms = lib.rooms(true)?;
-    let now = chrono::Utc::now();
-    let kept: Vec<_> = rooms.iter().map(|r| app::edit::retention(&*lib, r, now)).collect::<Result<_, _>>()?;
+    let (library, rooms) = app::library::rooms(dir)?;
     if json {
-        let list: Vec<serde_json::Value> = rooms
-            .iter()
-            .zip(&kept)
-            .map(|(r, k)| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                v["retention"] = serde_json::to_value(k).unwrap_or_default();
-                v
-            })
-            .collect();
-        return print_json(&list);
+        return print_json(&rooms);
     }
     if rooms.is_empty() {
-        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", lib.dir().display());
-        return Ok(());
+        println!("The library at {} has no rooms yet; add one with: roomcast publish SESSION", library.display());
     }
-    for (r, k) in rooms.iter().zip(&kept) {
-        let mut names: Vec<&str> = Vec::new();
-        for s in &r.speakers {
-            if !names.contains(&s.name.as_str()) {
-                names.push(&s.name);
-            }
-        }
+    for listed in &rooms {
+        let r = &listed.room;
         let mut kinds: Vec<String> =
             r.outputs.iter().filter_map(|o| o.path.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
         kinds.sort();
@@ -278,9 +260,9 @@ pub fn rooms(dir: &Path, json: bool) -> Result<()> {
             hms(r.duration),
             r.title,
             if r.private { " (private)" } else { "" },
-            names.join(", "),
+            listed.people().join(", "),
             if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") },
-            super::edit::keeping(k)
+            super::edit::keeping(&listed.retention)
         );
     }
     Ok(())
@@ -335,7 +317,7 @@ pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
     if json {
         return print_json(&replay);
     }
-    let shown = replay.command.iter().map(|c| shell_quote(c)).collect::<Vec<_>>().join(" ");
+    let shown = replay.command.iter().map(|c| app::library::shell_quote(c)).collect::<Vec<_>>().join(" ");
     if a.print || replay.player.is_none() {
         if replay.player.is_none() {
             eprintln!("roomcast: no player found (mpv, ffplay or vlc); play it with:");
@@ -352,12 +334,4 @@ pub fn play(a: PlayArgs, dir: &Path, json: bool) -> Result<()> {
         bail!("{shown}: the player exited with {status}");
     }
     Ok(())
-}
-
-pub fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }

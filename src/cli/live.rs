@@ -269,11 +269,7 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
             _ => Captioning::IfInstalled,
         },
         model: a.model.clone(),
-        live_mix: match (a.live_mix, a.no_live_mix) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        },
+        live_mix: (a.live_mix || a.no_live_mix).then_some(a.live_mix),
     };
     let rt = runtime()?;
     let console = Console::new(json);
@@ -306,29 +302,8 @@ pub fn record(a: RecordArgs, library_dir: &Path, json: bool) -> Result<()> {
         "  network: {} packets, {} lost, {} late, {} duplicate, {} malformed, {} not Opus",
         n.packets, n.lost, n.late, n.duplicates, n.malformed, n.unsupported
     );
-    if let Some(m) = report.outputs.get("live_mix") {
-        println!(
-            "  live mix: {} segment(s), {:.0} s, {} s behind the room; {}",
-            m["segments"].as_u64().unwrap_or(0),
-            m["seconds"].as_f64().unwrap_or(0.0),
-            m["delay_seconds"].as_f64().unwrap_or(0.0),
-            report.session.join(roomcast::session::live::LIVE_DIR).display()
-        );
-    }
-    if let Some(c) = report.outputs.get("captions") {
-        let n = |k: &str| c[k].as_u64().unwrap_or(0);
-        println!(
-            "  captions: {} final, {} partial ({} skipped), latency median {} ms, p90 {} ms; {}",
-            n("finals"),
-            n("partials"),
-            n("skipped_partials"),
-            c["latency_ms"]["median"].as_u64().unwrap_or(0),
-            c["latency_ms"]["p90"].as_u64().unwrap_or(0),
-            report.session.join(roomcast::session::CAPTIONS_FILE).display()
-        );
-        for note in c["notes"].as_array().into_iter().flatten() {
-            println!("  captions: {}", note.as_str().unwrap_or_default());
-        }
+    for line in roomcast::app::record::output_summaries(&report) {
+        println!("  {line}");
     }
     match queued {
         Some(q) => println!("Queued: job {} publishes it; run `roomcast worker` to do it", q.job.id),
@@ -344,19 +319,7 @@ pub fn recover(dir: &Path, json: bool) -> Result<()> {
     }
     println!("Recovered {} ({}), marked interrupted", report.session.display(), clock(report.duration));
     for t in &report.tracks {
-        let mut notes = Vec::new();
-        if t.found_unlisted {
-            notes.push("found in tracks/, not in room.json: added".to_string());
-        }
-        if t.rebuilt_empty {
-            notes.push("nothing readable: rebuilt empty".to_string());
-        }
-        if !t.rebuilt_headers.is_empty() {
-            notes.push(format!("rebuilt {}", t.rebuilt_headers.join(" and ")));
-        }
-        if let Some(kept) = &t.original_kept {
-            notes.push(format!("damaged: original kept as {}", kept.display()));
-        }
+        let notes = t.notes();
         let notes = if notes.is_empty() { String::new() } else { format!("  [{}]", notes.join("; ")) };
         println!("  {:<16} {} packets, readable to {}{notes}", t.speaker, t.packets, clock(t.readable_to));
     }
@@ -469,35 +432,22 @@ pub struct ScheduleArgs {
 
 pub fn schedule(a: ScheduleArgs, library_dir: &Path, json: bool) -> Result<()> {
     use roomcast::app::schedule;
-    if a.list {
+    let (value, said) = if a.list {
         let rooms = schedule::scheduled(library_dir)?;
-        if json {
-            println!("{}", serde_json::to_string(&rooms)?);
-        } else if rooms.is_empty() {
-            println!("no rooms planned");
-        } else {
-            for r in rooms {
-                println!("{}  {}  {}", r.at, r.id, r.title);
-            }
-        }
-        return Ok(());
-    }
-    if let Some(id) = a.cancel {
+        let lines: Vec<String> = rooms.iter().map(|r| format!("{}  {}  {}", r.at, r.id, r.title)).collect();
+        (serde_json::to_value(&rooms)?, if lines.is_empty() { "no rooms planned".into() } else { lines.join("\n") })
+    } else if let Some(id) = a.cancel {
         let room = schedule::take(library_dir, &id)?;
-        if json {
-            println!("{}", serde_json::json!({"cancelled": room}));
-        } else {
-            println!("cancelled {} ({}): no longer announced in the feed", room.id, room.title);
-        }
-        return Ok(());
-    }
-    let (Some(title), Some(at)) = (a.title, a.at) else { anyhow::bail!("--title and --at are needed to plan a room") };
-    let room = schedule::schedule(library_dir, &title, &at, chrono::Utc::now())?;
-    if json {
-        println!("{}", serde_json::to_string(&room)?);
+        let said = format!("cancelled {} ({}): no longer announced in the feed", room.id, room.title);
+        (serde_json::json!({ "cancelled": room }), said)
     } else {
-        println!("planned {} for {}: the feed announces it as pending", room.id, room.at);
-        println!("  record it with: roomcast record ROOM --scheduled {}", room.id);
-    }
-    Ok(())
+        let (title, at) = (a.title.unwrap_or_default(), a.at.unwrap_or_default());
+        let room = schedule::schedule(library_dir, &title, &at, chrono::Utc::now())?;
+        let said = format!(
+            "planned {} for {}: the feed announces it as pending\n  record it with: roomcast record ROOM --scheduled {}",
+            room.id, room.at, room.id
+        );
+        (serde_json::to_value(&room)?, said)
+    };
+    if json { print_json(&value) } else { Ok(println!("{said}")) }
 }

@@ -1,6 +1,5 @@
 //! Command-line interface: argument parsing, output (text or --json), logging and exit codes.
 
-mod advice;
 mod args;
 mod edit;
 mod jobs;
@@ -533,7 +532,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, naming the file or value and what is wrong, each cause once.
-            let msg = format!("{}{}", roomcast::app::message(&e), advice::advice(&e));
+            let msg = format!("{}{}", roomcast::app::message(&e), roomcast::app::advice::advice(&e));
             eprintln!("roomcast: error: {msg}");
             ExitCode::FAILURE
         }

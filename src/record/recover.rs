@@ -43,6 +43,26 @@ pub struct RecoveredTrack {
     pub found_unlisted: bool,
 }
 
+impl RecoveredTrack {
+    /// What recovery did to the track, in words (empty: it was read as it was).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.found_unlisted {
+            notes.push("found in tracks/, not in room.json: added".to_string());
+        }
+        if self.rebuilt_empty {
+            notes.push("nothing readable: rebuilt empty".to_string());
+        }
+        if !self.rebuilt_headers.is_empty() {
+            notes.push(format!("rebuilt {}", self.rebuilt_headers.join(" and ")));
+        }
+        if let Some(kept) = &self.original_kept {
+            notes.push(format!("damaged: original kept as {}", kept.display()));
+        }
+        notes
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RecoverReport {
     pub session: PathBuf,

@@ -99,7 +99,7 @@ pub const MIGRATIONS: &[&str] = &[
     // 4: a room's words are its live captions (made while it was recorded), not a transcript
     //    made after it: search and the web mark them so until the room is transcribed.
     r#"
-    ALTER TABLE rooms ADD COLUMN captions boolean NOT NULL DEFAULT false;
+    ALTER TABLE rooms ADD COLUMN IF NOT EXISTS captions boolean NOT NULL DEFAULT false;
     "#,
 ];
 

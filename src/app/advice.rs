@@ -1,12 +1,12 @@
 //! What to do next, said in the command line's terms (its commands and flags) after an error
 //! whose message, from the library, says only what is wrong.
 
-use roomcast::app::publish::AttachError;
-use roomcast::import::ImportError;
-use roomcast::library::LibraryError;
-use roomcast::record::RecordError;
-use roomcast::transcript::import::TranscriptImportError;
-use roomcast::web::ServeError;
+use crate::app::publish::AttachError;
+use crate::import::ImportError;
+use crate::library::LibraryError;
+use crate::record::RecordError;
+use crate::transcript::import::TranscriptImportError;
+use crate::web::ServeError;
 
 /// Text to append to the error's one line: empty when there is no advice for it.
 pub fn advice(error: &anyhow::Error) -> &'static str {
