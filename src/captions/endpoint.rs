@@ -233,7 +233,7 @@ mod tests {
         let (start, end) = f[0];
         // Fed in whole 32 ms frames, the speech is frames 32..94: 1.024 s to 3.040 s. Padded 0.1 s
         // either side.
-        assert!((start - 0.924).abs() < 1e-6 && (end - 3.14).abs() < 1e-6, "{f:?}");
+        assert!((start - 0.924).abs() < 1e-6 && (end - (3.04 + 0.1)).abs() < 1e-6, "{f:?}");
         let decided = d.iter().find(|(_, d)| matches!(d, Decision::Final { .. })).unwrap().0;
         assert!(decided - 3.04 < 0.5, "decided {:.2} s after the speech ended", decided - 3.04);
     }

@@ -443,11 +443,11 @@ pub fn schedule(a: ScheduleArgs, library_dir: &Path, json: bool) -> Result<()> {
     } else {
         let (title, at) = (a.title.unwrap_or_default(), a.at.unwrap_or_default());
         let room = schedule::schedule(library_dir, &title, &at, chrono::Utc::now())?;
-        let said = format!(
-            "planned {} for {}: the feed announces it as pending\n  record it with: roomcast record ROOM --scheduled {}",
-            room.id, room.at, room.id
-        );
+        let said = format!("planned {0} for {1}, pending in the feed; record it: --scheduled {0}", room.id, room.at);
         (serde_json::to_value(&room)?, said)
     };
-    if json { print_json(&value) } else { Ok(println!("{said}")) }
+    if !json {
+        println!("{said}");
+    }
+    if json { print_json(&value) } else { Ok(()) }
 }
