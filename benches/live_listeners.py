@@ -63,7 +63,7 @@ async def stalled_client(end):
 
 
 async def hls_client(stats, end):
-    behind, fetched, seen = [], 0, set()
+    fetched, seen = 0, set()
     r, w = await asyncio.open_connection(host, int(port))
 
     async def fetch(path):
@@ -76,15 +76,12 @@ async def hls_client(stats, end):
     while time.time() < end:
         text = (await fetch(f"/rooms/{room}/live.m3u8")).decode()
         segs = [l for l in text.splitlines() if l.startswith("live/")]
-        newest = segs[-1] if segs else None
         # A player fetches what it has not yet, from where it is.
         for s in segs[-3:]:
             if s not in seen:
                 await fetch(f"/rooms/{room}/{s}")
                 seen.add(s)
                 fetched += 1
-        if newest:
-            behind.append(len(segs) - 1 - segs.index(newest))
         await asyncio.sleep(1.0)
     w.close()
     stats.append({"segments": fetched})

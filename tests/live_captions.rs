@@ -9,25 +9,15 @@
 mod common;
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use common::http::{get, serve};
-use common::live::{finish, free_udp_port, spawn};
+use common::live::{fake_live_room, finish, free_udp_port, in_library, rc, session_in, spawn};
 use common::*;
-
-fn with_models(c: &mut Command, lib: &Path) {
-    c.env("ROOMCAST_MODELS", shared().join("models")).env("ROOMCAST_LIBRARY", lib);
-}
-
-fn rc(lib: &Path, args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roomcast"));
-    with_models(&mut c, lib);
-    c.args(args).output().unwrap()
-}
 
 fn python(script: &str, args: &[&str]) -> Command {
     let mut c = tool("python3");
@@ -71,20 +61,6 @@ fn speak_all(truth: &Value, url: &str) -> Vec<Child> {
             spawn(&["--json", "speak", s["file"].as_str().unwrap(), "--to", url, "--name", s["name"].as_str().unwrap()])
         })
         .collect()
-}
-
-/// The session folder the recorder made in the library, once it is there.
-fn session_in(lib: &Path) -> PathBuf {
-    let rooms = lib.join("rooms");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let first = std::fs::read_dir(&rooms).ok().and_then(|mut d| d.next()).and_then(|e| e.ok());
-        if let Some(dir) = first.filter(|d| d.path().join("room.json").is_file()) {
-            return dir.path();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no session appeared in {}", rooms.display());
 }
 
 fn unix(rfc3339: &str) -> f64 {
@@ -150,7 +126,7 @@ fn a_live_room_is_captioned_per_speaker_as_it_happens_then_its_transcript_replac
     let port = free_udp_port();
     let url = format!("rtp://127.0.0.1:{port}");
     let mut record = Command::new(env!("CARGO_BIN_EXE_roomcast"));
-    with_models(&mut record, &lib);
+    in_library(&mut record, &lib);
     let recorder = record
         .args([
             "--json",
@@ -282,7 +258,7 @@ fn a_recorder_killed_mid_room_leaves_captions_readable_to_the_kill_and_the_room_
     let port = free_udp_port();
     let url = format!("rtp://127.0.0.1:{port}");
     let mut record = Command::new(env!("CARGO_BIN_EXE_roomcast"));
-    with_models(&mut record, &lib);
+    in_library(&mut record, &lib);
     let mut recorder = record
         .args(["record", &url, "--captions", "--out", session.to_str().unwrap()])
         .stdout(Stdio::null())
@@ -357,27 +333,6 @@ fn without_a_usable_model_captions_are_off_in_one_line_and_the_room_is_still_rec
     }
 }
 
-/// A session that says it is being recorded, with a recorder "holding" it (flock(1), as the
-/// recorder's own lock), indexed into a library: what `serve` sees of a live room.
-fn fake_live_room(dir: &Path, lib: &Path, captions: &str) -> (PathBuf, String, Child) {
-    let session = dir.join("live");
-    ok(roomcast(&[
-        "import",
-        "--speaker",
-        &format!("Maya={}", sample("maya.opus").display()),
-        "--out",
-        session.to_str().unwrap(),
-    ]));
-    let mut room = room_json(&session);
-    room["status"] = "recording".into();
-    std::fs::write(session.join("room.json"), room.to_string()).unwrap();
-    std::fs::write(session.join("captions.jsonl"), captions).unwrap();
-    ok(rc(lib, &["index", session.to_str().unwrap()]));
-    let holder = Command::new("flock").args(["-s", "-o"]).arg(&session).args(["sleep", "60"]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    (session, room["id"].as_str().unwrap().to_string(), holder)
-}
-
 #[test]
 fn the_caption_stream_skips_bad_lines_resumes_from_last_event_id_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
@@ -442,7 +397,7 @@ fn in_a_real_browser_captions_appear_live_survive_a_reload_and_give_way_to_the_p
     let port = free_udp_port();
     let url = format!("rtp://127.0.0.1:{port}");
     let mut record = Command::new(env!("CARGO_BIN_EXE_roomcast"));
-    with_models(&mut record, &lib);
+    in_library(&mut record, &lib);
     let recorder = record
         .args(["record", &url, "--captions", "--until-empty", "--max-duration", "60", "--title", "Live Page"])
         .stdout(Stdio::piped())

@@ -7,24 +7,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
 use common::http::{Server, get, request, serve};
-use common::live::{finish, free_udp_port, spawn};
+use common::live::{fake_live_room, finish, free_udp_port, rc, session_in, spawn, spawn_in_library};
 use common::*;
-
-fn rc(lib: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_roomcast"))
-        .env("ROOMCAST_MODELS", shared().join("models"))
-        .env("ROOMCAST_LIBRARY", lib)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn python(script: &str, args: &[&str]) -> Value {
     let out = tool("python3").arg(repo().join("tests/tools").join(script)).args(args).output().unwrap();
@@ -40,20 +31,6 @@ fn feed(server: &Server) -> Value {
 
 fn live_item<'a>(feed: &'a Value, guid: &str) -> Option<&'a Value> {
     feed["live"].as_array().unwrap().iter().find(|i| i["guid"] == guid)
-}
-
-/// The session folder the recorder made in the library, once it is there.
-fn session_in(lib: &Path) -> PathBuf {
-    let rooms = lib.join("rooms");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let first = std::fs::read_dir(&rooms).ok().and_then(|mut d| d.next()).and_then(|e| e.ok());
-        if let Some(dir) = first.filter(|d| d.path().join("room.json").is_file()) {
-            return dir.path();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no session appeared in {}", rooms.display());
 }
 
 /// The live playlist once it lists at least `n` segments.
@@ -130,7 +107,7 @@ fn a_live_room_is_heard_outside_it_announced_in_the_feed_and_becomes_an_episode_
     // The room: two speakers talking in turn, recorded into the library with its live mix.
     let port = free_udp_port();
     let url = format!("rtp://127.0.0.1:{port}");
-    let recorder = spawn_with_library(
+    let recorder = spawn_in_library(
         &lib,
         &["--json", "record", &url, "--scheduled", &id, "--max-duration", "26", "--no-captions"],
     );
@@ -231,16 +208,6 @@ fn a_live_room_is_heard_outside_it_announced_in_the_feed_and_becomes_an_episode_
     assert!(true_peak <= -1.0, "true peak {true_peak} dBTP");
 }
 
-fn spawn_with_library(lib: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_roomcast"))
-        .env("ROOMCAST_LIBRARY", lib)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn a_recorder_killed_mid_room_ends_the_stream_for_listeners_and_leaves_only_whole_segments() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +216,7 @@ fn a_recorder_killed_mid_room_ends_the_stream_for_listeners_and_leaves_only_whol
     let port = free_udp_port();
     let url = format!("rtp://127.0.0.1:{port}");
     let mut recorder =
-        spawn_with_library(&lib, &["record", &url, "--title", "Cut short", "--max-duration", "60", "--no-captions"]);
+        spawn_in_library(&lib, &["record", &url, "--title", "Cut short", "--max-duration", "60", "--no-captions"]);
     std::thread::sleep(Duration::from_millis(800));
     let mut speaker = spawn(&["speak", sample("maya.opus").to_str().unwrap(), "--to", &url, "--name", "Maya"]);
     let session = session_in(&lib);
@@ -309,21 +276,8 @@ fn mp3_tone(dir: &Path, name: &str, seconds: f64) -> Vec<u8> {
 fn a_damaged_segment_is_skipped_and_the_stream_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let lib = dir.path().join("lib");
-    let session = dir.path().join("live-room");
-    ok(roomcast(&[
-        "import",
-        "--speaker",
-        &format!("Maya={}", sample("maya.opus").display()),
-        "--out",
-        session.to_str().unwrap(),
-    ]));
-    let mut room = room_json(&session);
-    room["status"] = "recording".into();
-    std::fs::write(session.join("room.json"), room.to_string()).unwrap();
-    ok(rc(&lib, &["index", session.to_str().unwrap()]));
-    let id = room["id"].as_str().unwrap().to_string();
     // A recorder "holding" the room (flock, as the recorder's own lock), and its live folder.
-    let mut holder = Command::new("flock").args(["-s", "-o"]).arg(&session).args(["sleep", "60"]).spawn().unwrap();
+    let (session, id, mut holder) = fake_live_room(dir.path(), &lib, "");
     let live = session.join("live");
     std::fs::create_dir_all(&live).unwrap();
     let info = |ended: bool| {

@@ -123,12 +123,18 @@ fn state(session: &Path, recording: bool) -> Option<(LiveInfo, State)> {
     recent.then_some((info, State::Ended))
 }
 
-fn text(status: StatusCode, message: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
+fn not_live(room: &str, status: &str) -> Response {
+    super::live::bad(
+        StatusCode::NOT_FOUND,
+        &format!("room '{room}' is not live (it is {status}): nothing to listen to live"),
+    )
 }
 
-fn not_live(room: &str, status: &str) -> Response {
-    text(StatusCode::NOT_FOUND, format!("room '{room}' is not live (it is {status}): nothing to listen to live"))
+/// Whether a room's live mix can be listened to now, off the async threads: the catalog's
+/// `status` says whether it is meant to be recording, the session whether a recorder holds it.
+async fn look(session: &Path, status: &str) -> Option<(LiveInfo, State)> {
+    let (dir, recording) = (session.to_path_buf(), status == "recording");
+    tokio::task::spawn_blocking(move || state(&dir, recording && super::live::is_live(&dir))).await.ok().flatten()
 }
 
 /// `/rooms/ID/live.m3u8`: the last segments as a sliding HLS playlist; `#EXT-X-ENDLIST` once the
@@ -141,16 +147,9 @@ pub async fn playlist(
     client: String,
     suffix: &str,
 ) -> Response {
-    let recording = status == "recording";
+    let Some((info, state)) = look(&session, status).await else { return not_live(id, status) };
     let dir = session.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        let recording = recording && super::live::is_live(&dir);
-        state(&dir, recording).map(|(info, state)| (info, state, live::segments(&dir)))
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some((info, state, segments)) = read else { return not_live(id, status) };
+    let segments = tokio::task::spawn_blocking(move || live::segments(&dir)).await.unwrap_or_default();
     let room = rooms.room(&session);
     room.hls_clients.lock().unwrap_or_else(|p| p.into_inner()).insert(client, Instant::now());
     room.write_listeners();
@@ -308,16 +307,7 @@ impl Drop for Listener {
 /// `/rooms/ID/live.mp3`: the room as one endless MP3 stream from near the live edge; it ends when
 /// the room does.
 pub async fn stream(rooms: &LiveRooms, id: &str, status: &str, session: PathBuf) -> Response {
-    let dir = session.clone();
-    let recording = status == "recording";
-    let live = tokio::task::spawn_blocking(move || {
-        let recording = recording && super::live::is_live(&dir);
-        state(&dir, recording).map(|(_, s)| s)
-    })
-    .await
-    .ok()
-    .flatten();
-    if live != Some(State::Live) {
+    if look(&session, status).await.map(|(_, s)| s) != Some(State::Live) {
         return not_live(id, status);
     }
     let room = rooms.room(&session);

@@ -38,7 +38,7 @@ pub fn is_live(session_dir: &std::path::Path) -> bool {
         && session::being_recorded(session_dir)
 }
 
-fn bad(status: StatusCode, message: &str) -> Response {
+pub(super) fn bad(status: StatusCode, message: &str) -> Response {
     (status, [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{message}\n")).into_response()
 }
 

@@ -177,3 +177,57 @@ impl Drop for Veth {
         let _ = Command::new("ip").args(["link", "del", &self.0]).status();
     }
 }
+
+/// `roomcast` with the library `lib` and the shared models (for captions and transcripts).
+pub fn in_library(c: &mut Command, lib: &Path) {
+    c.env("ROOMCAST_MODELS", super::shared().join("models")).env("ROOMCAST_LIBRARY", lib);
+}
+
+/// Runs `roomcast` on the library `lib`.
+pub fn rc(lib: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = bin();
+    in_library(&mut c, lib);
+    c.args(args).output().unwrap()
+}
+
+/// Starts `roomcast` on the library `lib`, its output piped.
+pub fn spawn_in_library(lib: &Path, args: &[&str]) -> Child {
+    let mut c = bin();
+    in_library(&mut c, lib);
+    c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// The session folder the recorder made in the library, once it is there.
+pub fn session_in(lib: &Path) -> PathBuf {
+    let rooms = lib.join("rooms");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let first = std::fs::read_dir(&rooms).ok().and_then(|mut d| d.next()).and_then(|e| e.ok());
+        if let Some(dir) = first.filter(|d| d.path().join("room.json").is_file()) {
+            return dir.path();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no session appeared in {}", rooms.display());
+}
+
+/// A session that says it is being recorded, with a recorder "holding" it (flock(1), as the
+/// recorder's own lock), indexed into a library: what `serve` sees of a live room.
+pub fn fake_live_room(dir: &Path, lib: &Path, captions: &str) -> (PathBuf, String, Child) {
+    let session = dir.join("live");
+    super::ok(super::roomcast(&[
+        "import",
+        "--speaker",
+        &format!("Maya={}", super::sample("maya.opus").display()),
+        "--out",
+        session.to_str().unwrap(),
+    ]));
+    let mut room = super::room_json(&session);
+    room["status"] = "recording".into();
+    std::fs::write(session.join("room.json"), room.to_string()).unwrap();
+    std::fs::write(session.join("captions.jsonl"), captions).unwrap();
+    super::ok(rc(lib, &["index", session.to_str().unwrap()]));
+    let holder = Command::new("flock").args(["-s", "-o"]).arg(&session).args(["sleep", "60"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    (session, room["id"].as_str().unwrap().to_string(), holder)
+}
