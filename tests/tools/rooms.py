@@ -12,6 +12,9 @@ the room clock. Rooms are deterministic for a given seed.
   rooms.py words --out DIR [--seed 3]
       One speaker whose words were synthesized one at a time (espeak-ng) and joined with known
       pauses: every word boundary is known to the sample.
+  rooms.py chorus --shared DIR --out DIR [--speakers 3] [--minutes 1.5] [--seed 9]
+      Every speaker talking at once all the time: each their own run of utterances with short
+      pauses (0.4-1.5 s) between them, as a stress test of live captions.
   rooms.py noisy --shared DIR --out DIR [--seed 5]
       Two speakers with a few utterances each, and minutes of room tone, keyboard clicks,
       breathing and a cough on their tracks between them.
@@ -147,6 +150,26 @@ def overlap(args):
             t = t + length - rng.uniform(0.5, min(4.0, length * 0.7))
         else:
             t = t + length + rng.uniform(0.15, 1.2)
+    save(args.out, names, tracks, utterances)
+
+
+def chorus(args):
+    rng = random.Random(args.seed)
+    clips = [(p, t, load(p)) for p, t in shared_utterances(args.shared)]
+    names = ["Ana", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hal"][: args.speakers]
+    tracks, utterances = [], []
+    for i, name in enumerate(names):
+        track = np.zeros(0, dtype=np.float32)
+        t = 0.5 + 0.3 * i
+        while t < args.minutes * 60:
+            path, text, audio = clips[rng.randrange(len(clips))]
+            s0, s1 = speech_extent(audio)
+            track = place(track, t, audio * 0.7)
+            utterances.append({"speaker": name, "start": round(t, 3), "end": round(t + len(audio) / RATE, 3),
+                               "speech_start": round(t + s0, 3), "speech_end": round(t + s1, 3), "text": text,
+                               "source": os.path.relpath(path, args.shared)})
+            t += s1 + rng.uniform(0.4, 1.5)
+        tracks.append(track)
     save(args.out, names, tracks, utterances)
 
 
@@ -303,14 +326,18 @@ def main():
     n = sub.add_parser("noisy")
     n.add_argument("--minutes", type=float, default=4.0)
     n.add_argument("--seed", type=int, default=5)
+    ch = sub.add_parser("chorus")
+    ch.add_argument("--speakers", type=int, default=3)
+    ch.add_argument("--minutes", type=float, default=1.5)
+    ch.add_argument("--seed", type=int, default=9)
     c = sub.add_parser("clips")
     s = sub.add_parser("sample")
     s.add_argument("--timeline", required=True)
-    for q in (o, w, n, c, s):
+    for q in (o, w, n, ch, c, s):
         q.add_argument("--shared", default=os.environ.get("ROOMCAST_SHARED", "../shared"))
         q.add_argument("--out", required=True)
     args = p.parse_args()
-    {"overlap": overlap, "words": words, "noisy": noisy, "clips": clips, "sample": sample}[args.room](args)
+    {"overlap": overlap, "words": words, "noisy": noisy, "chorus": chorus, "clips": clips, "sample": sample}[args.room](args)
 
 
 if __name__ == "__main__":
