@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Transcript quality on the real tiny.en, scored by independent tools (tests/tools/score.py: jiwer
-# and OpenAI's English normalizer): the 55 utterances of ../shared/samples/wer_set.tsv, the sample
-# room, a three-speaker room with overlaps (per-speaker WER against whisper over its mixed-down
-# master in one pass, same model), words with known boundaries, and a noisy room.
+# and OpenAI's English normalizer): the 55 utterances of ../shared/samples/wer_set.tsv (as clips,
+# and 6 dB quieter over room tone), the sample room, a three-speaker room with overlaps
+# (per-speaker WER against whisper over its mixed-down master in one pass, same model), words with
+# known boundaries (the room word timing was tuned on, and a held-out one), and a noisy room.
 #
 #   benches/transcript_quality.sh                 # OVERLAP_MINUTES=10
+#   BIN=/path/to/roomcast benches/transcript_quality.sh   # another build (a change's before)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -18,7 +20,7 @@ DIR=${BENCH_DIR:-bench-data/quality}
 THREADS=${THREADS:-2}
 
 cargo build --release --quiet
-bin=$PWD/target/release/roomcast
+bin=$(realpath "${BIN:-target/release/roomcast}")
 one_pass=$(cargo bench --bench whisper_one_pass --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json, sys
 for line in sys.stdin:
@@ -28,16 +30,16 @@ for line in sys.stdin:
 rm -rf "$DIR"
 mkdir -p "$DIR"
 
-room() { # KIND ARGS... -> imports DIR/KIND/session
-    local kind=$1
-    shift
-    python3 tests/tools/rooms.py "$kind" --out "$DIR/$kind" "$@"
+room() { # NAME KIND ARGS... -> imports DIR/NAME/session
+    local name=$1 kind=$2
+    shift 2
+    python3 tests/tools/rooms.py "$kind" --out "$DIR/$name" "$@"
     local args
     args=$(python3 -c 'import json, sys
 t = json.load(open(sys.argv[1]))
-print(" ".join("--speaker %s=%s" % (s["name"], s["file"]) for s in t["speakers"]))' "$DIR/$kind/truth.json")
+print(" ".join("--speaker %s=%s" % (s["name"], s["file"]) for s in t["speakers"]))' "$DIR/$name/truth.json")
     # shellcheck disable=SC2086 # one argument per word
-    "$bin" import $args --title "$kind" --out "$DIR/$kind/session" >/dev/null
+    "$bin" import $args --title "$name" --out "$DIR/$name/session" >/dev/null
 }
 
 transcribe() { # SESSION -> prints wall time
@@ -65,9 +67,14 @@ if "mix" in s:
 }
 
 echo "==> 55 utterances (wer_set.tsv), one speaker each"
-room clips
+room clips clips
 echo "  transcribe: $(transcribe "$DIR/clips/session")"
 summary "$DIR/clips" "$DIR/clips/session"
+
+echo "==> the same 55, 6 dB quieter over room tone, from each track's first sample"
+room quiet clips --gain 0.5 --room-tone
+echo "  transcribe: $(transcribe "$DIR/quiet/session")"
+summary "$DIR/quiet" "$DIR/quiet/session"
 
 echo "==> the sample room (espeak-ng voices)"
 "$bin" import --speaker Maya=samples/conversation/maya.opus --speaker Theo=samples/conversation/theo.opus \
@@ -77,7 +84,7 @@ echo "  transcribe: $(transcribe "$DIR/sample/session")"
 summary "$DIR/sample" "$DIR/sample/session"
 
 echo "==> a ${OVERLAP_MINUTES}-minute three-speaker room with overlaps"
-room overlap --minutes "$OVERLAP_MINUTES" --speakers 3 --overlap 0.15
+room overlap overlap --minutes "$OVERLAP_MINUTES" --speakers 3 --overlap 0.15
 echo "  transcribe: $(transcribe "$DIR/overlap/session")"
 "$bin" mix "$DIR/overlap/session" --format wav --mono >/dev/null
 ffmpeg -v error -y -i "$DIR/overlap/session/master.wav" -ac 1 -ar 16000 -c:a pcm_s16le "$DIR/overlap/mix16k.wav"
@@ -86,11 +93,16 @@ ffmpeg -v error -y -i "$DIR/overlap/session/master.wav" -ac 1 -ar 16000 -c:a pcm
 summary "$DIR/overlap" "$DIR/overlap/session" "$DIR/overlap/mix.txt"
 
 echo "==> words synthesized one at a time, joined with known pauses, over room tone"
-room words
+room words words
 echo "  transcribe: $(transcribe "$DIR/words/session")"
 summary "$DIR/words" "$DIR/words/session"
 
+echo "==> the held-out word room: its own text, voice and pauses, never tuned on"
+room heldout words --held-out
+echo "  transcribe: $(transcribe "$DIR/heldout/session")"
+summary "$DIR/heldout" "$DIR/heldout/session"
+
 echo "==> minutes of room tone, keyboard, breathing and coughs between utterances"
-room noisy --minutes 4
+room noisy noisy --minutes 4
 echo "  transcribe: $(transcribe "$DIR/noisy/session")"
 summary "$DIR/noisy" "$DIR/noisy/session"

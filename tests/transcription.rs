@@ -160,3 +160,69 @@ fn speech_found_chunk_by_chunk_matches_speech_found_in_one_piece() {
     let rms = (out.iter().map(|s| s * s).sum::<f32>() / out.len() as f32).sqrt();
     assert!(rms > 0.01, "speech kept, not silence: rms {rms}");
 }
+
+#[test]
+fn speech_is_found_from_its_first_sound_wherever_the_vads_pass_starts() {
+    use roomcast::transcript::speech;
+    // "It must be remembered": a soft first word. The VAD examines a track a chunk at a time and
+    // skips digital silence, so speech can begin right where it starts listening: at the track's
+    // first sample, after skipped silence, at a chunk boundary. whisper.cpp's Silero starts each
+    // pass with a cleared state and, heard cold, found this speech 0.2-0.4 s late: "It" was cut
+    // off before whisper heard it.
+    let clip = ffmpeg_decode(&shared().join("samples/ljspeech/LJ001-0099.wav"));
+    // Where the clip's sound starts: the first 10 ms within 45 dB of its loudest (rooms.py's).
+    let frames: Vec<f32> = clip.chunks(RATE as usize / 100).map(|c| c.iter().map(|s| s * s).sum::<f32>()).collect();
+    let loudest = frames.iter().cloned().fold(0.0, f32::max);
+    let sound = frames.iter().position(|&e| e > loudest * 10f32.powf(-4.5)).unwrap() as f64 / 100.0;
+    let mut seed = 11u64;
+    let mut tone = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) as f32 * 0.004
+            })
+            .collect()
+    };
+    let over = |lead: Vec<f32>, gain: f32, tone: Vec<f32>| -> Vec<f32> {
+        let mut track = lead;
+        track.extend(clip.iter().map(|s| s * gain));
+        track.extend(vec![0.0; RATE as usize]);
+        for (t, n) in track.iter_mut().zip(tone) {
+            *t += n;
+        }
+        track
+    };
+    // Room tone for the longest track: the clip, a lead of up to 2 s and a second after it.
+    let n = clip.len() + 3 * RATE as usize;
+    let cases: [(&str, Vec<f32>, f64, usize); 3] = [
+        (
+            "at the track's first sample, 6 dB quieter over room tone",
+            over(Vec::new(), 0.5, tone(n)),
+            0.0,
+            speech::CHUNK,
+        ),
+        (
+            "after 2 s of digital silence, 6 dB quieter",
+            over(vec![0.0; 2 * RATE as usize], 0.5, Vec::new()),
+            2.0,
+            speech::CHUNK,
+        ),
+        ("at a chunk boundary, over room tone", over(vec![0.0; 2 * RATE as usize], 0.5, tone(n)), 2.0, 32_000),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (case, samples, at, chunk)) in cases.into_iter().enumerate() {
+        let wav = dir.path().join(format!("ana{i}.wav"));
+        write_wav(&wav, RATE, &samples);
+        let session = dir.path().join(format!("room{i}"));
+        ok(roomcast(&["import", "--speaker", &format!("Ana={}", wav.display()), "--out", session.to_str().unwrap()]));
+        let (regions, _) = speech::find(&session.join("tracks/ana.opus"), &mut vad(), 0.15, chunk).unwrap();
+        let first = regions.first().unwrap_or_else(|| panic!("{case}: no speech found"));
+        let starts = at + sound;
+        // Silero's regions begin 30 ms before the speech it hears.
+        assert!(
+            (first.start - starts).abs() <= 0.05,
+            "{case}: speech starts at {starts:.2} s, found from {:.2} s ({regions:?})",
+            first.start
+        );
+    }
+}

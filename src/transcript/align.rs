@@ -90,8 +90,10 @@ fn is_punctuation(text: &str) -> bool {
 /// Words from whisper's tokens. whisper.cpp's DTW time of a token is where the alignment path
 /// leaves it: the token's end (measured on speech with known word boundaries: taken as a start,
 /// every word came out one word late). A word therefore ends at its last token's DTW time and
-/// starts where the token before it ended; the first word of a window starts at whisper's own
-/// timestamp. `fit` then moves both to the sound.
+/// starts where the word before it ended; the first word of a window starts at whisper's own
+/// timestamp. Punctuation has no sound to align to, and the path often lingers on it over the
+/// next word's sound ("hour." ending 0.3 s into "he"): a word starts where the word before it
+/// ended, not where its punctuation did. `fit` then moves both to the sound.
 pub fn words(segments: &[RawSegment]) -> Vec<WindowWord> {
     let mut out: Vec<WindowWord> = Vec::new();
     // A word is open while tokens without a leading space may still continue it.
@@ -106,7 +108,9 @@ pub fn words(segments: &[RawSegment]) -> Vec<WindowWord> {
             }
             let end = t.dtw.unwrap_or(t.t1) as f64 / 100.0;
             let start = previous_end.unwrap_or(t.t0 as f64 / 100.0);
-            previous_end = Some(end);
+            if !is_punctuation(text) {
+                previous_end = Some(end);
+            }
             let glued = !text.starts_with(' ') && open;
             if glued || (is_punctuation(text) && !out.is_empty() && !opens_quote(text)) {
                 let w = out.last_mut().expect("a word is open");
@@ -156,15 +160,33 @@ const MIN_WORD: f64 = 0.05;
 /// How far a start may move back to the pause just before it (DTW's error on speech with known
 /// word boundaries is up to about this much).
 const SNAP_BACK: f64 = 0.25;
+/// How far a start in sound may move on to a pause just after it: the word before it then ran on
+/// into that pause (its DTW end is a few frames early), and this word's sound comes after it.
+/// DTW ends inside speech are late far more often than early, so this is shorter than
+/// `SNAP_BACK`: 0.1 s moves "and" off the tail of "beautiful" and leaves "could" on its own
+/// sound (0.15-0.25 s took words whose boundary DTW put late over the next pause).
+const SNAP_FORWARD: f64 = 0.1;
+/// The shortest quiet that a start moves on over: a stop consonant's closure ("market", "map")
+/// is a quiet of 30-50 ms inside a word, not the pause after the word before.
+const PAUSE_AHEAD: f64 = 0.08;
 /// How far the last word of a window may run on past whisper's end, while there is sound.
 const RUN_ON: f64 = 0.5;
 
-/// Fits word times to the speaker's audio. A word starts at the first sound after its given
-/// start (which is where the word before it ended, so the pause between them is skipped), or, if
-/// the given start is inside sound, at the pause just before it. A word ends at the last sound
-/// before the next word starts; the last word, where its sound stops.
+/// Fits word times to the speaker's audio. A word lies in one piece of the window, the one its
+/// DTW end is in. It starts at the first sound after its given start (which is where the word
+/// before it ended, so the pause between them is skipped), or, if the given start is inside
+/// sound, at the nearer of the pause just before it and the pause just after it. A word ends at
+/// the last sound before the next word starts; the last word, where its sound stops.
 pub fn fit(words: &mut [WindowWord], env: &Envelope, pieces: &[(f64, f64)]) {
     let n = words.len();
+    // The silence between two pieces is ours, not the room's: a word that ends in a later piece
+    // than it starts in (its start is where the word before it ended, back in the piece before)
+    // starts in that later piece.
+    for w in words.iter_mut() {
+        if let Some(&(a, _)) = pieces.iter().rev().find(|(a, _)| *a > w.start && *a < w.end - MIN_WORD) {
+            w.start = a;
+        }
+    }
     for i in 0..n {
         let lower = if i == 0 { 0.0 } else { words[i - 1].start + MIN_WORD };
         let mut f = Envelope::frame(words[i].start);
@@ -184,8 +206,41 @@ pub fn fit(words: &mut [WindowWord], env: &Envelope, pieces: &[(f64, f64)]) {
             while g > limit && env.loud(g - 1) {
                 g -= 1;
             }
-            if g > limit {
-                words[i].start = g as f64 * FRAME;
+            let back = (g > limit).then_some((f - g, g));
+            // Or a pause begins just after: the word starts with the sound after it, if the word
+            // still has sound there.
+            let ahead = Envelope::frame(words[i].start + SNAP_FORWARD);
+            let last = Envelope::frame(words[i].end - MIN_WORD);
+            let pause = (PAUSE_AHEAD / FRAME).round() as isize;
+            let mut on = None;
+            let mut h = f;
+            loop {
+                while h < ahead && env.loud(h) {
+                    h += 1;
+                }
+                if h >= ahead {
+                    break;
+                }
+                let mut q = h;
+                while q < last && !env.loud(q) {
+                    q += 1;
+                }
+                if q - h >= pause && q < last {
+                    on = Some((h - f, q));
+                }
+                // A pause (with this word's sound after it or not) ends the search; a closure
+                // inside the word is stepped over.
+                if q - h >= pause || q == h {
+                    break;
+                }
+                h = q;
+            }
+            let nearer = match (back, on) {
+                (Some(b), Some(o)) => Some(if o.0 < b.0 { o } else { b }),
+                (b, o) => b.or(o),
+            };
+            if let Some((_, frame)) = nearer {
+                words[i].start = frame as f64 * FRAME;
             }
         }
     }
@@ -332,26 +387,73 @@ mod tests {
     }
 
     #[test]
-    fn word_times_fit_the_sound_between_pauses() {
-        // Speech at 0.50-0.90 s and 1.20-1.70 s in 2 s of faint noise.
+    fn a_word_starts_where_the_word_before_ended_not_where_its_punctuation_did() {
+        // The path lingered on the full stop over the next word's sound.
+        let words = words(&[seg(vec![tok(100, " hour"), tok(156, "."), tok(158, " He"), tok(190, " had")])]);
+        assert_eq!(words[0].text, "hour.");
+        assert_eq!((words[1].start, words[1].end), (1.0, 1.58), "{words:?}");
+    }
+
+    /// `seconds` of faint noise with speech (a tone) in `spans`.
+    fn speech_in(seconds: f64, spans: &[(f64, f64)]) -> Envelope {
         let rate = 16_000;
-        let audio: Vec<f32> = (0..2 * rate)
+        let audio: Vec<f32> = (0..(seconds * rate as f64) as usize)
             .map(|i| {
                 let t = i as f64 / rate as f64;
-                let speech = (0.5..0.9).contains(&t) || (1.2..1.7).contains(&t);
+                let speech = spans.iter().any(|(a, b)| (*a..*b).contains(&t));
                 let noise = ((i * 7919) % 13) as f32 / 13.0 - 0.5;
                 if speech { 0.3 * (t * 900.0).sin() as f32 } else { 0.001 * noise }
             })
             .collect();
-        let env = Envelope::new(&audio, rate as u32);
+        Envelope::new(&audio, rate as u32)
+    }
+
+    fn word(text: &str, start: f64, end: f64) -> WindowWord {
+        WindowWord { text: text.into(), start, end, probability: 0.9, segment: 0 }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 0.011
+    }
+
+    #[test]
+    fn a_start_on_the_tail_of_the_word_before_moves_on_to_the_sound_after_the_pause() {
+        // "beautiful" (with a dip inside it at 0.68-0.70) and "and" after a 0.6 s pause; DTW
+        // ended "beautiful" 0.03 s early, inside its own sound.
+        let env = speech_in(2.5, &[(0.3, 0.68), (0.7, 0.9), (1.5, 1.9)]);
+        let mut w = vec![word("beautiful", 0.3, 0.87), word("and", 0.87, 2.1)];
+        fit(&mut w, &env, &[(0.0, 2.5)]);
+        assert!(close(w[0].end, 0.9) && close(w[1].start, 1.5), "{w:?}");
+    }
+
+    #[test]
+    fn a_closure_inside_a_word_is_not_the_pause_before_it() {
+        // "the" then "market", whose "k" is 40 ms of quiet; DTW put the boundary late, inside
+        // "mar", just before that closure.
+        let env = speech_in(2.0, &[(0.3, 0.6), (1.0, 1.26), (1.3, 1.45)]);
+        let mut w = vec![word("the", 0.3, 1.22), word("market", 1.22, 1.6)];
+        fit(&mut w, &env, &[(0.0, 2.0)]);
+        assert!(close(w[0].end, 0.6) && close(w[1].start, 1.0) && close(w[1].end, 1.45), "{w:?}");
+    }
+
+    #[test]
+    fn a_word_ending_in_the_next_piece_starts_in_it() {
+        // Two pieces of the room, 0.2-1.0 s and 1.3-2.2 s of the window: "every" begins the
+        // second, but the word before it ended (by DTW) just inside the first's sound.
+        let env = speech_in(2.5, &[(0.3, 0.9), (1.4, 1.9)]);
+        let mut w = vec![word("country", 0.3, 0.85), word("every", 0.85, 1.9)];
+        fit(&mut w, &env, &[(0.2, 1.0), (1.3, 2.2)]);
+        assert!(close(w[0].end, 0.9) && close(w[1].start, 1.4) && close(w[1].end, 1.9), "{w:?}");
+    }
+
+    #[test]
+    fn word_times_fit_the_sound_between_pauses() {
+        // Speech at 0.50-0.90 s and 1.20-1.70 s in 2 s of faint noise.
+        let env = speech_in(2.0, &[(0.5, 0.9), (1.2, 1.7)]);
         // As DTW gives them: the first word from whisper's timestamp (in the pause before it)
         // to inside the pause after it, the second from there to past its end.
-        let mut w = vec![
-            WindowWord { text: "one".into(), start: 0.42, end: 1.05, probability: 0.9, segment: 0 },
-            WindowWord { text: "two".into(), start: 1.05, end: 1.9, probability: 0.9, segment: 0 },
-        ];
+        let mut w = vec![word("one", 0.42, 1.05), word("two", 1.05, 1.9)];
         fit(&mut w, &env, &[(0.0, 2.0)]);
-        let close = |a: f64, b: f64| (a - b).abs() <= 0.011;
         assert!(close(w[0].start, 0.5) && close(w[0].end, 0.9), "{w:?}");
         assert!(close(w[1].start, 1.2) && close(w[1].end, 1.7), "{w:?}");
     }

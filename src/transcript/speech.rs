@@ -117,6 +117,8 @@ pub fn find(path: &Path, vad: &mut Vad, keep: f64, chunk: usize) -> Result<(Vec<
         audio: SpeechAudio { spans: Vec::new(), gain: reader.head.output_gain as i32 },
         quiet: 0,
         packets: VecDeque::new(),
+        // Before the track starts there is nothing: silence.
+        context: vec![0.0; VAD_CONTEXT],
     };
     let pre_skip = (reader.head.pre_skip as u64 / ratio) as usize;
     let mut skip = pre_skip;
@@ -164,7 +166,21 @@ struct Finder<'a> {
     quiet: usize,
     /// The track's packets from a little before `start` on, at their room samples.
     packets: VecDeque<Packet>,
+    /// The last `VAD_CONTEXT` room samples before `start` (zeros where the track was digital
+    /// silence or had not started): what the VAD hears before each chunk.
+    context: Vec<f32>,
 }
+
+/// Audio the VAD hears before each chunk it examines. whisper.cpp's Silero starts every call with
+/// its LSTM state cleared, and a cold Silero hears speech late: speech right at the start of a
+/// call (a track's first sample, the first sound after skipped silence, a chunk boundary) was
+/// found 0.2-0.4 s after it began, and padding did not reach back to the first word ("It must be
+/// remembered" came out as "Must be remembered"). Half a second of what came before warms it up:
+/// the same speech is then found within 30 ms of its start, as in the middle of a chunk.
+const VAD_CONTEXT: usize = VAD_RATE as usize / 2;
+
+/// Packets kept before `start`: the context's, and the decoder's preroll before that.
+const PACKETS_BEFORE: i64 = VAD_CONTEXT as i64 + PREROLL + 960;
 
 /// Digital silence the VAD still sees after a stretch of audio (so speech ends naturally for it);
 /// past this, silence is skipped over without running the VAD on it.
@@ -190,7 +206,8 @@ impl<'a> Finder<'a> {
                 self.start += chunk.len();
             }
             self.start += skipped;
-            let done = self.start as i64 - PREROLL - 960;
+            self.remember(&vec![0.0; skipped.min(VAD_CONTEXT)]);
+            let done = self.start as i64 - PACKETS_BEFORE;
             while self.packets.front().is_some_and(|(at, _)| *at < done) {
                 self.packets.pop_front();
             }
@@ -230,29 +247,56 @@ impl<'a> Finder<'a> {
         Ok((self.regions, self.audio))
     }
 
+    /// Keeps the last `VAD_CONTEXT` samples of what was heard, `samples` being the newest.
+    fn remember(&mut self, samples: &[f32]) {
+        let keep = VAD_CONTEXT.saturating_sub(samples.len()).min(self.context.len());
+        self.context.drain(..self.context.len() - keep);
+        self.context.extend_from_slice(&samples[samples.len().saturating_sub(VAD_CONTEXT)..]);
+    }
+
     fn examine(&mut self, chunk: &[f32]) -> Result<(), SpeechError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
         let rate = VAD_RATE as f64;
         let offset = self.start as f64 / rate;
-        for r in self.vad.speech(chunk)? {
-            let region = Region { start: r.start + offset, end: r.end + offset };
-            // Kept with a margin, clipped to this chunk (what lies past it is silence or the
-            // next chunk's to keep).
-            let a = ((r.start - self.keep).max(0.0) * rate) as usize;
-            let b = (((r.end + self.keep) * rate) as usize).min(chunk.len());
-            if a < b {
-                let (from, to) = ((self.start + a) as i64, (self.start + b) as i64);
+        // The VAD hears the context first; its times are shifted back to the chunk's.
+        let lead = self.context.len() as f64 / rate;
+        let mut heard = Vec::with_capacity(self.context.len() + chunk.len());
+        heard.extend_from_slice(&self.context);
+        heard.extend_from_slice(chunk);
+        for r in self.vad.speech(&heard)? {
+            let (start, end) = (r.start - lead, (r.end - lead).min(chunk.len() as f64 / rate));
+            // Speech that ended before this chunk was the previous chunk's to find.
+            if end <= 0.0 {
+                continue;
+            }
+            // Speech may start in the context (it ran over from the previous chunk, or that
+            // chunk's VAD saw too little of it), never before the track.
+            let region = Region { start: (start + offset).max(0.0), end: end + offset };
+            // Kept with a margin: back into the context, not past this chunk's end (what lies
+            // past it is silence or the next chunk's to keep).
+            let a = (((start - self.keep) * rate) as i64).max(-(self.context.len() as i64));
+            let b = (((end + self.keep) * rate) as i64).min(chunk.len() as i64);
+            let (from, to) = ((self.start as i64 + a).max(0), self.start as i64 + b);
+            if from < to {
                 let packets: Vec<Packet> =
                     self.packets.iter().filter(|(at, _)| *at >= from - PREROLL - 960 && *at < to).cloned().collect();
-                self.audio.keep(self.start + a, b - a, packets);
+                self.audio.keep(from as usize, (to - from) as usize, packets);
             }
             match self.regions.last_mut() {
-                // Speech running over the chunk boundary: VAD saw it end and start again there.
-                Some(prev) if prev.end >= offset - JOIN && region.start <= offset + JOIN => prev.end = region.end,
+                // Speech running over the chunk boundary: the previous chunk's VAD saw it end
+                // there, and this one heard it from the context on.
+                Some(prev) if prev.end >= region.start - JOIN && region.start <= offset + JOIN => {
+                    prev.end = prev.end.max(region.end)
+                }
                 _ => self.regions.push(region),
             }
         }
-        // Packets before this chunk's end are done with, but for the next stretch's preroll.
-        let done = (self.start + chunk.len()) as i64 - PREROLL - 960;
+        self.remember(chunk);
+        // Packets before this chunk's end are done with, but for the next chunk's context and
+        // the next stretch's preroll.
+        let done = (self.start + chunk.len()) as i64 - PACKETS_BEFORE;
         while self.packets.front().is_some_and(|(at, _)| *at < done) {
             self.packets.pop_front();
         }

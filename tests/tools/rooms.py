@@ -9,9 +9,11 @@ the room clock. Rooms are deterministic for a given seed.
   rooms.py overlap --shared DIR --out DIR [--speakers 3] [--minutes 3] [--overlap 0.15] [--seed 7]
       Speakers taking turns with real speech (LJ Speech, LibriSpeech, JFK), quick hand-overs,
       and about --overlap of the speech talked over by someone else.
-  rooms.py words --out DIR [--seed 3]
+  rooms.py words --out DIR [--seed 3] [--held-out]
       One speaker whose words were synthesized one at a time (espeak-ng) and joined with known
-      pauses: every word boundary is known to the sample.
+      pauses: every word boundary is known to the sample. --held-out: another text, voice
+      (en-gb-scotland) and seed (41), never used to tune how words are timed; what the timing is
+      judged on.
   rooms.py chorus --shared DIR --out DIR [--speakers 3] [--minutes 1.5] [--seed 9]
       Every speaker talking at once all the time: each their own run of utterances with short
       pauses (0.4-1.5 s) between them, as a stress test of live captions.
@@ -20,9 +22,11 @@ the room clock. Rooms are deterministic for a given seed.
       breathing and a cough on their tracks between them.
   rooms.py sample --timeline samples/conversation/timeline.txt --out DIR
       Only truth.json, for the shipped sample room (its lines as rendered, from its timeline).
-  rooms.py clips --shared DIR --out DIR
+  rooms.py clips --shared DIR --out DIR [--gain 1.0] [--room-tone]
       The 55 utterances of wer_set.tsv, one speaker each, all starting at the room's first sample
-      (per-speaker transcription sees each exactly as a clip of its own).
+      (per-speaker transcription sees each exactly as a clip of its own). --gain scales the
+      speech (0.5: a speaker 6 dB quieter); --room-tone puts room tone (about -60 dBFS) under each
+      track and lets it run a second past the speech, as a microphone left open would.
 """
 import argparse
 import json
@@ -173,24 +177,36 @@ def chorus(args):
     save(args.out, names, tracks, utterances)
 
 
+# Sentences end with a full stop: each is an utterance of its own.
 WORDS_TEXT = (
     "the forms of printed letters should be beautiful and their arrangement on the page should be "
-    "reasonable for a full hour he had paced up and down waiting but he could wait no longer "
-    "ask not what your country can do for you ask what you can do for your country "
+    "reasonable. for a full hour he had paced up and down waiting but he could wait no longer. "
+    "ask not what your country. can do for you ask what you can do for your country. "
     "every speaker deserves a track of their own so the names are always right"
+)
+
+# The held-out room's text: words and sentences of its own, read by another voice.
+HELD_OUT_TEXT = (
+    "the library closed early on friday so we carried the boxes of letters across the square. "
+    "a small dog followed us all the way to the bridge and then sat down in the rain. "
+    "my brother laughed when he saw the wet paper. "
+    "we dried every page by the kitchen fire before supper"
 )
 
 
 def words(args):
-    rng = random.Random(args.seed)
+    text, voice = (HELD_OUT_TEXT, "en-gb-scotland") if args.held_out else (WORDS_TEXT, "en-us")
+    seed = args.seed if args.seed is not None else (41 if args.held_out else 3)
+    rng = random.Random(seed)
     tmp = tempfile.mkdtemp()
     track = np.zeros(int(0.6 * RATE), dtype=np.float32)
     t = 0.6
     out_words, utterances = [], []
     sentence_start, sentence = t, []
-    for i, word in enumerate(WORDS_TEXT.split()):
+    for i, token in enumerate(text.split()):
+        word = token.rstrip(".")
         wav = os.path.join(tmp, f"w{i}.wav")
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", wav, word], check=True)
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", wav, word], check=True)
         audio = load(wav)
         s0, s1 = speech_extent(audio, floor_db=-40.0)
         audio = audio[int(s0 * RATE) : int(s1 * RATE)] * 0.6
@@ -201,7 +217,7 @@ def words(args):
         # Pauses between words as people leave them: some words run into the next, most pauses
         # are short, some long.
         t += rng.choice([0.0, 0.0, 0.03, 0.08, 0.12, 0.15, 0.2, 0.25, 0.3, 0.45, 0.6])
-        if word in ("reasonable", "longer", "country") and sentence:
+        if token.endswith(".") and sentence:
             utterances.append(
                 {"speaker": "Wren", "start": round(sentence_start, 3), "end": round(t, 3),
                  "speech_start": round(sentence_start, 3), "speech_end": out_words[-1]["end"],
@@ -217,7 +233,7 @@ def words(args):
         )
     track = np.pad(track, (0, RATE))
     # Room tone under everything, about -60 dBFS: the pauses are quiet, not digital silence.
-    tone = np.random.default_rng(args.seed).standard_normal(len(track)).astype(np.float32)
+    tone = np.random.default_rng(seed).standard_normal(len(track)).astype(np.float32)
     track = track + np.convolve(tone, np.ones(8) / 8, mode="same").astype(np.float32) * 0.003
     save(args.out, ["Wren"], [track], utterances, words=out_words)
 
@@ -283,12 +299,17 @@ def noisy(args):
 def clips(args):
     utterances, tracks, names = [], [], []
     for i, (path, text) in enumerate(shared_utterances(args.shared)):
-        audio = load(path)
+        audio = load(path) * args.gain
         s0, s1 = speech_extent(audio)
         name = f"S{i + 1:02}"
         names.append(name)
+        end = len(audio) / RATE
+        if args.room_tone:
+            audio = np.pad(audio, (0, RATE))
+            tone = np.random.default_rng(i).standard_normal(len(audio)).astype(np.float32)
+            audio = audio + np.convolve(tone, np.ones(8) / 8, mode="same").astype(np.float32) * 0.003
         tracks.append(audio)
-        utterances.append({"speaker": name, "start": 0.0, "end": round(len(audio) / RATE, 3),
+        utterances.append({"speaker": name, "start": 0.0, "end": round(end, 3),
                            "speech_start": round(s0, 3), "speech_end": round(s1, 3), "text": text,
                            "source": os.path.relpath(path, args.shared)})
     save(args.out, names, tracks, utterances)
@@ -322,7 +343,8 @@ def main():
     o.add_argument("--overlap", type=float, default=0.15)
     o.add_argument("--seed", type=int, default=7)
     w = sub.add_parser("words")
-    w.add_argument("--seed", type=int, default=3)
+    w.add_argument("--seed", type=int)
+    w.add_argument("--held-out", action="store_true")
     n = sub.add_parser("noisy")
     n.add_argument("--minutes", type=float, default=4.0)
     n.add_argument("--seed", type=int, default=5)
@@ -331,6 +353,8 @@ def main():
     ch.add_argument("--minutes", type=float, default=1.5)
     ch.add_argument("--seed", type=int, default=9)
     c = sub.add_parser("clips")
+    c.add_argument("--gain", type=float, default=1.0)
+    c.add_argument("--room-tone", action="store_true")
     s = sub.add_parser("sample")
     s.add_argument("--timeline", required=True)
     for q in (o, w, n, ch, c, s):
