@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +56,17 @@ def stats(values):
 
 def sse(url, events, done):
     request = urllib.request.Request(url, headers={"Accept": "text/event-stream"})
-    response = urllib.request.urlopen(request, timeout=600)
+    deadline = time.time() + 15
+    while True:
+        try:
+            response = urllib.request.urlopen(request, timeout=600)
+            break
+        except urllib.error.HTTPError:
+            # The room folder is there a moment before the library lists it.
+            if time.time() > deadline:
+                done.set()
+                return
+            time.sleep(0.1)
     event, data = "message", []
     for raw in response:
         line = raw.decode("utf-8").rstrip("\r\n")
@@ -73,6 +84,18 @@ def sse(url, events, done):
         elif line.startswith("data:"):
             data.append(line[5:].lstrip())
     done.set()
+
+
+def track_packets(folder):
+    """Packets in each track, as ffprobe counts them (independently of roomcast's reader)."""
+    out = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".opus"):
+            r = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "a:0", "-show_entries",
+                                "stream=nb_read_packets", "-of", "csv=p=0", os.path.join(folder, name)],
+                               capture_output=True, text=True)
+            out[name] = int(r.stdout.strip() or 0)
+    return out
 
 
 def repeats(text):
@@ -130,9 +153,17 @@ def main():
         speakers = [subprocess.Popen([BIN, "--json", "speak", args.idle, "--to", url, "--name", "Quiet",
                                       "--streams", str(args.streams)], stdout=subprocess.PIPE, text=True)]
     else:
-        speakers = [subprocess.Popen([BIN, "--json", "speak", s["file"], "--to", url, "--name", s["name"]],
-                                     stdout=subprocess.PIPE, text=True) for s in truth["speakers"]]
-    spoken = [json.loads(p.communicate()[0]) for p in speakers]
+        # A speaker who joins later (truth "offset", seconds) starts speaking then.
+        t0 = time.time()
+        speakers = []
+        for s in sorted(truth["speakers"], key=lambda s: s.get("offset", 0)):
+            time.sleep(max(0, t0 + s.get("offset", 0) - time.time()))
+            speakers.append(subprocess.Popen([BIN, "--json", "speak", s["file"], "--to", url, "--name", s["name"]],
+                                             stdout=subprocess.PIPE, text=True))
+        speakers = [(s.get("offset", 0), p) for s, p in zip(sorted(truth["speakers"], key=lambda s: s.get("offset", 0)), speakers)]
+    if args.idle:
+        speakers = [(0, p) for p in speakers]
+    spoken = [dict(json.loads(p.communicate()[0]), offset=o) for o, p in speakers]
     report = json.loads(record.communicate()[0])
     for h in hogs:
         h.kill()
@@ -144,7 +175,7 @@ def main():
         "recorder": {"cpu_s": round(float(user) + float(system), 2), "peak_rss_mb": round(int(rss) / 1024, 1),
                      "seconds": round(duration, 1),
                      "cpu_percent_of_one_core": round(100 * (float(user) + float(system)) / duration, 1),
-                     "tracks": {t.get("name", t.get("speaker", "?")): t.get("packets") for t in report.get("tracks", [])},
+                     "tracks": track_packets(os.path.join(session, "tracks")),
                      "network": report.get("network"), "captions_report": report.get("outputs", {}).get("captions")},
     }
     json.dump(events, open(os.path.join(args.out, "events.json"), "w"))
@@ -157,7 +188,7 @@ def main():
 
     import datetime
     started = datetime.datetime.fromisoformat(json.load(open(os.path.join(session, "room.json")))["started_at"]).timestamp()
-    sent = min(s["started_at_unix"] for s in spoken)
+    sent = min(s["started_at_unix"] - s["offset"] for s in spoken)
     offset = sent - started  # room time minus truth time
     finals = [e for e in events if e["event"] == "final" and e["data"].get("text", "").strip()]
     captions = [e for e in events if e["event"] in ("partial", "final") and e["data"].get("text", "").strip()]

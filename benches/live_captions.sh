@@ -7,7 +7,8 @@
 #   three     three speakers talking at once, 90 s       (rooms.py chorus)
 #   five      five at once, 60 s                         (what 2 cores sustain; RSS with 5)
 #   hog       `three` again with two busy loops beside the recorder, captions on and off, and
-#             `three` with captions off: the tracks' packet counts must be identical
+#             `three` with captions off: the tracks' voice packets must be identical
+#             (benches/same_tracks.py, by ffprobe)
 #   idle      11 speakers sending room tone for 60 s, captions on and off: the cost of listening
 #   noise     30 minutes of room tone, breathing, keyboard and coughs with 8 utterances (NOISE=1)
 #
@@ -33,8 +34,10 @@ for r in "${rooms[@]}"; do
           python3 - "$OUT/room-demo/truth.json" <<'PY'
 import json, os, sys
 t = json.load(open(sys.argv[1]))
+joins = {c[1]: float(c[3]) for c in (l.split("\t") for l in open("samples/conversation/script.tsv")) if c[0] == "speaker"}
 for s in t["speakers"]:
     s["file"] = os.path.abspath(f"samples/conversation/{s['name'].lower()}.opus")
+    s["offset"] = joins[s["name"]]
 json.dump(t, open(sys.argv[1], "w"), indent=1)
 PY
           run demo "$OUT/room-demo" --offline ;;
@@ -45,7 +48,11 @@ PY
     hog) python3 $py chorus --shared "$SHARED" --out "$OUT/room-three" --speakers 3 --minutes 1.5
          run hog-captions "$OUT/room-three" --hog 2
          run hog-off "$OUT/room-three" --hog 2 --no-captions
-         run quiet-off "$OUT/room-three" --no-captions ;;
+         run quiet-off "$OUT/room-three" --no-captions
+         for other in hog-captions hog-off three; do
+             [ -d "$OUT/$other/lib/rooms" ] || continue
+             echo "tracks of quiet-off vs $other: $(python3 benches/same_tracks.py "$OUT"/quiet-off/lib/rooms/* "$OUT"/$other/lib/rooms/*)"
+         done ;;
     idle) ffmpeg -v error -y -f lavfi -i "anoisesrc=color=pink:amplitude=0.001:sample_rate=48000" -t 60 -ac 1 \
               -c:a libopus -b:a 24k "$OUT/room-tone.opus"
           run idle-captions x --idle "$OUT/room-tone.opus" --streams 11 --seconds 60

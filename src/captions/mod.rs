@@ -14,9 +14,11 @@ pub mod schedule;
 mod worker;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::record::{Heard, RoomOutput};
 use crate::session::Session;
@@ -38,6 +40,11 @@ enum Message {
 /// How many messages wait for the captioning thread: about five minutes of packets of one
 /// speaker, or half a minute of ten. Past it packets skip captions (counted), never the recording.
 const QUEUE: usize = 16_384;
+
+/// How long captions may go on after the room is over to catch up (on a machine too busy to
+/// caption live, the recorder would otherwise wait for all of it): then what is left is given up,
+/// said in the stream and the report, and the transcript after the room has it.
+const CATCH_UP: Duration = Duration::from_secs(30);
 
 /// Where captions stand, for the recorder's status line.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +71,7 @@ pub struct Captions {
     status: Arc<Mutex<Status>>,
     dropped_packets: u64,
     log_path: PathBuf,
+    give_up: Arc<AtomicBool>,
 }
 
 impl Captions {
@@ -75,6 +83,7 @@ impl Captions {
             status: Arc::default(),
             dropped_packets: 0,
             log_path: PathBuf::new(),
+            give_up: Arc::default(),
         }
     }
 
@@ -116,6 +125,7 @@ impl RoomOutput for Captions {
             log_path: self.log_path.clone(),
             status: self.status.clone(),
             config: endpoint::EndpointConfig::default(),
+            give_up: self.give_up.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("captions".into())
@@ -159,6 +169,16 @@ impl RoomOutput for Captions {
         self.send(Message::Finish { end });
         // The queue must stay open until the thread has the Finish: it is in it now.
         self.queue = None;
+        if let Some(thread) = &self.thread {
+            let deadline = Instant::now() + CATCH_UP;
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !thread.is_finished() {
+                tracing::warn!("captions are behind the room at its end: giving up on the rest");
+                self.give_up.store(true, Ordering::Relaxed);
+            }
+        }
         let mut report = self.thread.take().and_then(|t| t.join().ok()).unwrap_or_default();
         report.dropped_packets = self.dropped_packets;
         if self.dropped_packets > 0 {
