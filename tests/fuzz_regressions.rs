@@ -79,3 +79,41 @@ fn transcripts_that_once_crashed_the_import_are_parsed_or_refused() {
         }
     }
 }
+
+/// The pg_connection target's checks: settings, or an error on one line, whatever was typed.
+#[test]
+fn connection_strings_that_once_crashed_the_parser_give_one_line_errors() {
+    use roomcast::library::postgres::{ConnInfo, conninfo};
+    let inputs = inputs("pg_connection");
+    assert!(!inputs.is_empty(), "the fuzzer's finds are kept in fuzz/regressions/pg_connection");
+    for (path, data) in inputs {
+        let Ok(text) = std::str::from_utf8(&data) else { continue };
+        let shown = conninfo::redact(text);
+        match ConnInfo::parse(text) {
+            Err(e) => assert!(!e.to_string().contains('\n'), "{}: {e}", path.display()),
+            Ok(info) => {
+                let again = ConnInfo::parse(&shown).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                for (keyword, value) in info.settings() {
+                    match again.get(keyword) {
+                        Some("***" | "") | None if keyword == "password" => {}
+                        found => assert_eq!(found, Some(value), "{}: {keyword} shown as {shown:?}", path.display()),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The show_json target's checks: an accepted show.json has one-line fields, whatever was in it.
+#[test]
+fn show_files_that_once_crashed_the_feed_give_one_line_fields() {
+    let inputs = inputs("show_json");
+    assert!(!inputs.is_empty(), "the fuzzer's finds are kept in fuzz/regressions/show_json");
+    for (path, data) in inputs {
+        let Ok(text) = std::str::from_utf8(&data) else { continue };
+        let Ok(show) = roomcast::feed::Show::from_json(text) else { continue };
+        for field in [&show.title, &show.author, &show.category, &show.language] {
+            assert!(!field.chars().any(char::is_control), "{}: {field:?}", path.display());
+        }
+    }
+}

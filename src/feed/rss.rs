@@ -140,9 +140,9 @@ impl Show {
             (&mut self.category, "the show's category"),
             (&mut self.language, "the show's language"),
         ] {
-            if !field.trim().is_empty() {
-                *field = names::title(field, what)?;
-            }
+            // Left out when there is nothing to show, even if it was spaces and line breaks
+            // (found by fuzzing: "\n   " was kept as it was).
+            *field = if names::one_line(field).is_empty() { String::new() } else { names::title(field, what)? };
         }
         for (field, what) in [
             (&mut self.image, "the show's image URL"),
